@@ -1,0 +1,111 @@
+"""Builds the one process: store, engine, sources, delivery, HTTP server, all on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+from datetime import timedelta
+
+import httpx
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.chat.base import Sink
+from bot.chat.console.sink import ConsoleSink
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery.worker import DeliveryWorker
+from bot.engine.incidents import IncidentEngine
+from bot.sources.statuspage.client import StatuspageClient
+from bot.sources.statuspage.poller import StatuspagePoller
+from bot.store.db import Database
+from bot.store.models import SourceState
+from bot.store.outbox import depth
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+def default_sinks(settings: Settings) -> dict[str, Sink]:
+    sinks: dict[str, Sink] = {}
+    if settings.console_enabled:
+        sinks["console"] = ConsoleSink()
+    return sinks
+
+
+class StatusBot:
+    def __init__(self, settings: Settings, clock: Clock | None = None, sinks: Mapping[str, Sink] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.sinks = dict(sinks) if sinks is not None else default_sinks(settings)
+        self.worker = DeliveryWorker(self.db, self.sinks, self.clock)
+        self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick)
+        self.client = StatuspageClient(settings.statuspage_base, settings.http_timeout, transport)
+        self.poller = StatuspagePoller(self.client, self.engine, self.db, settings.service_name,
+                                       settings.poll_interval, self.clock)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = self.clock.now()
+
+    async def start(self) -> None:
+        self.db.upgrade()
+        self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
+        self.worker.kick()  # deliver what a previous run left in the outbox
+        self.scheduler.add_job(self.poller.poll, "interval", seconds=self.settings.poll_interval,
+                               next_run_time=self.clock.now(), id="poll", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
+                               id="outbox-sweep", coalesce=True)
+        self.scheduler.start()
+        await self._serve_http()
+        log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
+                 self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
+                 self.settings.host, self.settings.port)
+
+    async def _serve_http(self) -> None:
+        secret = self.settings.webhook_secret
+        app = build_web_app(self.engine, self.settings.service_name,
+                            secret.get_secret_value() if secret else None, self.health)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+
+    def health(self) -> dict[str, object]:
+        now = self.clock.now()
+        with self.db.session() as session:
+            state = session.get(SourceState, self.poller.key)
+            queued = depth(session)
+        last_ok = state.last_success_at if state else None
+        limit = max(timedelta(minutes=5), timedelta(seconds=10 * self.settings.poll_interval))
+        polling_ok = (last_ok or self.started_at) > now - limit
+        return {"ok": polling_ok, "last_poll_success": last_ok.isoformat() if last_ok else None,
+                "poll_failures": state.failures if state else 0, "outbox_pending": queued}
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.client.aclose()
+        for sink in self.sinks.values():
+            await sink.aclose()
+        self.db.dispose()
+
+    async def run_until_signalled(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        log.info("shutting down")
+        await self.stop()

@@ -1,0 +1,50 @@
+"""The one small interface every chat platform implements (console, Slack, Discord, ...).
+
+A sink renders and transports; it never changes incident state. Each call carries `key`, the outbox
+row id, so a platform that can look messages up (Slack metadata, Discord nonce) can make a retried
+post idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.engine.views import EntryView, IncidentCard
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    channel: str
+    parent: str
+    thread: str | None = None
+
+
+class Sink(Protocol):
+    name: str
+
+    async def open_thread(self, incident: IncidentCard, key: str) -> ThreadRef:
+        """Post the parent message of a new incident thread."""
+        ...
+
+    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, key: str) -> None:
+        """Reply in the thread with one timeline entry."""
+        ...
+
+    async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
+        """Bring the parent message up to date with the incident's current state."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class RetryLater(Exception):
+    """A transient failure (rate limit, 5xx, network): try again, after `retry_after` if given."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SinkMisconfigured(Exception):
+    """The platform refused us for a reason only a person can fix (bad token, not in channel)."""

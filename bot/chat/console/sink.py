@@ -1,0 +1,90 @@
+"""The console: each incident as a thread in the terminal, coloured when stdout is a terminal.
+
+    ● #3 claude  Elevated errors on Claude.ai, API — investigating · critical · claude.ai, Claude API
+      #3 14:53  investigating  We are seeing increased errors on Claude.ai, API, and Claude Code
+      #3 16:29  identified     A fix has been implemented …  [Claude API: major outage → operational]
+    ✔ #3 claude  resolved by vendor after 2h 49m — Elevated errors on Claude.ai, API
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+from bot.chat.base import ThreadRef
+from bot.engine.views import EntryView, IncidentCard, human_duration
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+COLOURS = {"resolved": "32", "investigating": "31", "identified": "33", "monitoring": "36",
+           "critical": "1;31", "major": "31", "minor": "33", "none": "2", "maintenance": "35"}
+ENTRY_LABELS = {"ack": "acknowledged", "resolve": "resolved", "closed_missing": "closed", "note": "note"}
+
+
+def clean(text: str) -> str:
+    """One line, no terminal control sequences (vendor text is untrusted)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def status_words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def moves(entry: EntryView) -> str:
+    """Component changes grouped by transition: `claude.ai, Claude Code: operational → major outage`."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, old, new in entry.components:
+        groups.setdefault((old, new), []).append(clean(name))
+    return "; ".join(f"{', '.join(names)}: {status_words(old) or '?'} → {status_words(new)}"
+                     for (old, new), names in groups.items())
+
+
+class ConsoleSink:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None, colour: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.colour = self.stream.isatty() if colour is None else colour
+
+    async def open_thread(self, incident: IncidentCard, key: str) -> ThreadRef:
+        marker = "🔧" if incident.kind == "maintenance" else "●"
+        facts = [self._paint(status_words(incident.status), incident.status),
+                 self._paint(f"{incident.impact} impact", incident.impact)]
+        if incident.components:
+            facts.append(", ".join(clean(c) for c in incident.components))
+        facts.append(f"started {incident.started_at:%Y-%m-%d %H:%M} UTC")
+        if incident.preexisting:
+            facts.append("already in progress when statusbot started")
+        link = f"  {incident.shortlink}" if incident.shortlink else ""
+        self._write(f"{marker} #{incident.id} {incident.service}  {self._bold(clean(incident.title))}"
+                    f" — {' · '.join(facts)}{link}")
+        return ThreadRef(channel="stdout", parent=str(incident.id))
+
+    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, key: str) -> None:
+        label = status_words(entry.status or "") if entry.kind == "vendor_update" else ENTRY_LABELS[entry.kind]
+        text = clean(entry.body)
+        if entry.components:
+            text = f"{text}  [{moves(entry)}]"
+        self._write(f"    #{incident.id} {entry.at:%m-%d %H:%M}  {self._paint(f'{label:<13}', entry.status or '')}"
+                    f" {text}")
+        if entry.resolves:
+            took = human_duration(incident.duration(entry.at))
+            self._write(f"{self._paint('✔', 'resolved')} #{incident.id} {incident.service}  resolved by "
+                        f"{incident.resolved_by or 'vendor'} after {took} — {clean(incident.title)}")
+
+    async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
+        """A terminal cannot edit a printed line; the updates already carry the change."""
+
+    async def aclose(self) -> None:
+        self.stream.flush()
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _paint(self, text: str, key: str) -> str:
+        code = COLOURS.get(key)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
+
+    def _bold(self, text: str) -> str:
+        return f"\x1b[1m{text}\x1b[0m" if self.colour else text

@@ -1,0 +1,198 @@
+"""`statusbot`: run the bot, manage its database, look at and act on incidents from a shell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot import logs
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.engine.incidents import ActionError, IncidentEngine
+from bot.engine.views import card, human_duration
+from bot.serialize import component_json, entry_json, incident_json
+from bot.store import queries
+from bot.store.db import Database, upgrade
+
+app = typer.Typer(help="Watches a vendor's status page and runs each incident as one chat thread.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+T = TypeVar("T")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys).")]
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(f"statusbot: configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _with_db(action: Callable[[Settings, Database], T]) -> T:
+    settings = _settings()
+    logs.setup("WARNING")
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+        return action(settings, database)
+    finally:
+        database.dispose()
+
+
+def _emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: poll the status page, serve HTTP, deliver to the configured chats."""
+    from bot.app import StatusBot
+
+    settings = _settings()
+    logs.setup(settings.log_level)
+    asyncio.run(StatusBot(settings).run_until_signalled())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest revision."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is at the newest schema revision")
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Components and open incidents, from the database."""
+    def show(settings: Settings, database: Database) -> None:
+        with database.session() as session:
+            comps = queries.components(session, settings.service_name)
+            open_ = queries.incidents(session)
+        if as_json:
+            _emit({"components": [component_json(c) for c in comps],
+                   "open_incidents": [incident_json(i) for i in open_]})
+            return
+        typer.echo(f"{settings.service_name} ({settings.statuspage_base})")
+        for comp in comps:
+            typer.echo(f"  {comp.status.replace('_', ' '):<22} {comp.name}")
+        if not comps:
+            typer.echo("  no components seen yet (is `statusbot run` running?)")
+        typer.echo(f"open incidents: {len(open_)}")
+        for incident in open_:
+            typer.echo(_incident_line(incident))
+
+    _with_db(show)
+
+
+def _incident_line(incident: Any) -> str:
+    view = card(incident)
+    acked = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
+    return (f"  #{view.id:<4} {view.status:<13} {view.impact:<8} {view.started_at:%Y-%m-%d %H:%M}  "
+            f"{human_duration(view.duration(SystemClock().now())):>8}  {acked:<22} {view.title}")
+
+
+@app.command()
+def incidents(all_: Annotated[bool, typer.Option("--all", help="Include resolved incidents.")] = False,
+              limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+              as_json: JsonFlag = False) -> None:
+    """Open incidents (or all, newest first)."""
+    def show(settings: Settings, database: Database) -> None:
+        with database.session() as session:
+            rows = queries.incidents(session, include_resolved=all_, limit=limit)
+        if as_json:
+            _emit([incident_json(i) for i in rows])
+            return
+        for incident in rows:
+            typer.echo(_incident_line(incident))
+        if not rows:
+            typer.echo("no incidents" if all_ else "no open incidents")
+
+    _with_db(show)
+
+
+@app.command()
+def show(incident_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonFlag = False) -> None:
+    """One incident and its whole timeline."""
+    def show_one(settings: Settings, database: Database) -> None:
+        with database.session() as session:
+            incident = _get(session, incident_id)
+            entries = queries.timeline(session, incident_id)
+        if as_json:
+            _emit({**incident_json(incident), "timeline": [entry_json(e) for e in entries]})
+            return
+        view = card(incident)
+        typer.echo(f"#{view.id} {view.title}\n  {view.status}, {view.impact} impact, "
+                   f"{', '.join(view.components) or 'no components named'}")
+        typer.echo(f"  started {view.started_at:%Y-%m-%d %H:%M} UTC, TTA {human_duration(view.time_to_acknowledge)},"
+                   f" TTR {human_duration(view.time_to_resolve)}  {view.shortlink or ''}")
+        for entry in entries:
+            who = f" ({entry.actor})" if entry.actor else ""
+            typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind:<14} {entry.status or '':<13} {entry.body}{who}")
+
+    _with_db(show_one)
+
+
+def _get(session: Any, incident_id: int) -> Any:
+    from bot.store.models import Incident
+
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        typer.echo(f"statusbot: there is no incident #{incident_id}", err=True)
+        raise typer.Exit(1)
+    return incident
+
+
+def _act(incident_id: int, by: str, verb: str) -> None:
+    def act(settings: Settings, database: Database) -> None:
+        # The running bot's delivery worker posts the outbox rows this writes.
+        engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
+        try:
+            getattr(engine, verb)(incident_id, by, source="cli")
+        except ActionError as exc:
+            typer.echo(f"statusbot: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"#{incident_id} {'acknowledged' if verb == 'acknowledge' else 'resolved'} by {by}")
+
+    _with_db(act)
+
+
+def _configured_sinks(settings: Settings) -> list[str]:
+    from bot.app import default_sinks
+
+    return list(default_sinks(settings))
+
+
+By = Annotated[str, typer.Option("--by", help="Who is acting (shown in the thread).")]
+
+
+@app.command()
+def ack(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> None:
+    """Acknowledge an incident: you own it now."""
+    _act(incident_id, by, "acknowledge")
+
+
+@app.command()
+def resolve(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> None:
+    """Resolve an incident by hand."""
+    _act(incident_id, by, "resolve")
+
+
+@app.command()
+def demo(delay: Annotated[float, typer.Option(help="Seconds between replayed steps.")] = 0.3) -> None:
+    """Replay a 3-hour Claude outage through the whole pipeline in seconds, offline."""
+    from bot.demo.replay import run_demo
+
+    logs.setup("WARNING")
+    asyncio.run(run_demo(sys.stdout, delay=delay))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,141 @@
+"""Settings: environment (and `.env`) first, then an optional `statusbot.toml`, then defaults.
+
+Secrets are `SecretStr`: printing a Settings object or logging it never shows them. Each field's
+environment name is its alias; in the TOML file the same setting is spelled by its field name
+(`poll_interval = 30`). `describe()` feeds the README's settings table and `statusbot config`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "STATUSBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "statusbot.toml"
+
+
+def _env(name: str, field: str) -> Any:
+    """Accept the env name (env/.env) and the field name (TOML)."""
+    return AliasChoices(name, field)
+
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///statusbot.db", validation_alias=_env("DATABASE_URL", "database_url"),
+                              description="SQLAlchemy URL of the database.")
+    statuspage_url: HttpUrl = Field(HttpUrl("https://status.claude.com"),
+                                    validation_alias=_env("STATUSPAGE_URL", "statuspage_url"),
+                                    description="Base URL of the vendor's Atlassian Statuspage.")
+    service_name: str = Field("claude", min_length=1, max_length=40,
+                              validation_alias=_env("STATUSBOT_SERVICE", "service_name"),
+                              description="Name shown for the watched service.")
+    poll_interval: PositiveSeconds = Field(30.0, validation_alias=_env("STATUSBOT_POLL_INTERVAL", "poll_interval"),
+                                           description="Seconds between status page polls.")
+    http_timeout: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_HTTP_TIMEOUT", "http_timeout"),
+                                          description="Timeout of one request to the status page, in seconds.")
+    outbox_sweep_interval: PositiveSeconds = Field(
+        5.0, validation_alias=_env("STATUSBOT_OUTBOX_SWEEP", "outbox_sweep_interval"),
+        description="Seconds between outbox sweeps (delivery also starts at once on each change).")
+    host: str = Field("0.0.0.0", validation_alias=_env("STATUSBOT_HOST", "host"),
+                      description="Address the HTTP server listens on.")
+    port: int = Field(8080, ge=1, le=65535, validation_alias=_env("PORT", "port"),
+                      description="Port of the HTTP server (health, webhooks, Slack events).")
+    webhook_secret: SecretStr | None = Field(
+        None, validation_alias=_env("STATUSBOT_WEBHOOK_SECRET", "webhook_secret"),
+        description="Secret path part of the Statuspage webhook URL; the route is off without it.")
+    console: bool | None = Field(None, validation_alias=_env("STATUSBOT_CONSOLE", "console"),
+                                 description="Print incident threads to stdout (default: on when no chat is set).")
+    log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
+                           validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
+                           description="debug, info, warning or error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return init_settings, env_settings, dotenv_settings, toml
+
+    @property
+    def statuspage_base(self) -> str:
+        return str(self.statuspage_url).rstrip("/")
+
+    @property
+    def chat_configured(self) -> bool:
+        return False
+
+    @property
+    def console_enabled(self) -> bool:
+        return self.console if self.console is not None else not self.chat_configured
+
+
+def config_path() -> Path | None:
+    path = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+    return path if path.is_file() else None
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line naming it."""
+
+
+def env_name(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()  # type: ignore[return-value]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit and not Path(explicit).is_file():
+        raise ConfigError(f"{CONFIG_ENV}: no such file: {explicit}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"{config_path()}: {exc}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = err["loc"][0] if err["loc"] else "?"
+        name = env_name(str(loc)) if loc in Settings.model_fields else str(loc)
+        message = err["msg"].removeprefix("Value error, ")
+        secret = any(word in name for word in ("SECRET", "TOKEN", "KEY"))
+        problems.append(f"{name}: {message}" + ("" if secret else f" (got {err.get('input')!r})"))
+    return "; ".join(problems)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment name, default, description) for every setting."""
+    rows = []
+    for field, info in Settings.model_fields.items():
+        default = info.default
+        shown = "(unset)" if default is None else str(default).rstrip("/")
+        rows.append((env_name(field), shown, info.description or ""))
+    return rows

@@ -1,0 +1,149 @@
+"""Drains the outbox to the sinks: at-least-once, in order per thread, retried with backoff.
+
+Stages, in the spirit of Alertmanager's notify pipeline: coalesce (only the newest parent refresh of
+an incident is sent), deliver, and record — a thread's reference is stored in the same commit that
+marks its `open` row delivered, so a restart never posts a parent twice. A failing sink never blocks
+another: each sink drains on its own; inside a sink, a failing thread holds back only its own rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.chat.base import RetryLater, Sink, SinkMisconfigured, ThreadRef
+from bot.clock import Clock
+from bot.engine.views import card, entry_view
+from bot.store.db import Database
+from bot.store.models import ChatThread, Incident, OutboxAction, OutboxMessage, TimelineEntry
+from bot.store.outbox import pending
+
+log = logging.getLogger(__name__)
+MISCONFIGURED_RETRY = timedelta(minutes=10)
+
+
+def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
+    return min(cap, base * 2 ** max(0, attempts - 1))
+
+
+class DeliveryWorker:
+    def __init__(self, db: Database, sinks: Mapping[str, Sink], clock: Clock) -> None:
+        self.db = db
+        self.sinks = dict(sinks)
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._broken: dict[str, str] = {}
+        self.delivered = 0
+        self.failures: dict[str, int] = dict.fromkeys(self.sinks, 0)
+        self._locks = {name: asyncio.Lock() for name in self.sinks}
+
+    def kick(self) -> None:
+        """Something was committed (or a retry may be due): drain soon."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.drain()
+
+    async def drain(self) -> int:
+        counts = await asyncio.gather(*(self._drain_sink(name) for name in self.sinks))
+        return sum(counts)
+
+    async def _drain_sink(self, name: str) -> int:
+        async with self._locks[name]:
+            return await self._drain_locked(name)
+
+    async def _drain_locked(self, name: str) -> int:
+        sink, now, sent = self.sinks[name], self.clock.now(), 0
+        with self.db.session() as session:
+            rows = pending(session, name, now)
+        held: set[int] = set()
+        newest_refresh = {r.incident_id: r.id for r in rows if r.action == OutboxAction.REFRESH}
+        for row in rows:
+            if row.incident_id in held:
+                continue
+            if row.next_attempt_at > now:
+                held.add(row.incident_id)
+                continue
+            if row.action == OutboxAction.REFRESH and newest_refresh[row.incident_id] != row.id:
+                self._mark(row, now, None)  # coalesced into a later refresh of the same parent
+                continue
+            if await self._deliver(sink, row):
+                sent += 1
+            else:
+                held.add(row.incident_id)
+        return sent
+
+    async def _deliver(self, sink: Sink, row: OutboxMessage) -> bool:
+        try:
+            thread = await self._send(sink, row)
+        except RetryLater as exc:
+            self._retry(row, str(exc), exc.retry_after or backoff(row.attempts + 1))
+        except SinkMisconfigured as exc:
+            if self._broken.get(sink.name) != str(exc):
+                log.error("%s: configuration problem, delivery paused: %s", sink.name, exc)
+            self._broken[sink.name] = str(exc)
+            self._retry(row, str(exc), MISCONFIGURED_RETRY.total_seconds(), quiet=True)
+        except Exception as exc:
+            self._retry(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts + 1))
+        else:
+            if self._broken.pop(sink.name, None):
+                log.info("%s: delivering again", sink.name)
+            self._mark(row, self.clock.now(), thread)
+            self.delivered += 1
+            return True
+        self.failures[sink.name] = self.failures.get(sink.name, 0) + 1
+        return False
+
+    async def _send(self, sink: Sink, row: OutboxMessage) -> ThreadRef | None:
+        with self.db.session() as session:
+            incident = session.get(Incident, row.incident_id)
+            assert incident is not None
+            view = card(incident)
+            thread = _thread(session, row.incident_id, sink.name)
+            entry = session.get(TimelineEntry, row.entry_id) if row.entry_id else None
+        key = str(row.id)
+        if row.action == OutboxAction.OPEN:
+            return None if thread else await sink.open_thread(view, key)
+        if thread is None:
+            raise RetryLater(f"incident #{row.incident_id} has no {sink.name} thread yet")
+        if row.action == OutboxAction.UPDATE and entry is not None:
+            await sink.post_update(thread, view, entry_view(entry), key)
+        elif row.action == OutboxAction.REFRESH:
+            await sink.refresh(thread, view)
+        return None
+
+    def _mark(self, row: OutboxMessage, now: datetime, thread: ThreadRef | None) -> None:
+        with self.db.session() as session:
+            stored = session.get(OutboxMessage, row.id)
+            assert stored is not None
+            stored.delivered_at, stored.attempts = now, stored.attempts + 1
+            if thread is not None:
+                session.add(ChatThread(incident_id=row.incident_id, sink=row.sink, channel=thread.channel,
+                                       parent_ref=thread.parent, thread_ref=thread.thread, created_at=now))
+            session.commit()
+
+    def _retry(self, row: OutboxMessage, error: str, delay: float, quiet: bool = False) -> None:
+        if not quiet:
+            log.warning("%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s", row.sink,
+                        row.incident_id, row.action, row.attempts + 1, delay, error)
+        with self.db.session() as session:
+            stored = session.get(OutboxMessage, row.id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
+            stored.last_error = error[:500]
+            session.commit()
+        asyncio.get_running_loop().call_later(delay, self.kick)
+
+
+def _thread(session: Session, incident_id: int, sink: str) -> ThreadRef | None:
+    row = session.exec(select(ChatThread).where(ChatThread.incident_id == incident_id,
+                                                ChatThread.sink == sink)).first()
+    return ThreadRef(row.channel, row.parent_ref, row.thread_ref) if row else None

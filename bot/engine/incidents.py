@@ -1,0 +1,317 @@
+"""The incident engine: normalised events in, incident changes out.
+
+Every change to an incident, its timeline entries and one outbox row per sink are written in one
+transaction. Everything is keyed by upstream ids, so seeing the same update twice (poll and webhook,
+a restart, a replay) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.engine.events import ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
+from bot.store.db import Database
+from bot.store.models import (
+    ComponentState,
+    EntryKind,
+    Incident,
+    Kind,
+    OutboxAction,
+    Status,
+    TimelineEntry,
+)
+from bot.store.outbox import enqueue
+from bot.store.queries import timeline
+
+log = logging.getLogger(__name__)
+
+VENDOR_STATUS = {
+    "investigating": Status.INVESTIGATING,
+    "identified": Status.IDENTIFIED,
+    "monitoring": Status.MONITORING,
+    "resolved": Status.RESOLVED,
+    "postmortem": Status.RESOLVED,
+    "scheduled": Status.SCHEDULED,
+    "in_progress": Status.IN_PROGRESS,
+    "verifying": Status.VERIFYING,
+    "completed": Status.RESOLVED,
+}
+STATUSBOT = "statusbot"
+
+
+def vendor_status(raw: str) -> Status:
+    return VENDOR_STATUS.get(raw, Status.INVESTIGATING)
+
+
+@dataclass
+class Changes:
+    opened: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    entries: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.updated)
+
+
+class ActionError(Exception):
+    """A person asked for something the incident's state does not allow; the text says why."""
+
+
+class IncidentEngine:
+    def __init__(self, db: Database, sinks: Sequence[str], clock: Clock,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.sinks = list(sinks)
+        self.clock = clock
+        self._on_commit = on_commit or (lambda: None)
+
+    # -- sources -------------------------------------------------------------------------------
+    def apply_snapshot(self, snap: PageSnapshot, *, baseline: bool = False) -> Changes:
+        """A full poll: components, every listed incident, and incidents that vanished from the page.
+
+        `baseline` is the first import of a page: history already resolved is recorded silently.
+        """
+        self.apply_components(snap.components)
+        changes = Changes()
+        incidents, maintenances = snap.incidents, snap.maintenances
+        for event in (*(incidents or ()), *(maintenances or ())):
+            self._merge(changes, self.apply_incident(event, baseline=baseline))
+        if incidents is not None:  # None: not fetched this time (304 Not Modified)
+            listed = {e.upstream_id for e in incidents}
+            self._merge(changes, self.close_missing(snap.service, Kind.INCIDENT, listed,
+                                                    "No longer on the status page; closed."))
+        if maintenances is not None:
+            listed = {e.upstream_id for e in (*maintenances, *(incidents or ()))}
+            self._merge(changes, self.close_missing(snap.service, Kind.MAINTENANCE, listed,
+                                                    "Maintenance window ended."))
+        return changes
+
+    def apply_incident(self, event: IncidentObserved, *, baseline: bool = False) -> Changes:
+        now = self.clock.now()
+        silent = baseline and event.is_resolved
+        changes = Changes()
+        with self.db.session() as session:
+            incident = _find(session, event)
+            is_new = incident is None
+            if incident is None:
+                incident = _new_incident(event, now, preexisting=baseline and not silent)
+                session.add(incident)
+                session.flush()
+            before = _card_fields(incident)
+            new_entries = _record_updates(session, incident, event.updates, now)
+            _apply_state(session, incident, event, now)
+            announce_now = not silent and not incident.announced and _announceable(incident, is_new)
+            if announce_now:
+                self._announce(session, incident, now)
+            elif incident.announced:
+                for entry in new_entries:
+                    enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
+                if _card_fields(incident) != before:
+                    enqueue(session, self.sinks, _id(incident), OutboxAction.REFRESH, now)
+            if not (is_new or new_entries or _card_fields(incident) != before):
+                session.rollback()
+                return changes
+            incident.updated_at = now
+            session.commit()
+            (changes.opened if announce_now else changes.updated).append(_id(incident))
+            changes.entries = len(new_entries)
+        self._on_commit()
+        return changes
+
+    def apply_components(self, components: Iterable[ComponentObserved]) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            for comp in components:
+                row = session.get(ComponentState, (comp.service, comp.component_id))
+                if row is None:
+                    row = ComponentState(service=comp.service, component_id=comp.component_id,
+                                         name=comp.name, status=comp.status, seen_at=now)
+                row.name, row.status, row.seen_at = comp.name, comp.status, now
+                row.position, row.is_group = comp.position, comp.is_group
+                row.upstream_updated_at = comp.at or row.upstream_updated_at
+                session.add(row)
+            session.commit()
+
+    def close_missing(self, service: str, kind: Kind, listed: set[str], note: str) -> Changes:
+        """Open upstream incidents the page no longer lists are closed, with a note in their thread."""
+        now = self.clock.now()
+        changes = Changes()
+        with self.db.session() as session:
+            query = select(Incident).where(Incident.service == service, Incident.kind == kind,
+                                           Incident.source == "statuspage",
+                                           Incident.status != Status.RESOLVED)
+            for incident in session.exec(query):
+                if incident.upstream_id in listed:
+                    continue
+                entry = _add_entry(session, incident, EntryKind.CLOSED_MISSING, now, body=note,
+                                   source=STATUSBOT, status=Status.RESOLVED, upstream_id="missing")
+                _resolve(incident, now, STATUSBOT)
+                self._publish(session, incident, entry, now)
+                changes.updated.append(_id(incident))
+                log.info("incident #%s (%s) vanished from the page: closed", incident.id, incident.upstream_id)
+            session.commit()
+        if changes:
+            self._on_commit()
+        return changes
+
+    # -- people --------------------------------------------------------------------------------
+    def acknowledge(self, incident_id: int, actor: str, source: str) -> Incident:
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = _get_open(session, incident_id)
+            if incident.acknowledged_at is not None:
+                raise ActionError(f"#{incident_id} was already acknowledged by {incident.acknowledged_by}.")
+            incident.acknowledged_at, incident.acknowledged_by = now, actor
+            entry = _add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor}",
+                               source=source, actor=actor)
+            self._publish(session, incident, entry, now)
+            session.commit()
+        self._on_commit()
+        return incident
+
+    def resolve(self, incident_id: int, actor: str, source: str) -> Incident:
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = _get_open(session, incident_id)
+            entry = _add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor}",
+                               source=source, actor=actor, status=Status.RESOLVED)
+            _resolve(incident, now, actor)
+            self._publish(session, incident, entry, now)
+            session.commit()
+        self._on_commit()
+        return incident
+
+    # -- outbox --------------------------------------------------------------------------------
+    def _announce(self, session: Session, incident: Incident, now: datetime) -> None:
+        incident.announced = True
+        enqueue(session, self.sinks, _id(incident), OutboxAction.OPEN, now)
+        for entry in timeline(session, _id(incident)):
+            enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
+
+    def _publish(self, session: Session, incident: Incident, entry: TimelineEntry, now: datetime) -> None:
+        incident.updated_at = now
+        if incident.announced:
+            enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
+            enqueue(session, self.sinks, _id(incident), OutboxAction.REFRESH, now)
+
+    @staticmethod
+    def _merge(total: Changes, part: Changes) -> None:
+        total.opened += part.opened
+        total.updated += part.updated
+        total.entries += part.entries
+
+
+def _id(incident: Incident) -> int:
+    assert incident.id is not None
+    return incident.id
+
+
+def _find(session: Session, event: IncidentObserved) -> Incident | None:
+    query = select(Incident).where(Incident.service == event.service, Incident.source == "statuspage",
+                                   Incident.upstream_id == event.upstream_id)
+    return session.exec(query).first()
+
+
+def _get_open(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise ActionError(f"There is no incident #{incident_id}.")
+    if not incident.is_open:
+        raise ActionError(f"#{incident_id} is already resolved.")
+    return incident
+
+
+def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> Incident:
+    first = event.updates[0].at if event.updates else event.started_at
+    return Incident(service=event.service, source=event.source, upstream_id=event.upstream_id,
+                    kind=Kind.MAINTENANCE if event.is_maintenance else Kind.INCIDENT,
+                    title=event.title, status=vendor_status(event.status), impact=event.impact,
+                    started_at=event.started_at, detected_at=now, vendor_acknowledged_at=first,
+                    preexisting=preexisting, updated_at=now)
+
+
+def _announceable(incident: Incident, is_new: bool) -> bool:
+    """Scheduled maintenance waits until it starts; history already resolved is never announced late."""
+    if incident.kind == Kind.MAINTENANCE and incident.status == Status.SCHEDULED:
+        return False
+    return is_new or incident.is_open
+
+
+def _record_updates(session: Session, incident: Incident, updates: Sequence[UpdateObserved],
+                    now: datetime) -> list[TimelineEntry]:
+    known = set(session.exec(select(TimelineEntry.upstream_id).where(
+        TimelineEntry.incident_id == _id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE)))
+    resolved = not incident.is_open
+    human_resolved = resolved and incident.resolved_by not in (None, "vendor")
+    added = []
+    for update in sorted(updates, key=lambda u: u.at):
+        if update.upstream_id in known:
+            continue
+        status = vendor_status(update.status)
+        resolves = status == Status.RESOLVED and not resolved
+        resolved = status == Status.RESOLVED or human_resolved
+        changes = [{"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
+                   for c in update.changes]
+        added.append(_add_entry(session, incident, EntryKind.VENDOR_UPDATE, update.at, body=update.body,
+                                source=incident.source, status=status, upstream_id=update.upstream_id,
+                                components=changes, recorded_at=now, resolves=resolves))
+    return added
+
+
+def _add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetime, *, body: str,
+               source: str, status: str | None = None, actor: str | None = None,
+               upstream_id: str | None = None, components: list[dict[str, str]] | None = None,
+               recorded_at: datetime | None = None, resolves: bool | None = None) -> TimelineEntry:
+    if resolves is None:
+        resolves = status == Status.RESOLVED and incident.is_open
+    entry = TimelineEntry(incident_id=_id(incident), at=at, recorded_at=recorded_at or at, kind=kind,
+                          source=source, upstream_id=upstream_id, status=status, body=body, actor=actor,
+                          components=components or [], resolves=resolves)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _apply_state(session: Session, incident: Incident, event: IncidentObserved, now: datetime) -> None:
+    incident.title = event.title
+    incident.impact = event.impact
+    incident.shortlink = event.shortlink or incident.shortlink
+    incident.components = _components(session, event)
+    status = vendor_status(event.status)
+    if status == Status.RESOLVED:
+        if incident.is_open:
+            _resolve(incident, event.resolved_at or _last_update_at(event) or now, "vendor")
+    elif incident.resolved_by in (None, "vendor"):
+        incident.status, incident.resolved_at, incident.resolved_by = status, None, None
+
+
+def _resolve(incident: Incident, at: datetime, actor: str) -> None:
+    incident.status, incident.resolved_at, incident.resolved_by = Status.RESOLVED, at, actor
+
+
+def _last_update_at(event: IncidentObserved) -> datetime | None:
+    return max((u.at for u in event.updates), default=None)
+
+
+def _components(session: Session, event: IncidentObserved) -> list[dict[str, str]]:
+    """Affected components by id; the name is the page's current one (names change over time)."""
+    pairs = dict(event.components)
+    if not pairs:
+        for update in event.updates:
+            pairs.update({c.component_id: c.name for c in update.changes})
+    named = []
+    for comp_id, name in pairs.items():
+        state = session.get(ComponentState, (event.service, comp_id))
+        named.append((state.position if state else 1 << 30, comp_id, state.name if state else name))
+    return [{"id": comp_id, "name": name} for _, comp_id, name in sorted(named)]
+
+
+def _card_fields(incident: Incident) -> tuple[object, ...]:
+    return (incident.title, incident.status, incident.impact, tuple(c["id"] for c in incident.components),
+            incident.acknowledged_by, incident.resolved_at)

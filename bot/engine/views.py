@@ -1,0 +1,101 @@
+"""Read-only, chat-agnostic views of incidents: what sinks and commands render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.store.models import Incident, TimelineEntry
+
+
+@dataclass(frozen=True)
+class IncidentCard:
+    id: int
+    service: str
+    kind: str
+    title: str
+    status: str
+    impact: str
+    components: tuple[str, ...]
+    shortlink: str | None
+    started_at: datetime
+    detected_at: datetime
+    vendor_acknowledged_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    preexisting: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    def duration(self, now: datetime) -> timedelta:
+        return (self.resolved_at or now) - self.started_at
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        return self.acknowledged_at - self.detected_at if self.acknowledged_at else None
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return self.resolved_at - self.detected_at if self.resolved_at else None
+
+    @property
+    def lead_time(self) -> timedelta | None:
+        """How much earlier we knew than the vendor said so (positive: we were first)."""
+        if self.vendor_acknowledged_at is None:
+            return None
+        return self.vendor_acknowledged_at - self.detected_at
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    incident_id: int
+    kind: str
+    at: datetime
+    source: str
+    status: str | None
+    body: str
+    actor: str | None
+    components: tuple[tuple[str, str, str], ...]  # (name, old, new)
+    resolves: bool
+
+
+def card(incident: Incident) -> IncidentCard:
+    assert incident.id is not None
+    return IncidentCard(
+        id=incident.id, service=incident.service, kind=incident.kind, title=incident.title,
+        status=incident.status, impact=incident.impact,
+        components=tuple(c["name"] for c in incident.components), shortlink=incident.shortlink,
+        started_at=incident.started_at, detected_at=incident.detected_at,
+        vendor_acknowledged_at=incident.vendor_acknowledged_at, acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by, resolved_at=incident.resolved_at,
+        resolved_by=incident.resolved_by, preexisting=incident.preexisting)
+
+
+def entry_view(entry: TimelineEntry) -> EntryView:
+    assert entry.id is not None
+    return EntryView(id=entry.id, incident_id=entry.incident_id, kind=entry.kind, at=entry.at,
+                     source=entry.source, status=entry.status, body=entry.body, actor=entry.actor,
+                     components=tuple((c["name"], c.get("old", ""), c["new"]) for c in entry.components),
+                     resolves=entry.resolves)
+
+
+def human_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "-"
+    seconds = int(abs(delta.total_seconds()))
+    sign = "-" if delta.total_seconds() < 0 else ""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s" if minutes < 10 else f"{sign}{minutes}m"
+    return f"{sign}{secs}s"

@@ -1,0 +1,106 @@
+"""Polls a page: summary.json (components, maintenance) and incidents.json (which keeps the final
+`resolved` update that unresolved.json drops), with backoff while the page fails."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.engine.incidents import Changes, IncidentEngine
+from bot.sources.statuspage.client import FetchError, StatuspageClient
+from bot.sources.statuspage.parse import ParseError, parse_incidents, parse_summary
+from bot.store.db import Database
+from bot.store.models import SourceState
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+class StatuspagePoller:
+    def __init__(self, client: StatuspageClient, engine: IncidentEngine, db: Database, service: str,
+                 interval: float, clock: Clock) -> None:
+        self.client = client
+        self.engine = engine
+        self.db = db
+        self.service = service
+        self.interval = timedelta(seconds=interval)
+        self.clock = clock
+        self.key = f"statuspage:{client.base_url}"
+        self._next_try: datetime | None = None
+
+    async def poll(self) -> Changes | None:
+        """One poll, unless backing off. Never raises for a bad page: logs one line, keeps its data."""
+        now = self.clock.now()
+        if self._next_try is not None and now < self._next_try:
+            return None
+        try:
+            changes = await self._poll_once()
+        except (FetchError, ParseError) as exc:
+            self._failed(now, str(exc))
+            return None
+        except Exception as exc:  # a bug or a database problem: say so, keep polling
+            log.exception("%s: poll could not be applied", self.service)
+            self.client.forget()
+            self._failed(now, f"{type(exc).__name__}: {exc}")
+            return None
+        self._succeeded(now)
+        return changes
+
+    async def _poll_once(self) -> Changes:
+        summary_doc, summary_changed = await self.client.fetch("/api/v2/summary.json")
+        incidents_doc, incidents_changed = await self.client.fetch("/api/v2/incidents.json")
+        if not (summary_changed or incidents_changed):
+            return Changes()
+        try:
+            return self._apply(summary_doc.body, incidents_doc.body)
+        except ParseError:
+            self.client.forget()
+            raise
+
+    def _apply(self, summary: object, incidents: object) -> Changes:
+        snapshot = parse_summary(summary, self.service)
+        snapshot = replace(snapshot, incidents=parse_incidents(incidents, self.service))
+        changes = self.engine.apply_snapshot(snapshot, baseline=not self._baselined())
+        self._mark_baselined()
+        if changes:
+            log.info("%s: %d opened, %d updated, %d new updates", self.service, len(changes.opened),
+                     len(changes.updated), changes.entries)
+        return changes
+
+    def _state(self) -> SourceState:
+        with self.db.session() as session:
+            return session.get(SourceState, self.key) or SourceState(key=self.key)
+
+    def _save(self, state: SourceState) -> None:
+        with self.db.session() as session:
+            session.merge(state)
+            session.commit()
+
+    def _baselined(self) -> bool:
+        return self._state().baselined
+
+    def _mark_baselined(self) -> None:
+        state = self._state()
+        if not state.baselined:
+            state.baselined = True
+            self._save(state)
+
+    def _succeeded(self, now: datetime) -> None:
+        state = self._state()
+        if state.failures:
+            log.info("%s: status page reachable again after %d failed polls", self.service, state.failures)
+        state.last_success_at, state.failures, state.last_error = now, 0, None
+        self._next_try = None
+        self._save(state)
+
+    def _failed(self, now: datetime, error: str) -> None:
+        state = self._state()
+        state.failures += 1
+        state.last_failure_at, state.last_error = now, error
+        backoff = min(self.interval * (2 ** min(state.failures - 1, 10)), MAX_BACKOFF)
+        self._next_try = now + backoff - self.interval
+        log.warning("%s: poll failed (%d in a row, next try in %ds): %s", self.service, state.failures,
+                    backoff.total_seconds(), error)
+        self._save(state)

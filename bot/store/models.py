@@ -1,0 +1,149 @@
+"""The tables. The schema itself exists only through the Alembic migrations in `migrations/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.store.types import UTCDateTime
+
+
+def _time(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Status(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    # scheduled maintenance runs through its own states; `completed` maps to RESOLVED
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    VERIFYING = "verifying"
+
+
+class Kind(StrEnum):
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+
+
+class EntryKind(StrEnum):
+    VENDOR_UPDATE = "vendor_update"
+    ACK = "ack"
+    RESOLVE = "resolve"
+    CLOSED_MISSING = "closed_missing"
+    NOTE = "note"
+
+
+class Incident(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("service", "source", "upstream_id", name="uq_incident_upstream"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(index=True)
+    source: str
+    upstream_id: str | None = None
+    kind: str = Kind.INCIDENT
+    title: str
+    status: str
+    impact: str = "none"
+    components: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    shortlink: str | None = None
+    announced: bool = False
+    preexisting: bool = False
+    started_at: datetime = _time(nullable=False)
+    detected_at: datetime = _time(nullable=False)
+    vendor_acknowledged_at: datetime | None = _time()
+    acknowledged_at: datetime | None = _time()
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = _time(index=True)
+    resolved_by: str | None = None
+    updated_at: datetime = _time(nullable=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.RESOLVED
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "timeline_entry"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "upstream_id", name="uq_entry_upstream"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = _time(nullable=False)
+    recorded_at: datetime = _time(nullable=False)
+    kind: str
+    source: str
+    upstream_id: str | None = None
+    status: str | None = None
+    body: str = ""
+    actor: str | None = None
+    components: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    resolves: bool = False
+
+
+class ComponentState(SQLModel, table=True):
+    __tablename__ = "component_state"
+
+    service: str = Field(primary_key=True)
+    component_id: str = Field(primary_key=True)
+    name: str
+    status: str
+    position: int = 0
+    is_group: bool = False
+    upstream_updated_at: datetime | None = _time()
+    seen_at: datetime = _time(nullable=False)
+
+
+class ChatThread(SQLModel, table=True):
+    __tablename__ = "chat_thread"
+    __table_args__ = (UniqueConstraint("incident_id", "sink", name="uq_thread_sink"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    sink: str
+    channel: str = ""
+    parent_ref: str
+    thread_ref: str | None = None
+    created_at: datetime = _time(nullable=False)
+
+
+class OutboxAction(StrEnum):
+    OPEN = "open"
+    UPDATE = "update"
+    REFRESH = "refresh"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sink", "delivered_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sink: str
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    action: str
+    entry_id: int | None = Field(default=None, foreign_key="timeline_entry.id")
+    created_at: datetime = _time(nullable=False)
+    attempts: int = 0
+    next_attempt_at: datetime = _time(nullable=False)
+    delivered_at: datetime | None = _time()
+    last_error: str | None = None
+
+
+class SourceState(SQLModel, table=True):
+    """Per polled document: its ETag, health, and whether the first (silent) import happened."""
+
+    __tablename__ = "source_state"
+
+    key: str = Field(primary_key=True)
+    etag: str | None = None
+    baselined: bool = False
+    last_success_at: datetime | None = _time()
+    last_failure_at: datetime | None = _time()
+    failures: int = 0
+    last_error: str | None = None
