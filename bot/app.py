@@ -52,6 +52,7 @@ class StatusBot:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = self.clock.now()
+        self.http_port = settings.port
 
     async def start(self) -> None:
         self.db.upgrade()
@@ -62,18 +63,20 @@ class StatusBot:
         self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
                                id="outbox-sweep", coalesce=True)
         self.scheduler.start()
-        await self._serve_http()
+        await self.start_http()
         log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
                  self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
-                 self.settings.host, self.settings.port)
+                 self.settings.host, self.http_port)
 
-    async def _serve_http(self) -> None:
+    async def start_http(self) -> None:
         secret = self.settings.webhook_secret
         app = build_web_app(self.engine, self.settings.service_name,
                             secret.get_secret_value() if secret else None, self.health)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # PORT=0: any free
 
     def health(self) -> dict[str, object]:
         now = self.clock.now()

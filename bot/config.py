@@ -51,8 +51,8 @@ class Settings(BaseSettings):
         description="Seconds between outbox sweeps (delivery also starts at once on each change).")
     host: str = Field("0.0.0.0", validation_alias=_env("STATUSBOT_HOST", "host"),
                       description="Address the HTTP server listens on.")
-    port: int = Field(8080, ge=1, le=65535, validation_alias=_env("PORT", "port"),
-                      description="Port of the HTTP server (health, webhooks, Slack events).")
+    port: int = Field(8080, ge=0, le=65535, validation_alias=_env("PORT", "port"),
+                      description="Port of the HTTP server (health, webhooks, Slack events); 0 picks a free one.")
     webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("STATUSBOT_WEBHOOK_SECRET", "webhook_secret"),
         description="Secret path part of the Statuspage webhook URL; the route is off without it.")

@@ -80,7 +80,8 @@ class IncidentEngine:
         self.apply_components(snap.components)
         changes = Changes()
         incidents, maintenances = snap.incidents, snap.maintenances
-        for event in (*(incidents or ()), *(maintenances or ())):
+        events = sorted((*(incidents or ()), *(maintenances or ())), key=lambda e: (e.started_at, e.upstream_id))
+        for event in events:  # oldest first, so threads open in the order the incidents began
             self._merge(changes, self.apply_incident(event, baseline=baseline))
         if incidents is not None:  # None: not fetched this time (304 Not Modified)
             listed = {e.upstream_id for e in incidents}

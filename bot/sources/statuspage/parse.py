@@ -124,7 +124,7 @@ def _each(items: list[Any], model: type[_Wire], what: str) -> list[Any]:
         try:
             parsed.append(model.model_validate(item))
         except ValidationError as exc:
-            ident = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
+            ident = item.get("id", f"item {index}") if isinstance(item, dict) else f"item {index}"
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             log.warning("%s: skipped %s: %s: %s", what, ident, field or "item", first["msg"])

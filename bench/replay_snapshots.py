@@ -1,0 +1,59 @@
+"""Time to process the 26 real recorded status.claude.com snapshots through the whole pipeline:
+loopback page -> poller -> parser -> engine -> SQLite + outbox -> console (to a buffer)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from _common import SHARED, ms, percentile
+
+from bot.app import StatusBot
+from bot.chat.console.sink import ConsoleSink
+from bot.clock import ManualClock, parse_time
+from bot.config import Settings
+from tests.fakes.statuspage import FakeStatuspage
+
+
+async def main() -> None:
+    folder = SHARED / "fixtures" / "anthropic" / "incidents_json_snapshots"
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        print(f"no snapshots at {folder}: this benchmark needs ../shared")
+        return
+    docs = [json.loads(p.read_text()) for p in paths]
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeStatuspage() as page:
+            out = io.StringIO()
+            clock = ManualClock(parse_time(docs[0]["page"]["updated_at"]))  # type: ignore[arg-type]
+            settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", statuspage_url=page.base_url,  # type: ignore[arg-type]
+                                console=True)
+            bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour=False)})
+            bot.db.upgrade()
+            per_poll = []
+            started = time.perf_counter()
+            for doc in docs:
+                page.serve(incidents=doc)
+                clock.set(parse_time(doc["page"]["updated_at"]))  # type: ignore[arg-type]
+                t0 = time.perf_counter()
+                await bot.poller.poll()
+                await bot.worker.drain()
+                per_poll.append(time.perf_counter() - t0)
+            total = time.perf_counter() - started
+            await bot.stop()
+            size = sum(f.stat().st_size for f in Path(tmp).glob("bench.db*"))
+    lines = out.getvalue().splitlines()
+    print(f"snapshots processed:   {len(docs)} ({sum(len(d['incidents']) for d in docs)} incident records)")
+    print(f"total time:            {total:.2f} s (poll + parse + apply + deliver to console)")
+    print(f"per poll:              p50 {ms(percentile(per_poll, 50))}, p99 {ms(percentile(per_poll, 99))},"
+          f" max {ms(max(per_poll))}")
+    print(f"threads / lines:       {sum(x.startswith('● ') for x in lines)} threads, {len(lines)} console lines")
+    print(f"database size:         {size / 1024:.0f} KiB (with WAL)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

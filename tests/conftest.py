@@ -1,0 +1,81 @@
+"""Shared test plumbing: the real recorded data (when ../shared is there), a fresh SQLite file,
+a simulated clock, and a bot wired to a loopback status page."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import StatusBot
+from bot.chat.console.sink import ConsoleSink
+from bot.clock import ManualClock
+from bot.config import Settings
+from tests.fakes.statuspage import FakeStatuspage
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STATUSBOT_SHARED_DIR", REPO.parent / "shared"))
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath("fixtures", *parts)
+    if not path.exists():
+        pytest.skip(f"real recorded data not available ({path} is absent); hand-written fixtures cover the rest")
+    return path
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'statusbot.db'}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 4, 15, 13, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[FakeStatuspage]:
+    async with FakeStatuspage() as server:
+        yield server
+
+
+class Harness:
+    """A StatusBot whose console writes to a buffer, driven one poll at a time."""
+
+    def __init__(self, bot: StatusBot, out: io.StringIO) -> None:
+        self.bot = bot
+        self.out = out
+
+    async def poll(self) -> None:
+        await self.bot.poller.poll()
+        await self.bot.worker.drain()
+
+    def lines(self) -> list[str]:
+        return self.out.getvalue().splitlines()
+
+
+def make_settings(db_url: str, page_url: str, **extra: Any) -> Settings:
+    return Settings(database_url=db_url, statuspage_url=page_url, console=True, poll_interval=30,  # type: ignore[arg-type]
+                    http_timeout=1.0, **extra)
+
+
+@pytest.fixture
+async def harness(db_url: str, page: FakeStatuspage, clock: ManualClock) -> AsyncIterator[Harness]:
+    out = io.StringIO()
+    bot = StatusBot(make_settings(db_url, page.base_url), clock=clock,
+                    sinks={"console": ConsoleSink(out, colour=False)})
+    bot.db.upgrade()
+    yield Harness(bot, out)
+    await bot.stop()

@@ -1,0 +1,58 @@
+"""A loopback Statuspage: the package's page server plus the faults real pages show.
+
+Faults apply to the next request(s): an HTML error page (a CDN in front of the page), truncated
+JSON, HTTP 500, a stall past the client's timeout, a connection dropped without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.demo.page_server import PageServer
+
+FAULTS = ("html", "truncated", "500", "stall", "drop")
+
+
+class FakeStatuspage(PageServer):
+    def __init__(self, incidents: dict[str, Any] | None = None, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(self._documents)
+        self.incidents: dict[str, Any] = incidents or {"page": {"id": "p"}, "incidents": []}
+        self.summary: dict[str, Any] = summary or {"page": {"id": "p"}, "components": []}
+        self._faults: list[str] = []
+        self.stall_seconds = 5.0
+
+    def _documents(self) -> dict[str, Any]:
+        return {"/api/v2/incidents.json": self.incidents, "/api/v2/summary.json": self.summary}
+
+    def serve(self, incidents: dict[str, Any] | None = None, summary: dict[str, Any] | None = None) -> None:
+        if incidents is not None:
+            self.incidents = incidents
+        if summary is not None:
+            self.summary = summary
+
+    def fault(self, kind: str, times: int = 1) -> None:
+        assert kind in FAULTS, kind
+        self._faults += [kind] * times
+
+    async def respond(self, request: web.Request) -> web.StreamResponse:
+        if not self._faults:
+            return await super().respond(request)
+        kind = self._faults.pop(0)
+        if kind == "html":
+            return web.Response(status=200, content_type="text/html",
+                                text="<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>")
+        if kind == "truncated":
+            body = json.dumps(self._documents().get(request.path, {}))
+            return web.Response(status=200, content_type="application/json", text=body[: len(body) // 2])
+        if kind == "500":
+            return web.json_response({"error": "Internal Server Error"}, status=500)
+        if kind == "stall":
+            await asyncio.sleep(self.stall_seconds)
+            return await super().respond(request)
+        assert request.transport is not None
+        request.transport.close()  # "drop": no answer at all
+        return web.Response(status=500)

@@ -1,0 +1,108 @@
+"""The CLI a new user meets: clear configuration errors, the demo, and the read/act commands with
+their documented `--json` shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("STATUSBOT_POLL_INTERVAL", "-5", "STATUSBOT_POLL_INTERVAL: Input should be greater than 0"),
+    ("STATUSPAGE_URL", "status.claude", "STATUSPAGE_URL: Input should be a valid URL"),
+    ("PORT", "eighty", "PORT: Input should be a valid integer"),
+    ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:/// or postgresql:// URL"),
+])
+def test_a_bad_setting_stops_start_up_with_one_line(name: str, value: str, words: str) -> None:
+    result = run_cli("run", **{name: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"statusbot: configuration error: {words}")
+    assert "Traceback" not in result.stderr
+
+
+def test_toml_file_is_read_and_env_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+
+    toml = tmp_path / "statusbot.toml"
+    toml.write_text('poll_interval = 12\nservice_name = "vendor"\n')
+    monkeypatch.setenv("STATUSBOT_CONFIG", str(toml))
+    monkeypatch.setenv("STATUSBOT_POLL_INTERVAL", "45")
+    settings = load_settings()
+    assert (settings.poll_interval, settings.service_name) == (45.0, "vendor")
+
+
+def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+
+    monkeypatch.setenv("STATUSBOT_WEBHOOK_SECRET", "hunter2-very-secret")
+    settings = load_settings()
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+
+
+def test_demo_prints_one_whole_thread() -> None:
+    result = run_cli("demo", "--delay", "0")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("● #") for line in lines) == 1
+    assert sum(line.startswith("    #") for line in lines) == 8  # 7 vendor updates and the ack
+    assert any("acknowledged  Acknowledged by alice" in line for line in lines)
+    assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 50m") for line in lines)
+
+
+def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.clock import SystemClock
+    from bot.engine.events import IncidentObserved, UpdateObserved
+    from bot.engine.incidents import IncidentEngine
+    from bot.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    database = Database(url)
+    database.upgrade()
+    engine = IncidentEngine(database, ["console"], SystemClock())
+    now = SystemClock().now()
+    engine.apply_incident(IncidentObserved(
+        service="claude", source="statuspage", upstream_id="abc", title="Elevated errors", status="investigating",
+        impact="major", started_at=now, updates=(UpdateObserved("u1", "investigating", "Looking into it", now),)))
+
+    listed = json.loads(runner.invoke(app, ["incidents", "--json"]).stdout)
+    assert [(i["id"], i["status"], i["acknowledged_by"]) for i in listed] == [(1, "investigating", None)]
+    assert runner.invoke(app, ["ack", "1", "--by", "carol"]).exit_code == 0
+    again = runner.invoke(app, ["ack", "1", "--by", "dave"])
+    assert again.exit_code == 1 and "already acknowledged by carol" in again.output
+    assert runner.invoke(app, ["resolve", "1", "--by", "carol"]).exit_code == 0
+    shown = json.loads(runner.invoke(app, ["show", "1", "--json"]).stdout)
+    assert shown["resolved_by"] == "carol" and shown["time_to_acknowledge_s"] >= 0
+    assert [e["kind"] for e in shown["timeline"]] == ["vendor_update", "ack", "resolve"]
+    assert runner.invoke(app, ["incidents", "--json"]).stdout.strip() == "[]"
+    assert len(json.loads(runner.invoke(app, ["incidents", "--all", "--json"]).stdout)) == 1
+    missing = runner.invoke(app, ["show", "99"])
+    assert missing.exit_code == 1 and "no incident #99" in missing.output
+    assert "open incidents: 0" in runner.invoke(app, ["status"]).stdout
+    database.dispose()
+
+
+def test_readme_documents_every_setting_with_its_default() -> None:
+    from bot.config import describe
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line for line in readme.splitlines() if line.startswith("| `")}
+    for name, default, _ in describe():
+        assert name in rows, f"{name} is missing from the README's settings table"
+        assert default in rows[name], f"{name}: the README does not show the default {default}"

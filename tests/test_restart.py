@@ -1,0 +1,107 @@
+"""`statusbot run` as a real process, killed with SIGKILL in the middle of an outage and restarted:
+nothing printed twice, nothing lost — including an acknowledgment typed in while it was down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.demo.scenario import Scenario
+from tests.fakes.statuspage import FakeStatuspage
+from tests.test_replay_real import LINE
+
+STARTUP_LIMIT = 30.0
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], out: Path) -> None:
+        self.out = out
+        self.handle = out.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=self.handle,
+                                     stderr=subprocess.PIPE, text=True)
+
+    def kill(self) -> str:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.handle.close()
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=15)
+        self.handle.close()
+        return self.proc.returncode, err
+
+
+def printed(outs: list[Path]) -> list[str]:
+    return [line for out in outs if out.exists() for line in out.read_text().splitlines()]
+
+
+async def wait_for(condition: object, what: str, limit: float = STARTUP_LIMIT) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
+    scenario = Scenario.load()
+    minutes = [0, *scenario.moments()]
+    updates = scenario.data["incident"]["updates"]
+    async with FakeStatuspage() as page:
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "STATUSPAGE_URL": page.base_url,
+               "STATUSBOT_POLL_INTERVAL": "0.2", "PORT": "0", "STATUSBOT_HOST": "127.0.0.1",
+               "STATUSBOT_CONSOLE": "true", "STATUSBOT_OUTBOX_SWEEP": "0.2"}
+        outs = [tmp_path / f"run{n}.out" for n in range(3)]
+
+        def serve(minute: float) -> None:
+            docs = scenario.documents(minute)
+            page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+
+        def shown(count: int) -> bool:
+            return sum(line.startswith("    #") for line in printed(outs)) >= count
+
+        serve(minutes[0])
+        bot = BotProcess(env, outs[0])
+        for minute in minutes[1:4]:
+            serve(minute)
+            await wait_for(lambda m=minute: shown(sum(u["at"] <= m for u in updates)), f"minute {minute}")
+        bot.kill()  # idle, between polls
+
+        acked = cli(env, "ack", "2", "--by", "bob")  # typed while the bot is down
+        assert acked.returncode == 0, acked.stderr
+        serve(minutes[4])
+        bot = BotProcess(env, outs[1])
+        await wait_for(lambda: any("acknowledged" in line for line in printed(outs)), "the ack")
+        requests_before = len(page.requests)
+        serve(minutes[5])
+        await wait_for(lambda: len(page.requests) > requests_before, "a poll of the new page")
+        bot.kill()  # in the middle of fetching, applying or printing
+
+        bot = BotProcess(env, outs[2])
+        for minute in minutes[5:]:
+            serve(minute)
+            await wait_for(lambda m=minute: shown(sum(u["at"] <= m for u in updates)), f"minute {minute}")
+        await wait_for(lambda: any(line.startswith("✔") for line in printed(outs)), "the resolution")
+        code, err = bot.stop()
+
+    lines = printed(outs)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert len(lines) == len(set(lines)), "a line was printed twice"
+    threads = [line for line in lines if line.startswith("    #2 ")]
+    bodies = [LINE.match(line).group(3).split("  [")[0] for line in threads]  # type: ignore[union-attr]
+    assert [u["body"] for u in updates] == [b for b in bodies if b != "Acknowledged by bob"]
+    assert sum("acknowledged  Acknowledged by bob" in line for line in lines) == 1
+    assert sum(line.startswith("● #2 ") for line in lines) == 1
