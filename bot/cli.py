@@ -13,6 +13,7 @@ import typer
 from bot import logs
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.engine.events import Actor
 from bot.engine.incidents import ActionError, IncidentEngine
 from bot.engine.views import card, human_duration
 from bot.serialize import component_json, entry_json, incident_json
@@ -155,7 +156,7 @@ def _act(incident_id: int, by: str, verb: str) -> None:
         # The running bot's delivery worker posts the outbox rows this writes.
         engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
         try:
-            getattr(engine, verb)(incident_id, by, source="cli")
+            getattr(engine, verb)(incident_id, Actor(name=by, platform="cli"))
         except ActionError as exc:
             typer.echo(f"statusbot: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -1,8 +1,9 @@
 """The one small interface every chat platform implements (console, Slack, Discord, ...).
 
-A sink renders and transports; it never changes incident state. Each call carries `key`, the outbox
-row id, so a platform that can look messages up (Slack metadata, Discord nonce) can make a retried
-post idempotent.
+A sink renders and transports; it never changes incident state. Each post carries a `Delivery`: its
+`key` (the outbox row id) and whether an earlier attempt may already have reached the platform, so a
+sink that can look its messages up (Slack message metadata, Discord nonce) can make a retry
+idempotent instead of posting twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.engine.views import EntryView, IncidentCard
+
+
+@dataclass(frozen=True)
+class Delivery:
+    key: str
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,12 @@ class ThreadRef:
 class Sink(Protocol):
     name: str
 
-    async def open_thread(self, incident: IncidentCard, key: str) -> ThreadRef:
+    async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
         """Post the parent message of a new incident thread."""
         ...
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, key: str) -> None:
+    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
+                          delivery: Delivery) -> None:
         """Reply in the thread with one timeline entry."""
         ...
 
@@ -44,6 +52,10 @@ class RetryLater(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """The platform will never accept this message (too long, malformed): give it up, log it once."""
 
 
 class SinkMisconfigured(Exception):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.chat.base import RetryLater, Sink, SinkMisconfigured, ThreadRef
+from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
 from bot.engine.views import card, entry_view
 from bot.store.db import Database
@@ -84,7 +84,11 @@ class DeliveryWorker:
         try:
             thread = await self._send(sink, row)
         except RetryLater as exc:
-            self._retry(row, str(exc), exc.retry_after or backoff(row.attempts + 1))
+            self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
+        except Undeliverable as exc:
+            log.error("%s: gave up delivering #%s %s: %s", sink.name, row.incident_id, row.action, exc)
+            self._mark(row, self.clock.now(), None, gave_up=str(exc))
+            return True
         except SinkMisconfigured as exc:
             if self._broken.get(sink.name) != str(exc):
                 log.error("%s: configuration problem, delivery paused: %s", sink.name, exc)
@@ -104,39 +108,45 @@ class DeliveryWorker:
     async def _send(self, sink: Sink, row: OutboxMessage) -> ThreadRef | None:
         with self.db.session() as session:
             incident = session.get(Incident, row.incident_id)
-            assert incident is not None
+            stored = session.get(OutboxMessage, row.id)
+            assert incident is not None and stored is not None
             view = card(incident)
             thread = _thread(session, row.incident_id, sink.name)
             entry = session.get(TimelineEntry, row.entry_id) if row.entry_id else None
-        key = str(row.id)
+            # Count the attempt before making it: after a crash mid-send, the retry knows the post
+            # may have landed and asks the sink to reconcile instead of posting again.
+            delivery = Delivery(key=str(row.id), maybe_sent=stored.attempts > 0)
+            stored.attempts += 1
+            session.commit()
         if row.action == OutboxAction.OPEN:
-            return None if thread else await sink.open_thread(view, key)
+            return None if thread else await sink.open_thread(view, delivery)
         if thread is None:
             raise RetryLater(f"incident #{row.incident_id} has no {sink.name} thread yet")
         if row.action == OutboxAction.UPDATE and entry is not None:
-            await sink.post_update(thread, view, entry_view(entry), key)
+            await sink.post_update(thread, view, entry_view(entry), delivery)
         elif row.action == OutboxAction.REFRESH:
             await sink.refresh(thread, view)
         return None
 
-    def _mark(self, row: OutboxMessage, now: datetime, thread: ThreadRef | None) -> None:
+    def _mark(self, row: OutboxMessage, now: datetime, thread: ThreadRef | None, gave_up: str | None = None) -> None:
         with self.db.session() as session:
             stored = session.get(OutboxMessage, row.id)
             assert stored is not None
-            stored.delivered_at, stored.attempts = now, stored.attempts + 1
+            stored.delivered_at = now
+            if gave_up is not None:
+                stored.gave_up, stored.last_error = True, gave_up[:500]
             if thread is not None:
                 session.add(ChatThread(incident_id=row.incident_id, sink=row.sink, channel=thread.channel,
                                        parent_ref=thread.parent, thread_ref=thread.thread, created_at=now))
             session.commit()
 
     def _retry(self, row: OutboxMessage, error: str, delay: float, quiet: bool = False) -> None:
-        if not quiet:
-            log.warning("%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s", row.sink,
-                        row.incident_id, row.action, row.attempts + 1, delay, error)
         with self.db.session() as session:
             stored = session.get(OutboxMessage, row.id)
             assert stored is not None
-            stored.attempts += 1
+            if not quiet:
+                log.warning("%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s", row.sink,
+                            row.incident_id, row.action, stored.attempts, delay, error)
             stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
             stored.last_error = error[:500]
             session.commit()

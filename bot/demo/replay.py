@@ -20,6 +20,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo.page_server import PageServer
 from bot.demo.scenario import Scenario
+from bot.engine.events import Actor
 from bot.store.models import Incident
 
 
@@ -64,4 +65,4 @@ def _acknowledge_if_due(bot: StatusBot, scenario: Scenario, minute: float) -> No
         incident = session.exec(select(Incident).where(
             Incident.upstream_id == scenario.data["incident"]["id"])).one()
     assert incident.id is not None
-    bot.engine.acknowledge(incident.id, ack["by"], source="demo")
+    bot.engine.acknowledge(incident.id, Actor(name=ack["by"], platform="demo"))

@@ -64,3 +64,12 @@ class PageSnapshot:
     components: tuple[ComponentObserved, ...] = ()
     incidents: tuple[IncidentObserved, ...] | None = None  # None: not fetched (304 Not Modified)
     maintenances: tuple[IncidentObserved, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting on an incident: their display name and, where the platform has one, their id."""
+
+    name: str
+    id: str | None = None
+    platform: str = "cli"

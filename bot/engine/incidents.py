@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.clock import Clock
-from bot.engine.events import ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
+from bot.engine.events import Actor, ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
 from bot.store.db import Database
 from bot.store.models import (
     ComponentState,
@@ -162,27 +162,29 @@ class IncidentEngine:
         return changes
 
     # -- people --------------------------------------------------------------------------------
-    def acknowledge(self, incident_id: int, actor: str, source: str) -> Incident:
+    def acknowledge(self, incident_id: int, actor: Actor) -> Incident:
         now = self.clock.now()
         with self.db.session() as session:
             incident = _get_open(session, incident_id)
             if incident.acknowledged_at is not None:
                 raise ActionError(f"#{incident_id} was already acknowledged by {incident.acknowledged_by}.")
-            incident.acknowledged_at, incident.acknowledged_by = now, actor
-            entry = _add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor}",
-                               source=source, actor=actor)
+            incident.acknowledged_at, incident.acknowledged_by = now, actor.name
+            incident.acknowledged_by_id = actor.id
+            entry = _add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor.name}",
+                               source=actor.platform, actor=actor)
             self._publish(session, incident, entry, now)
             session.commit()
         self._on_commit()
         return incident
 
-    def resolve(self, incident_id: int, actor: str, source: str) -> Incident:
+    def resolve(self, incident_id: int, actor: Actor) -> Incident:
         now = self.clock.now()
         with self.db.session() as session:
             incident = _get_open(session, incident_id)
-            entry = _add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor}",
-                               source=source, actor=actor, status=Status.RESOLVED)
-            _resolve(incident, now, actor)
+            entry = _add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor.name}",
+                               source=actor.platform, actor=actor, status=Status.RESOLVED)
+            _resolve(incident, now, actor.name)
+            incident.resolved_by_id = actor.id
             self._publish(session, incident, entry, now)
             session.commit()
         self._on_commit()
@@ -266,13 +268,14 @@ def _record_updates(session: Session, incident: Incident, updates: Sequence[Upda
 
 
 def _add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetime, *, body: str,
-               source: str, status: str | None = None, actor: str | None = None,
+               source: str, status: str | None = None, actor: Actor | None = None,
                upstream_id: str | None = None, components: list[dict[str, str]] | None = None,
                recorded_at: datetime | None = None, resolves: bool | None = None) -> TimelineEntry:
     if resolves is None:
         resolves = status == Status.RESOLVED and incident.is_open
     entry = TimelineEntry(incident_id=_id(incident), at=at, recorded_at=recorded_at or at, kind=kind,
-                          source=source, upstream_id=upstream_id, status=status, body=body, actor=actor,
+                          source=source, upstream_id=upstream_id, status=status, body=body,
+                          actor=actor.name if actor else None, actor_id=actor.id if actor else None,
                           components=components or [], resolves=resolves)
     session.add(entry)
     session.flush()

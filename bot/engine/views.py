@@ -23,6 +23,7 @@ class IncidentCard:
     vendor_acknowledged_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    acknowledged_by_id: str | None
     resolved_at: datetime | None
     resolved_by: str | None
     preexisting: bool
@@ -60,6 +61,7 @@ class EntryView:
     status: str | None
     body: str
     actor: str | None
+    actor_id: str | None
     components: tuple[tuple[str, str, str], ...]  # (name, old, new)
     resolves: bool
 
@@ -72,7 +74,8 @@ def card(incident: Incident) -> IncidentCard:
         components=tuple(c["name"] for c in incident.components), shortlink=incident.shortlink,
         started_at=incident.started_at, detected_at=incident.detected_at,
         vendor_acknowledged_at=incident.vendor_acknowledged_at, acknowledged_at=incident.acknowledged_at,
-        acknowledged_by=incident.acknowledged_by, resolved_at=incident.resolved_at,
+        acknowledged_by=incident.acknowledged_by, acknowledged_by_id=incident.acknowledged_by_id,
+        resolved_at=incident.resolved_at,
         resolved_by=incident.resolved_by, preexisting=incident.preexisting)
 
 
@@ -80,6 +83,7 @@ def entry_view(entry: TimelineEntry) -> EntryView:
     assert entry.id is not None
     return EntryView(id=entry.id, incident_id=entry.incident_id, kind=entry.kind, at=entry.at,
                      source=entry.source, status=entry.status, body=entry.body, actor=entry.actor,
+                     actor_id=entry.actor_id,
                      components=tuple((c["name"], c.get("old", ""), c["new"]) for c in entry.components),
                      resolves=entry.resolves)
 

@@ -60,8 +60,10 @@ class Incident(SQLModel, table=True):
     vendor_acknowledged_at: datetime | None = _time()
     acknowledged_at: datetime | None = _time()
     acknowledged_by: str | None = None
+    acknowledged_by_id: str | None = None
     resolved_at: datetime | None = _time(index=True)
     resolved_by: str | None = None
+    resolved_by_id: str | None = None
     updated_at: datetime = _time(nullable=False)
 
     @property
@@ -83,6 +85,7 @@ class TimelineEntry(SQLModel, table=True):
     status: str | None = None
     body: str = ""
     actor: str | None = None
+    actor_id: str | None = None
     components: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     resolves: bool = False
 
@@ -132,6 +135,7 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = _time(nullable=False)
     delivered_at: datetime | None = _time()
+    gave_up: bool = False
     last_error: str | None = None
 
 

@@ -12,7 +12,7 @@ import re
 import sys
 from typing import TextIO
 
-from bot.chat.base import ThreadRef
+from bot.chat.base import Delivery, ThreadRef
 from bot.engine.views import EntryView, IncidentCard, human_duration
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -46,7 +46,7 @@ class ConsoleSink:
         self.stream = stream or sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
 
-    async def open_thread(self, incident: IncidentCard, key: str) -> ThreadRef:
+    async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
         marker = "🔧" if incident.kind == "maintenance" else "●"
         facts = [self._paint(status_words(incident.status), incident.status),
                  self._paint(f"{incident.impact} impact", incident.impact)]
@@ -60,7 +60,8 @@ class ConsoleSink:
                     f" — {' · '.join(facts)}{link}")
         return ThreadRef(channel="stdout", parent=str(incident.id))
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, key: str) -> None:
+    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
+                          delivery: Delivery) -> None:
         label = status_words(entry.status or "") if entry.kind == "vendor_update" else ENTRY_LABELS[entry.kind]
         text = clean(entry.body)
         if entry.components:
