@@ -121,7 +121,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-DEFAULT_SPEC_PATH = Path("/work/shared/specs/discord_openapi.json")
+# ../shared beside the repository (as in CI); the fake cannot be strict without it, so its users skip.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "discord_openapi.json"
 DISCORD_EPOCH_MS = 1420070400000
 API_PREFIX = "/api/v10"
 

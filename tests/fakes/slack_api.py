@@ -8,12 +8,20 @@ added to either.  Behaviour follows Slack's documentation; where Slack's behavio
 says so.
 
 Introspection: ``calls``, ``messages(channel)``, ``thread(channel, parent_ts)``, ``parents(channel)``,
-``ephemerals``, ``uploads``.  Fault knobs: ``fail_next``, ``ratelimit_next``, ``drop_response_next``,
-``outage``, ``revoke_token``.
+``ephemerals``, ``uploads``, ``responses``.  Fault knobs: ``fail_next``, ``ratelimit_next``,
+``drop_response_next``, ``outage``, ``revoke_token``.
+
+Socket Mode: ``apps.connections.open`` (app-level ``xapp-`` token in the Authorization header only) hands out
+a one-time ``ws://127.0.0.1:PORT/socket-mode?ticket=...`` URL; the WebSocket there greets with ``hello``.
+Tests push envelopes with ``await socket_send(type, payload)`` (returns the ack's payload, raises
+TimeoutError after Slack's 3 s ack deadline) and refresh connections with ``await socket_disconnect()``.
+Introspection: ``socket_connections``, ``socket_connects``, ``socket_envelopes``, ``socket_acks``,
+``socket_errors`` (every protocol slip the client made; a well-behaved client leaves it empty).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import copy
@@ -22,6 +30,7 @@ import json
 import math
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,9 +38,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-DEFAULT_SPEC_PATH = Path("/work/shared/specs/slack_web_openapi_v2.json")
+# ../shared beside the repository (as in CI); without it the built-in method table below is used.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "slack_web_openapi_v2.json"
 DEFAULT_SCOPES = ("chat:write", "commands", "channels:read", "groups:read", "channels:history", "files:write")
 DEFAULT_CHANNELS: Mapping[str, Mapping[str, Any]] = {"C0INCIDENT": {"name": "incidents", "member": True}}
 
@@ -41,6 +51,15 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0APP"
 HUMAN_USER_ID = "U0HUMAN"
+
+DEFAULT_APP_TOKEN = "xapp-test-token"
+DEFAULT_APP_SCOPES = ("connections:write",)
+# Methods called with the app-level token; every other method refuses it with not_allowed_token_type.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# Socket Mode envelope types and whether Slack lets the ack carry a response payload for them.
+SOCKET_ENVELOPE_TYPES: Mapping[str, bool] = {"slash_commands": True, "interactive": True, "events_api": False}
+SOCKET_ACK_DEADLINE = 3.0  # seconds; past it Slack shows the user a timeout (or retries an event)
+RESPONSE_URL_USES = 5  # "use a response_url up to five times within 30 minutes"
 
 MAX_TEXT = 40_000  # chat.postMessage: "truncate messages containing more than 40,000 characters"
 MAX_BLOCKS = 50  # "up to 50 blocks in each message"
@@ -86,6 +105,7 @@ BUILTIN_METHODS: dict[str, MethodSpec] = {
         MethodSpec("conversations.replies", ("channel", "ts"), _CHANNEL_SCOPES["conversations.replies"]),
         MethodSpec("conversations.info", ("channel",), _CHANNEL_SCOPES["conversations.info"]),
         MethodSpec("auth.test", (), (), True),
+        MethodSpec("apps.connections.open", (), ("connections:write",)),
         MethodSpec("files.getUploadURLExternal", ("filename", "length"), ("files:write",)),
         MethodSpec("files.completeUploadExternal", ("files",), ("files:write",)),
         MethodSpec("users.info", ("user",), ("users:read",)),
@@ -349,6 +369,22 @@ class _Request:
     args: dict[str, Any]
     token: str | None
     warnings: list[str]
+    http_method: str = "POST"
+    token_in_body: bool = False  # the token came as a form field, not in the Authorization header
+
+
+@dataclass
+class _SocketConn:
+    ws: web.WebSocketResponse
+    host: str
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class _Envelope:
+    frame: dict[str, Any]
+    future: asyncio.Future[dict[str, Any] | None]
+    expired: bool = False
 
 
 _TS_RE = re.compile(r"^\d+(\.\d+)?$")
@@ -394,8 +430,12 @@ class FakeSlack:
         users: Mapping[str, Mapping[str, Any]] | None = None,
         usergroups: Mapping[str, list[str]] | None = None,
         spec_path: Path | str | None = DEFAULT_SPEC_PATH,
+        app_token: str = DEFAULT_APP_TOKEN,
+        app_scopes: Iterable[str] = DEFAULT_APP_SCOPES,
     ) -> None:
         self.token = token
+        self.app_token = app_token
+        self.app_scopes = list(app_scopes)
         self.channels = copy.deepcopy(dict(DEFAULT_CHANNELS if channels is None else channels))
         self.scopes = list(scopes)
         self.clock = clock
@@ -416,6 +456,17 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._root = ""
+        self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_urls, in arrival order
+        self._hooks: dict[str, int] = {}  # issued response_url path -> uses so far
+        # Socket Mode state
+        self.socket_connects = 0  # WebSocket connections ever accepted
+        self.socket_envelopes: list[dict[str, Any]] = []
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_errors: list[str] = []
+        self._tickets: set[str] = set()
+        self._sockets: list[_SocketConn] = []
+        self._socket_opened = asyncio.Event()
+        self._envelopes: dict[str, _Envelope] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -425,6 +476,7 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "conversations.info": self._conversations_info,
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "files.getUploadURLExternal": self._files_get_upload_url,
@@ -436,6 +488,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_get("/socket-mode", self._handle_socket)
+        app.router.add_post("/hooks/{path:.+}", self._handle_hook)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -443,6 +497,11 @@ class FakeSlack:
         self._root = f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        for conn in list(self._sockets):
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"fake stopped")
+        for envelope in self._envelopes.values():
+            if not envelope.future.done():
+                envelope.future.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -479,9 +538,10 @@ class FakeSlack:
         """While on, every call answers 503 and does nothing."""
         self._outage = on
 
-    def revoke_token(self, error: str = "invalid_auth") -> None:
-        """Make the current token fail with `error` (real Slack says ``token_revoked`` for a revoked one)."""
-        self._revoked[self.token] = error
+    def revoke_token(self, error: str = "invalid_auth", *, app: bool = False) -> None:
+        """Make the current bot token (or, with ``app=True``, the app-level token) fail with `error`
+        (real Slack says ``token_revoked`` for a revoked one)."""
+        self._revoked[self.app_token if app else self.token] = error
 
     # ----------------------------------------------------------------------------------- test-side helpers
     def set_member(self, channel: str, member: bool = True) -> None:
@@ -519,6 +579,184 @@ class FakeSlack:
             "user": msg.user, "bot_id": msg.bot_id, "orphaned": msg.orphaned,
             "files": copy.deepcopy(msg.files), "edits": copy.deepcopy(msg.edits),
         }
+
+    # ---------------------------------------------------------------------------------------- Socket Mode
+    @property
+    def socket_connections(self) -> int:
+        """Open Socket Mode WebSocket connections right now."""
+        return len(self._live_sockets())
+
+    async def socket_send(self, envelope_type: str, payload: Mapping[str, Any],
+                          accepts_response_payload: bool | None = None, *,
+                          timeout: float = SOCKET_ACK_DEADLINE, retry_attempt: int = 0,
+                          retry_reason: str = "") -> dict[str, Any] | None:
+        """Deliver one envelope over Socket Mode and wait for the client's ack.
+
+        Returns the ack's ``payload`` (None when the ack carried none, or carried one on an envelope that does
+        not accept it, which Slack ignores).  ``accepts_response_payload`` defaults to what Slack sends for the
+        type (true for slash_commands and interactive, false for events_api).  Waits up to `timeout` for an open
+        connection (the newest one is used), then up to `timeout` for the ack; raises TimeoutError otherwise."""
+        if envelope_type not in SOCKET_ENVELOPE_TYPES:
+            raise ValueError(f"envelope type must be one of {', '.join(SOCKET_ENVELOPE_TYPES)}: {envelope_type!r}")
+        accepts = SOCKET_ENVELOPE_TYPES[envelope_type] if accepts_response_payload is None \
+            else accepts_response_payload
+        conn = await self._wait_for_socket(timeout)
+        frame: dict[str, Any] = {"envelope_id": str(uuid.uuid4()), "payload": copy.deepcopy(dict(payload)),
+                                 "type": envelope_type, "accepts_response_payload": accepts}
+        if envelope_type == "events_api":
+            frame |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
+        envelope = _Envelope(frame, asyncio.get_running_loop().create_future())
+        self._envelopes[frame["envelope_id"]] = envelope
+        self.socket_envelopes.append(copy.deepcopy(frame))
+        await conn.ws.send_json(frame)
+        try:
+            async with asyncio.timeout(timeout):
+                return await envelope.future
+        except TimeoutError:
+            envelope.expired = True
+            raise TimeoutError(f"no ack for {envelope_type} envelope {frame['envelope_id']} "
+                               f"within {timeout:g}s") from None
+
+    async def socket_disconnect(self, reason: str = "refresh_requested", *, close_after: float = 1.0) -> int:
+        """Send ``{"type": "disconnect", "reason": reason}`` on every open connection, then close each one the
+        client has not closed itself within `close_after` seconds.  Returns how many were disconnected."""
+        conns = self._live_sockets()
+        for conn in conns:
+            await conn.ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": conn.host}})
+        for conn in conns:
+            try:
+                async with asyncio.timeout(close_after):
+                    await conn.closed.wait()
+            except TimeoutError:
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=reason.encode())
+                await conn.closed.wait()
+        return len(conns)
+
+    def slash_command(self, command: str, text: str = "", *, channel_id: str | None = None,
+                      user_id: str = HUMAN_USER_ID) -> dict[str, Any]:
+        """A slash_commands payload as Slack sends it (every value a string); its response_url is on the fake."""
+        channel_id = channel_id or next(iter(self.channels), "C0INCIDENT")
+        info = self.channels.get(channel_id, {})
+        n = next(self._ids)
+        return {
+            "token": "fakeVerificationToken0000", "team_id": TEAM_ID, "team_domain": "fake-workspace",
+            "channel_id": channel_id, "channel_name": str(info.get("name", channel_id.lower())),
+            "user_id": user_id, "user_name": str(self.users.get(user_id, {}).get("name", user_id.lower())),
+            "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
+            "response_url": self._issue_hook(f"commands/{TEAM_ID}/{n}"),
+            "trigger_id": f"{n}.{n}.{uuid.uuid4().hex}",
+        }
+
+    def _issue_hook(self, prefix: str) -> str:
+        path = f"{prefix}/{uuid.uuid4().hex[:24]}"
+        self._hooks[path] = 0
+        return f"{self._root}/hooks/{path}"
+
+    def _live_sockets(self) -> list[_SocketConn]:
+        return [c for c in self._sockets if not c.ws.closed]
+
+    async def _wait_for_socket(self, timeout: float) -> _SocketConn:
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._live_sockets():
+                    self._socket_opened.clear()
+                    await self._socket_opened.wait()
+        except TimeoutError:
+            raise TimeoutError(f"no Socket Mode connection within {timeout:g}s") from None
+        return self._live_sockets()[-1]
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(timeout=2.0)  # autoping answers the SDK's "sdk-ping-pong:<t>" pings
+        if not ws.can_prepare(request).ok:
+            return web.Response(status=400, text="WebSocket upgrade required", content_type="text/plain")
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:  # URLs are one-time: a used or made-up ticket is refused
+            self.socket_errors.append(f"connection refused: ticket {ticket!r} was not issued or is used up")
+            return web.Response(status=401, text="invalid ticket", content_type="text/plain")
+        self._tickets.discard(ticket)
+        await ws.prepare(request)
+        self.socket_connects += 1
+        conn = _SocketConn(ws, host=f"applink-fake-{self.socket_connects}")
+        self._sockets.append(conn)
+        self._socket_opened.set()
+        try:
+            await ws.send_json({
+                "type": "hello", "num_connections": len(self._live_sockets()),
+                "debug_info": {"host": conn.host, "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            })
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_socket_frame(msg.data)
+                else:
+                    self.socket_errors.append(f"unexpected {msg.type.name} frame from the client")
+        finally:
+            self._sockets.remove(conn)
+            conn.closed.set()
+        return ws
+
+    def _on_socket_frame(self, raw: str) -> None:
+        """The client's only frames are acks: ``{"envelope_id": ..., "payload": {...}}`` (payload optional)."""
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            self.socket_errors.append(f"frame is not JSON: {raw[:200]!r}")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("envelope_id"), str):
+            self.socket_errors.append(f"frame is not an ack (no envelope_id): {raw[:200]!r}")
+            return
+        self.socket_acks.append(frame)
+        eid = frame["envelope_id"]
+        extra = sorted(set(frame) - {"envelope_id", "payload"})
+        if extra:
+            self.socket_errors.append(f"ack {eid} has unknown fields {extra}")
+        envelope = self._envelopes.get(eid)
+        if envelope is None:
+            self.socket_errors.append(f"ack for unknown envelope {eid}")
+            return
+        if envelope.expired:
+            self.socket_errors.append(f"late ack for envelope {eid} (after the ack deadline)")
+            return
+        if envelope.future.done():
+            self.socket_errors.append(f"duplicate ack for envelope {eid}")
+            return
+        envelope.future.set_result(self._ack_payload(envelope.frame, frame))
+
+    def _ack_payload(self, envelope: dict[str, Any], ack: dict[str, Any]) -> dict[str, Any] | None:
+        eid, payload = ack["envelope_id"], ack.get("payload")
+        if payload is None:
+            return None
+        if not isinstance(payload, dict):
+            self.socket_errors.append(f"ack {eid} payload is not an object")
+            return None
+        if not envelope["accepts_response_payload"]:
+            self.socket_errors.append(f"ack {eid} carries a payload but its {envelope['type']} envelope does "
+                                      "not accept one (Slack ignores it)")
+            return None
+        if envelope["type"] == "slash_commands":  # the payload is a message shown to the user
+            if isinstance(payload.get("text"), str) and len(payload["text"]) > MAX_TEXT:
+                self.socket_errors.append(f"ack {eid} text is longer than {MAX_TEXT} characters")
+            if "blocks" in payload:
+                self.socket_errors += [f"ack {eid} blocks: {e}" for e in _block_errors(payload["blocks"])]
+        return copy.deepcopy(payload)
+
+    async def _handle_hook(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        if path not in self._hooks:
+            return web.Response(status=404, text="no_active_hooks", content_type="text/plain")
+        if self._hooks[path] >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url", content_type="text/plain")
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="invalid_payload", content_type="text/plain")
+        if "blocks" in body and _block_errors(body["blocks"]):
+            return web.Response(status=400, text="invalid_blocks", content_type="text/plain")
+        self._hooks[path] += 1
+        self.responses.append({"url": f"{self._root}/hooks/{path}", "body": body})
+        return web.Response(text="ok", content_type="text/plain")
 
     # ------------------------------------------------------------------------------------------- HTTP layer
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -566,7 +804,7 @@ class FakeSlack:
     def _headers(self, method: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         spec = self.methods.get(method)
         return {
-            "x-oauth-scopes": ",".join(self.scopes),
+            "x-oauth-scopes": ",".join(self.app_scopes if method in APP_TOKEN_METHODS else self.scopes),
             "x-accepted-oauth-scopes": ",".join(spec.scopes) if spec else "",
             "x-slack-req-id": f"fake-{next(self._ids)}",
             **(extra or {}),
@@ -590,7 +828,8 @@ class FakeSlack:
 
     async def _read(self, request: web.Request, spec: MethodSpec | None) -> tuple[_Request, SlackError | None]:
         """The call's arguments and token; query-string tokens are ignored (apps made after 2021-02-24)."""
-        req = _Request({k: v for k, v in request.query.items() if k != "token"}, self._bearer(request), [])
+        req = _Request({k: v for k, v in request.query.items() if k != "token"}, self._bearer(request), [],
+                       http_method=request.method)
         if request.content_type == "application/json":
             try:
                 body = await self._json_body(request)
@@ -602,7 +841,8 @@ class FakeSlack:
         elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
             form_token = form.pop("token", None)
-            req.token = req.token or form_token
+            if req.token is None and form_token:
+                req.token, req.token_in_body = form_token, True
             req.args.update(form)
         return req, None
 
@@ -633,8 +873,11 @@ class FakeSlack:
 
     # ------------------------------------------------------------------------------------------ dispatch
     def _dispatch(self, spec: MethodSpec, req: _Request) -> dict[str, Any]:
-        self._check_auth(req.token)
-        self._check_scope(spec, req.args)
+        if spec.name in APP_TOKEN_METHODS:
+            self._check_app_auth(spec, req)
+        else:
+            self._check_auth(req.token)
+            self._check_scope(spec, req.args)
         self._check_required(spec, req.args)
         handler = self._handlers.get(spec.name)
         if handler is None:
@@ -646,8 +889,26 @@ class FakeSlack:
             raise SlackError("not_authed")
         if token in self._revoked:
             raise SlackError(self._revoked[token])
+        if token == self.app_token:  # an app-level token can call apps.connections.* and little else
+            raise SlackError("not_allowed_token_type")
         if token != self.token:
             raise SlackError("invalid_auth")
+
+    def _check_app_auth(self, spec: MethodSpec, req: _Request) -> None:
+        """apps.connections.open: POST, with the app-level token in the Authorization header."""
+        if req.http_method != "POST":
+            raise SlackError("insecure_request")  # the method's error table: "not called via a POST request"
+        if not req.token or req.token_in_body:
+            # Docs: "passing it as a POST parameter will result in an error" (which error is undocumented).
+            raise SlackError("not_authed")
+        if req.token in self._revoked:
+            raise SlackError(self._revoked[req.token])
+        if req.token == self.token:
+            raise SlackError("not_allowed_token_type")
+        if req.token != self.app_token:
+            raise SlackError("invalid_auth")
+        if not any(s in self.app_scopes for s in spec.scopes):
+            raise SlackError("missing_scope", needed=spec.scopes[0], provided=",".join(self.app_scopes))
 
     def _check_scope(self, spec: MethodSpec, args: dict[str, Any]) -> None:
         choices = spec.scopes
@@ -884,6 +1145,12 @@ class FakeSlack:
         return {"url": "https://fake-workspace.slack.com/", "team": TEAM_NAME, "user": "statusbot",
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
 
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        ticket = str(uuid.uuid4())
+        self._tickets.add(ticket)
+        ws_root = "ws://" + self._root.removeprefix("http://")
+        return {"url": f"{ws_root}/socket-mode?ticket={ticket}&app_id={APP_ID}"}
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         uid = str(args["user"])
         if uid == BOT_USER_ID:
@@ -937,6 +1204,10 @@ def _missing_error(method: str, name: str) -> SlackError:
     if (method, name) in special:
         return SlackError(special[(method, name)])
     return _invalid_arguments(f"missing required field: {name}")
+
+
+def _block_errors(blocks: Any) -> list[str]:
+    return validate_blocks(blocks) if isinstance(blocks, list) else ["must be an array [json-pointer:/blocks]"]
 
 
 def _time_window(msgs: list[_Message], args: dict[str, Any], keep_first: bool = False) -> list[_Message]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, handle_message_parameters
 
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
+
+pytestmark = pytest.mark.skipif(not DEFAULT_SPEC_PATH.is_file() and "DISCORD_OPENAPI_SPEC" not in os.environ,
+                                reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent)")
 
 TOKEN = "test-bot-token"
 APP_ID = 1100000000000000001
