@@ -15,7 +15,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.chat.base import Sink
 from bot.chat.console.sink import ConsoleSink
+from bot.chat.registry import configured_platforms
 from bot.clock import Clock, SystemClock
+from bot.commands.context import Services
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
@@ -29,11 +31,10 @@ from bot.web import build_web_app
 log = logging.getLogger(__name__)
 
 
-def default_sinks(settings: Settings) -> dict[str, Sink]:
-    sinks: dict[str, Sink] = {}
-    if settings.console_enabled:
-        sinks["console"] = ConsoleSink()
-    return sinks
+def sink_names(settings: Settings) -> list[str]:
+    """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
+    names = ["console"] if settings.console_enabled else []
+    return names + (["slack"] if settings.slack_enabled else [])
 
 
 class StatusBot:
@@ -42,9 +43,18 @@ class StatusBot:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
-        self.sinks = dict(sinks) if sinks is not None else default_sinks(settings)
+        self.platforms = configured_platforms(settings, self.clock)
+        if sinks is None:
+            sinks = {p.name: p.sink for p in self.platforms}
+            if settings.console_enabled:
+                sinks = {"console": ConsoleSink(), **sinks}
+        self.sinks = dict(sinks)
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock)
         self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick)
+        self.services = Services(self.db, self.engine, self.clock, settings.service_name, settings.command,
+                                 settings.statuspage_base)
+        for platform in self.platforms:
+            platform.bind(self.services)
         self.client = StatuspageClient(settings.statuspage_base, settings.http_timeout, transport)
         self.poller = StatuspagePoller(self.client, self.engine, self.db, settings.service_name,
                                        settings.poll_interval, self.clock)
@@ -64,6 +74,8 @@ class StatusBot:
                                id="outbox-sweep", coalesce=True)
         self.scheduler.start()
         await self.start_http()
+        for platform in self.platforms:
+            await platform.start()
         log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
                  self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
                  self.settings.host, self.http_port)
@@ -72,6 +84,8 @@ class StatusBot:
         secret = self.settings.webhook_secret
         app = build_web_app(self.engine, self.settings.service_name,
                             secret.get_secret_value() if secret else None, self.health)
+        for platform in self.platforms:
+            app.router.add_routes(platform.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
@@ -92,6 +106,8 @@ class StatusBot:
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for platform in self.platforms:
+            await platform.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -166,9 +167,9 @@ def _act(incident_id: int, by: str, verb: str) -> None:
 
 
 def _configured_sinks(settings: Settings) -> list[str]:
-    from bot.app import default_sinks
+    from bot.app import sink_names
 
-    return list(default_sinks(settings))
+    return sink_names(settings)
 
 
 By = Annotated[str, typer.Option("--by", help="Who is acting (shown in the thread).")]
@@ -193,6 +194,22 @@ def demo(delay: Annotated[float, typer.Option(help="Seconds between replayed ste
 
     logs.setup("WARNING")
     asyncio.run(run_demo(sys.stdout, delay=delay))
+
+
+slack_app = typer.Typer(help="Slack set-up.", no_args_is_help=True)
+app.add_typer(slack_app, name="slack")
+
+
+@slack_app.command("manifest")
+def slack_manifest(url: Annotated[str | None, typer.Option(
+        help="Public base URL of the bot (https://…); without it, the manifest uses Socket Mode.")] = None) -> None:
+    """Print the Slack app manifest to paste at api.slack.com/apps → Create New App → From a manifest."""
+    from bot.chat.slack.manifest import for_install
+
+    command = Settings.model_fields["command"].default
+    with contextlib.suppress(ConfigError):
+        command = load_settings().command
+    _emit(for_install(url, command))
 
 
 def main() -> None:

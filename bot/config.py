@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,6 +58,28 @@ class Settings(BaseSettings):
         description="Secret path part of the Statuspage webhook URL; the route is off without it.")
     console: bool | None = Field(None, validation_alias=_env("STATUSBOT_CONSOLE", "console"),
                                  description="Print incident threads to stdout (default: on when no chat is set).")
+    command: str = Field("/claude", pattern=r"^/[a-z0-9_-]{1,31}$",
+                         validation_alias=_env("STATUSBOT_COMMAND", "command"),
+                         description="The slash command's name (as created in Slack / Discord).")
+    responders: str = Field("", validation_alias=_env("STATUSBOT_RESPONDERS", "responders"),
+                            description="Comma-separated chat user ids who may ack/resolve (default: anyone).")
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN", "slack_bot_token"),
+                                              description="Bot token (`xoxb-…`); enables Slack.")
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="Verifies requests to `/slack/events` (HTTP mode).")
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token (`xapp-…`): use Socket Mode instead of a public URL.")
+    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$",
+                                      validation_alias=_env("SLACK_CHANNEL", "slack_channel"),
+                                      description="Channel id (`C…`) for incident threads.")
+    slack_api_url: HttpUrl = Field(HttpUrl("https://slack.com/api/"),
+                                   validation_alias=_env("SLACK_API_URL", "slack_api_url"),
+                                   description="Slack Web API base URL (for proxies and tests).")
+    slack_responder_group: str | None = Field(
+        None, pattern=r"^S[A-Z0-9]{2,}$", validation_alias=_env("SLACK_RESPONDER_GROUP", "slack_responder_group"),
+        description="Slack user group id (`S…`) whose members may ack/resolve.")
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
                            validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
                            description="debug, info, warning or error.")
@@ -68,6 +90,29 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        bot, app, secret = self.slack_bot_token, self.slack_app_token, self.slack_signing_secret
+        if bot is not None and not bot.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN: must be a bot token (xoxb-…)")
+        if app is not None and not app.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN: must be an app-level token (xapp-…) with connections:write")
+        if bot is None and (app or secret or self.slack_channel):
+            raise ValueError("SLACK_BOT_TOKEN: is required when other SLACK_ settings are set")
+        if bot is not None and not self.slack_channel:
+            raise ValueError("SLACK_CHANNEL: is required with SLACK_BOT_TOKEN (the channel id, C…)")
+        if bot is not None and app is None and secret is None:
+            raise ValueError("SLACK_SIGNING_SECRET: is required unless SLACK_APP_TOKEN selects Socket Mode")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def responder_ids(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.responders.split(",") if part.strip())
 
     @classmethod
     def settings_customise_sources(
@@ -87,7 +132,7 @@ class Settings(BaseSettings):
 
     @property
     def chat_configured(self) -> bool:
-        return False
+        return self.slack_enabled
 
     @property
     def console_enabled(self) -> bool:
@@ -123,7 +168,10 @@ def load_settings(**overrides: Any) -> Settings:
 def _first_problem(exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
-        loc = err["loc"][0] if err["loc"] else "?"
+        if not err["loc"]:  # a cross-field check: its message already names the setting
+            problems.append(err["msg"].removeprefix("Value error, "))
+            continue
+        loc = err["loc"][0]
         name = env_name(str(loc)) if loc in Settings.model_fields else str(loc)
         message = err["msg"].removeprefix("Value error, ")
         secret = any(word in name for word in ("SECRET", "TOKEN", "KEY"))

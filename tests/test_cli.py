@@ -106,3 +106,18 @@ def test_readme_documents_every_setting_with_its_default() -> None:
     for name, default, _ in describe():
         assert name in rows, f"{name} is missing from the README's settings table"
         assert default in rows[name], f"{name}: the README does not show the default {default}"
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_CHANNEL: is required with SLACK_BOT_TOKEN"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C0123"}, "SLACK_SIGNING_SECRET: is required unless"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user", "SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: must be a bot token"),
+    ({"SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: is required when other SLACK_ settings are set"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#incidents", "SLACK_SIGNING_SECRET": "s"},
+     "SLACK_CHANNEL: String should match pattern"),
+])
+def test_missing_or_contradictory_slack_settings_are_one_line(env: dict[str, str], words: str) -> None:
+    result = run_cli("run", **env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and words in lines[0], result.stderr
+    assert "xoxb-1" not in result.stderr and "xoxp-user" not in result.stderr

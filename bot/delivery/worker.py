@@ -24,6 +24,7 @@ from bot.store.outbox import pending
 
 log = logging.getLogger(__name__)
 MISCONFIGURED_RETRY = timedelta(minutes=10)
+BATCH = 500
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -60,25 +61,32 @@ class DeliveryWorker:
             return await self._drain_locked(name)
 
     async def _drain_locked(self, name: str) -> int:
-        sink, now, sent = self.sinks[name], self.clock.now(), 0
-        with self.db.session() as session:
-            rows = pending(session, name, now)
-        held: set[int] = set()
+        sent = 0
+        while True:
+            now = self.clock.now()
+            with self.db.session() as session:
+                rows = pending(session, name, now, BATCH)
+            batch_sent, progressed = await self._deliver_batch(self.sinks[name], rows, now)
+            sent += batch_sent
+            if len(rows) < BATCH or not progressed:
+                return sent
+
+    async def _deliver_batch(self, sink: Sink, rows: list[OutboxMessage], now: datetime) -> tuple[int, bool]:
+        """Deliver due rows in order; a thread whose row fails holds back its own later rows only."""
+        sent, progressed, held = 0, False, set()
         newest_refresh = {r.incident_id: r.id for r in rows if r.action == OutboxAction.REFRESH}
         for row in rows:
             if row.incident_id in held:
                 continue
-            if row.next_attempt_at > now:
-                held.add(row.incident_id)
-                continue
             if row.action == OutboxAction.REFRESH and newest_refresh[row.incident_id] != row.id:
                 self._mark(row, now, None)  # coalesced into a later refresh of the same parent
+                progressed = True
                 continue
             if await self._deliver(sink, row):
-                sent += 1
+                sent, progressed = sent + 1, True
             else:
                 held.add(row.incident_id)
-        return sent
+        return sent, progressed
 
     async def _deliver(self, sink: Sink, row: OutboxMessage) -> bool:
         try:

@@ -18,9 +18,14 @@ def enqueue(session: Session, sinks: Sequence[str], incident_id: int, action: Ou
 
 
 def pending(session: Session, sink: str, now: datetime, limit: int = 500) -> list[OutboxMessage]:
-    """Undelivered rows of one sink, oldest first, including rows not yet due (order is per thread)."""
+    """Undelivered rows of one sink, oldest first, leaving out every incident that has a row waiting
+    for its retry time: its later rows wait behind it (order is per thread), other incidents don't."""
+    waiting = (select(OutboxMessage.incident_id)
+               .where(OutboxMessage.sink == sink, col(OutboxMessage.delivered_at).is_(None),
+                      OutboxMessage.next_attempt_at > now))
     query = (select(OutboxMessage)
-             .where(OutboxMessage.sink == sink, col(OutboxMessage.delivered_at).is_(None))
+             .where(OutboxMessage.sink == sink, col(OutboxMessage.delivered_at).is_(None),
+                    col(OutboxMessage.incident_id).not_in(waiting))
              .order_by(col(OutboxMessage.id)).limit(limit))
     return list(session.exec(query))
 

@@ -1,0 +1,1 @@
+"""Slack: incident threads (sink), `/claude` and buttons (platform), the app manifest."""

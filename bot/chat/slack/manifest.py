@@ -1,0 +1,28 @@
+"""The committed app manifest, filled in with the user's public URL (or Socket Mode)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+
+def load() -> dict[str, Any]:
+    text = resources.files("bot.chat.slack").joinpath("manifest.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def for_install(public_url: str | None, command: str = "/claude") -> dict[str, Any]:
+    """The manifest to paste at api.slack.com/apps: request URLs point at the bot, or Socket Mode."""
+    manifest = load()
+    slash = manifest["features"]["slash_commands"][0]
+    slash["command"] = command
+    settings = manifest["settings"]
+    if public_url:
+        events = public_url.rstrip("/") + "/slack/events"
+        slash["url"] = settings["interactivity"]["request_url"] = events
+    else:
+        settings["socket_mode_enabled"] = True
+        slash.pop("url")
+        settings["interactivity"].pop("request_url")
+    return manifest

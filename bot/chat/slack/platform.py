@@ -1,0 +1,180 @@
+"""Slack for statusbot: slack-bolt's AsyncApp on the bot's own aiohttp server (`POST /slack/events`,
+Slack's v0 signature checked by Bolt) or over Socket Mode when `SLACK_APP_TOKEN` is set.
+
+Slash commands and buttons go to the chat-agnostic command layer; this file only turns Slack
+payloads into a `CommandContext` and `Answer`s into Block Kit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.slack import render
+from bot.chat.slack.sink import SlackSink
+from bot.clock import Clock
+from bot.commands.context import Answer, CommandContext, Services
+from bot.commands.dispatch import dispatch
+from bot.config import Settings
+from bot.engine.events import Actor
+
+log = logging.getLogger(__name__)
+ACK_BUDGET = 2.0  # seconds of work answered inside Slack's 3 s ack; longer work is answered after
+GROUP_TTL = 300.0
+SOCKET_CONNECT_WAIT = 15
+BUTTON_COMMANDS = {render.ACK: "ack", render.RESOLVE: "resolve", render.POSTMORTEM: "postmortem"}
+
+
+def message(answer: Answer) -> dict[str, Any]:
+    return {"text": render.cut(render.escape(answer.text), render.FALLBACK_LIMIT),
+            "blocks": render.answer_blocks(answer),
+            "response_type": "ephemeral" if answer.ephemeral else "in_channel"}
+
+
+class Responders:
+    """Who may ack/resolve: listed user ids, members of one user group, or (neither set) anyone."""
+
+    def __init__(self, client: AsyncWebClient, ids: frozenset[str], group: str | None) -> None:
+        self.client, self.ids, self.group = client, ids, group
+        self._members: frozenset[str] = frozenset()
+        self._fetched = float("-inf")
+
+    async def may_act(self, actor: Actor) -> bool:
+        if not self.ids and not self.group:
+            return True
+        if actor.id in self.ids:
+            return True
+        return self.group is not None and actor.id in await self._group_members()
+
+    async def _group_members(self) -> frozenset[str]:
+        if time.monotonic() - self._fetched > GROUP_TTL:
+            try:
+                answer = await self.client.usergroups_users_list(usergroup=self.group)
+                self._members, self._fetched = frozenset(answer.get("users", [])), time.monotonic()
+            except SlackApiError as exc:
+                log.error("slack: cannot read user group %s: %s", self.group, exc.response.get("error"))
+        return self._members
+
+
+class SlackPlatform:
+    name = "slack"
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        assert settings.slack_bot_token is not None and settings.slack_channel is not None
+        self.settings = settings
+        # No automatic retries in the client: the outbox retries, and a blind retry of a post whose
+        # answer was lost would post it twice.
+        self.client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
+                                     base_url=str(settings.slack_api_url), retry_handlers=[])
+        self.sink = SlackSink(self.client, settings.slack_channel, clock)
+        self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
+        self.commands = (settings.command,)
+        self.actions = tuple(BUTTON_COMMANDS)
+        self.app: AsyncApp | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def bind(self, services: Services) -> None:
+        secret = self.settings.slack_signing_secret
+        self.app = AsyncApp(client=self.client, signing_secret=secret.get_secret_value() if secret else None,
+                            request_verification_enabled=secret is not None,
+                            # Listeners ack themselves within budget and push slow work to a task, so
+                            # Bolt can answer as soon as they return instead of polling for the ack.
+                            process_before_response=True)
+        for command in self.commands:
+            self.app.command(command)(self._command_listener(services))
+        for action_id in self.actions:
+            self.app.action(action_id)(self._button_listener(services, BUTTON_COMMANDS[action_id]))
+
+    def routes(self) -> list[web.RouteDef]:
+        if self.settings.slack_app_token is not None:
+            return []
+        return [web.post("/slack/events", self._http_events)]
+
+    async def start(self) -> None:
+        token = self.settings.slack_app_token
+        if token is None or self.app is None:
+            return
+        self._socket = AsyncSocketModeHandler(self.app, token.get_secret_value(), web_client=self.client)
+        connecting = asyncio.ensure_future(self._socket.connect_async())
+        done, _ = await asyncio.wait({connecting}, timeout=SOCKET_CONNECT_WAIT)
+        if done and connecting.exception() is None:
+            log.info("slack: connected in Socket Mode")
+        else:  # slack_sdk keeps retrying in the background; say what to check, once
+            log.error("slack: Socket Mode is not connected after %ds: check SLACK_APP_TOKEN (xapp-…, with the "
+                      "connections:write scope) and that Socket Mode is on in the app's settings",
+                      SOCKET_CONNECT_WAIT)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        await asyncio.wait_for(self.settle(), timeout=5)
+
+    async def _http_events(self, request: web.Request) -> web.Response:
+        assert self.app is not None
+        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+
+    def _command_listener(self, services: Services) -> Any:
+        async def on_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
+            actor = Actor(name=command.get("user_name") or command["user_id"], id=command["user_id"],
+                          platform="slack")
+            work = asyncio.create_task(dispatch(command.get("text", ""), self._context(actor), services))
+            done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
+            if done:
+                await ack(**message(work.result()))
+                return
+            await ack(text="Working on it…", response_type="ephemeral")
+
+            async def answer_later() -> None:
+                await respond(**message(await work))
+
+            self._background(answer_later())
+
+        return on_command
+
+    def _button_listener(self, services: Services, verb: str) -> Any:
+        async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            await ack()
+            user = body.get("user", {})
+            actor = Actor(name=user.get("username") or user.get("name") or user["id"], id=user["id"],
+                          platform="slack")
+            channel = (body.get("channel") or {}).get("id") or self.settings.slack_channel
+
+            async def act() -> None:
+                answer = await dispatch(f"{verb} {action.get('value', '')}", self._context(actor), services)
+                if not answer.ok or verb == "postmortem":
+                    await self._ephemeral(channel, user["id"], answer)
+
+            self._background(act())
+
+        return on_button
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for button work and late answers still running (tests, clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _context(self, actor: Actor) -> CommandContext:
+        return CommandContext(actor=actor, may_act=self.responders.may_act)
+
+    async def _ephemeral(self, channel: str, user: str, answer: Answer) -> None:
+        payload = message(answer)
+        payload.pop("response_type")
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, **payload)
+        except SlackApiError as exc:
+            log.warning("slack: could not answer %s privately: %s", user, exc.response.get("error"))

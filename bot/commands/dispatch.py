@@ -1,0 +1,31 @@
+"""Parse a command line, find the command, run it; every failure becomes a helpful ephemeral answer."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.commands import handlers  # noqa: F401  (registers the commands)
+from bot.commands.context import Answer, CommandContext, Services
+from bot.commands.registry import COMMANDS
+from bot.engine.incidents import ActionError
+
+log = logging.getLogger(__name__)
+MAX_COMMAND_LENGTH = 500
+
+
+async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer:
+    words = text.strip()[:MAX_COMMAND_LENGTH].split()
+    name = words[0].lower() if words else "help"
+    spec = COMMANDS.get(name)
+    if spec is None:
+        return Answer(f"I don't know `{name}`.", (f"Try `{services.command} help` for what I can do.",), ok=False)
+    if spec.changes_state and not await ctx.may_act(ctx.actor):
+        return Answer(f"You are not allowed to {name} incidents.",
+                      ("Ask whoever set up statusbot to add you to the responders.",), ok=False)
+    try:
+        return await spec.handler(ctx, services, words[1:])
+    except ActionError as exc:
+        return Answer(str(exc), ok=False)
+    except Exception:
+        log.exception("command %r failed", name)
+        return Answer("Something went wrong on my side; the error is in the bot's log.", ok=False)

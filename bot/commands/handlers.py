@@ -1,0 +1,111 @@
+"""The `/claude` subcommands, chat-agnostic: each reads or acts through the engine and returns an
+Answer. Slack and Discord only render and transport these."""
+
+from __future__ import annotations
+
+from bot.commands.context import Answer, CommandContext, Services
+from bot.commands.registry import COMMANDS
+from bot.engine.incidents import ActionError
+from bot.engine.views import IncidentCard, card, human_duration
+from bot.store import queries
+from bot.store.models import Incident
+
+RECENT = 10
+
+
+def _word(status: str) -> str:
+    return status.replace("_", " ")
+
+
+def incident_line(view: IncidentCard, now: object) -> str:
+    owner = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
+    return (f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
+            f"{human_duration(view.duration(now))}, {owner}")  # type: ignore[arg-type]
+
+
+def resolve_id(services: Services, args: list[str]) -> int:
+    """`ID`, `#ID`, or nothing for the most recent open incident."""
+    if not args:
+        with services.db.session() as session:
+            latest = queries.latest_open(session)
+        if latest is None or latest.id is None:
+            raise ActionError("There is no open incident. Give an incident number, e.g. `show 12`.")
+        return latest.id
+    raw = args[0].lstrip("#")
+    if not raw.isdigit():
+        raise ActionError(f"`{args[0][:40]}` is not an incident number.")
+    return int(raw)
+
+
+def load(services: Services, incident_id: int) -> Incident:
+    with services.db.session() as session:
+        incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise ActionError(f"There is no incident #{incident_id}.")
+    return incident
+
+
+@COMMANDS.command("help", "help", "What I can do.")
+async def help_(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    lines = tuple(f"`{services.command} {spec.usage}` — {spec.help}" for spec in COMMANDS)
+    return Answer(f"statusbot watches {services.service} ({services.page_url}) and runs each incident "
+                  "as one thread.", (*lines, "`ID` defaults to the most recent open incident."))
+
+
+@COMMANDS.command("status", "status", "Components, open incidents and probe results, on one screen.")
+async def status(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    now = services.clock.now()
+    with services.db.session() as session:
+        comps = queries.components(session, services.service)
+        open_ = [card(i) for i in queries.incidents(session)]
+    broken = [c for c in comps if c.status != "operational"]
+    fields = tuple((c.name, _word(c.status)) for c in (broken or comps)[:10])
+    summary = (f"{len(broken)} of {len(comps)} components affected" if broken
+               else f"all {len(comps)} components operational" if comps else "no components seen yet")
+    lines = [f"{services.service}: {summary}"]
+    lines += [incident_line(v, now) for v in open_] or ["No open incidents."]
+    lines.append("Probes: none configured.")
+    return Answer(f"Status of {services.service}", tuple(lines), fields=fields)
+
+
+@COMMANDS.command("incidents", "incidents", "Recent incidents with time to acknowledge and resolve.")
+async def incidents(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    now = services.clock.now()
+    with services.db.session() as session:
+        rows = [card(i) for i in queries.incidents(session, include_resolved=True, limit=RECENT)]
+    lines = tuple(f"{incident_line(v, now)} · TTA {human_duration(v.time_to_acknowledge)}"
+                  f" · TTR {human_duration(v.time_to_resolve)}" for v in rows)
+    return Answer(f"The last {len(rows)} incidents" if rows else "No incidents recorded yet.", lines)
+
+
+@COMMANDS.command("ack", "ack [ID]", "Acknowledge: you own the incident now.", takes_incident=True,
+                  changes_state=True)
+async def ack(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    incident = services.engine.acknowledge(resolve_id(services, args), ctx.actor)
+    return Answer(f"You acknowledged #{incident.id}: {incident.title}.", incident=card(incident))
+
+
+@COMMANDS.command("resolve", "resolve [ID]", "Resolve the incident by hand.", takes_incident=True,
+                  changes_state=True)
+async def resolve(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    incident = services.engine.resolve(resolve_id(services, args), ctx.actor)
+    return Answer(f"You resolved #{incident.id}: {incident.title}.", incident=card(incident))
+
+
+@COMMANDS.command("show", "show [ID]", "One incident and its whole timeline.", takes_incident=True)
+async def show(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    incident_id = resolve_id(services, args)
+    view = card(load(services, incident_id))
+    with services.db.session() as session:
+        entries = queries.timeline(session, incident_id)
+    lines = tuple(f"{e.at:%m-%d %H:%M} {_word(e.status or e.kind)}: {e.body}" for e in entries)
+    fields = (("Status", _word(view.status)), ("Impact", view.impact),
+              ("TTA", human_duration(view.time_to_acknowledge)), ("TTR", human_duration(view.time_to_resolve)))
+    return Answer(f"#{view.id} {view.title}", lines, fields=fields, incident=view)
+
+
+@COMMANDS.command("postmortem", "postmortem [ID]", "Draft the post-incident summary.", takes_incident=True)
+async def postmortem(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    view = card(load(services, resolve_id(services, args)))
+    return Answer(f"Postmortem drafts for #{view.id} are coming soon.",
+                  (f"Until then `{services.command} show {view.id}` has the whole timeline.",))
