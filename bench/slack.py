@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
+import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,13 +19,17 @@ import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from _common import ms, percentile
 
+from bot.chat.slack import manifest
 from bot.clock import SystemClock
 from bot.delivery.pacing import Pacer
+from bot.demo.scenario import Scenario
 from bot.engine.events import IncidentObserved, UpdateObserved
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_world import sign, slack_world
+from tests.fakes.statuspage import FakeStatuspage
+from tests.slack_world import CHANNEL, SIGNING_SECRET, sign, slack_world
 
 INCIDENTS, UPDATES = 50, 1000
 
@@ -44,14 +50,13 @@ class TimedSlack(FakeSlack):
         return await super()._handle(request)
 
 
-async def round_trips(world, concurrency: int, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
-    payload = world.slack.slash_command("/claude", "status")
-    body = urllib.parse.urlencode(payload)
+async def round_trips(http: httpx.AsyncClient, slack: FakeSlack, concurrency: int, rounds: int) -> list[float]:
+    body = urllib.parse.urlencode(slack.slash_command("/claude", "status"))
     times: list[float] = []
 
     async def one() -> None:
         start = time.perf_counter()
-        answer = await world.http.post("/slack/events", content=body, headers=sign(body))
+        answer = await http.post("/slack/events", content=body, headers=sign(body))
         assert answer.status_code == 200, answer.text
         times.append(time.perf_counter() - start)
 
@@ -60,13 +65,56 @@ async def round_trips(world, concurrency: int, rounds: int) -> list[float]:  # t
     return times
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def command_figures(tmp: Path) -> None:
-    async with slack_world(tmp) as world:
-        await round_trips(world, 1, 20)  # warm up
-        for concurrency, rounds in ((1, 300), (50, 10)):
-            times = await round_trips(world, concurrency, rounds)
-            print(f"slash command round trip, {concurrency:>2} concurrent: p50 {ms(percentile(times, 50))}, "
-                  f"p99 {ms(percentile(times, 99))} over {len(times)} requests")
+    """The bot runs as its own process (`statusbot run`), as in production; load comes from here."""
+    scenario = Scenario.load()
+    docs = scenario.documents(20)
+    granted = manifest.load()["oauth_config"]["scopes"]["bot"]
+    async with FakeSlack(scopes=granted) as slack, FakeStatuspage(docs["/api/v2/incidents.json"],
+                                                                   docs["/api/v2/summary.json"]) as page:
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/cmd.db", "STATUSPAGE_URL": page.base_url,
+               "PORT": str(port), "STATUSBOT_HOST": "127.0.0.1", "SLACK_BOT_TOKEN": slack.token,
+               "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CHANNEL": CHANNEL, "SLACK_API_URL": slack.base_url}
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                await wait_healthy(http)
+                await asyncio.sleep(1.0)  # first poll and its deliveries
+                await round_trips(http, slack, 1, 20)  # warm up
+                for concurrency, rounds in ((1, 300), (50, 10)):
+                    times = await round_trips(http, slack, concurrency, rounds)
+                    print(f"slash command round trip, {concurrency:>2} concurrent: p50 {ms(percentile(times, 50))},"
+                          f" p99 {ms(percentile(times, 99))}, max {ms(max(times))} over {len(times)} requests")
+                print(f"RSS of the running bot (Slack on): {rss_mib(proc.pid):.0f} MiB")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+async def wait_healthy(http: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the bot did not come up")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def burst_events() -> list[IncidentObserved]:
@@ -102,12 +150,32 @@ async def burst_figures(tmp: Path) -> None:
         while len(slack.received) < len(committed) + INCIDENTS:  # type: ignore[attr-defined]
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
-        drain.cancel()
         lags = [slack.received[k] - t for k, t in committed.items()]  # type: ignore[attr-defined]
+        single = await one_at_a_time(world, slack)  # type: ignore[arg-type]
+        drain.cancel()
     print(f"burst: {len(committed)} updates across {INCIDENTS} incidents delivered in {elapsed:.1f} s with pacing off")
     print(f"committed change -> chat.postMessage received: p50 {ms(percentile(lags, 50))}, "
           f"p99 {ms(percentile(lags, 99))} (queueing behind the burst included)")
+    print(f"per message, sequential: {ms(elapsed / (len(committed) + INCIDENTS))} of bot + fake work")
     print(f"pacing at 1 msg/s in one channel would add ~{len(committed) + INCIDENTS} s for this burst")
+    print(f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
+          f"p99 {ms(percentile(single, 99))} over {len(single)} changes")
+
+
+async def one_at_a_time(world, slack: TimedSlack, count: int = 200) -> list[float]:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    lags = []
+    for n in range(count):
+        before = len(slack.received)
+        committed = time.time()
+        world.bot.engine.apply_incident(IncidentObserved(
+            service="claude", source="statuspage", upstream_id="inc0", title="Incident 0", status="investigating",
+            impact="minor", started_at=now,
+            updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),)))
+        while len(slack.received) == before:
+            await asyncio.sleep(0)
+        lags.append(max(slack.received.values()) - committed)
+    return lags
 
 
 async def main() -> None:
@@ -115,8 +183,6 @@ async def main() -> None:
         if "--burst-only" not in sys.argv:
             await command_figures(Path(tmp) / "a")
         await burst_figures(Path(tmp) / "b")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process (bot + fakes in one process): {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -292,3 +292,17 @@ async def test_socket_mode_needs_no_public_url(tmp_path: Path) -> None:
         assert world.slack.socket_errors == []
         direct = await world.command("status")
         assert direct.status_code == 404  # no HTTP endpoint in Socket Mode
+
+
+async def test_a_burst_of_card_changes_is_one_edit(tmp_path: Path) -> None:
+    async with slack_world(tmp_path) as world:
+        await replay(world, [0, 3])
+        edits_before = len(world.slack.calls_to("chat.update"))
+        doc = SCENARIO.documents(3)["/api/v2/incidents.json"]
+        for impact in ("minor", "major", "critical", "major"):  # four changes before delivery runs
+            doc["incidents"][0]["impact"] = impact
+            world.page.serve(incidents=doc)
+            await world.bot.poller.poll()
+        await world.drain()
+        assert len(world.slack.calls_to("chat.update")) == edits_before + 1
+        assert "major" in world.parents()[0]["text"]

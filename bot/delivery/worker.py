@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
@@ -78,7 +78,8 @@ class DeliveryWorker:
         for row in rows:
             if row.incident_id in held:
                 continue
-            if row.action == OutboxAction.REFRESH and newest_refresh[row.incident_id] != row.id:
+            if row.action == OutboxAction.REFRESH and (newest_refresh[row.incident_id] != row.id
+                                                       or self._newer_refresh(row)):
                 self._mark(row, now, None)  # coalesced into a later refresh of the same parent
                 progressed = True
                 continue
@@ -87,6 +88,14 @@ class DeliveryWorker:
             else:
                 held.add(row.incident_id)
         return sent, progressed
+
+    def _newer_refresh(self, row: OutboxMessage) -> bool:
+        """A later edit of the same card was queued while we waited (pacing): send only that one."""
+        with self.db.session() as session:
+            return session.exec(select(OutboxMessage.id).where(
+                OutboxMessage.sink == row.sink, OutboxMessage.incident_id == row.incident_id,
+                OutboxMessage.action == OutboxAction.REFRESH, col(OutboxMessage.delivered_at).is_(None),
+                col(OutboxMessage.id) > row.id)).first() is not None
 
     async def _deliver(self, sink: Sink, row: OutboxMessage) -> bool:
         try:
