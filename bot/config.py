@@ -80,6 +80,27 @@ class Settings(BaseSettings):
     slack_responder_group: str | None = Field(
         None, pattern=r"^S[A-Z0-9]{2,}$", validation_alias=_env("SLACK_RESPONDER_GROUP", "slack_responder_group"),
         description="Slack user group id (`S…`) whose members may ack/resolve.")
+    discord_bot_token: SecretStr | None = Field(
+        None, validation_alias=_env("DISCORD_BOT_TOKEN", "discord_bot_token"),
+        description="Bot token; enables Discord (alerts, thread, /claude, buttons).")
+    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$",
+                                           validation_alias=_env("DISCORD_CHANNEL_ID", "discord_channel_id"),
+                                           description="Channel id for incident alerts.")
+    discord_guild_id: str | None = Field(
+        None, pattern=r"^[0-9]{15,25}$", validation_alias=_env("DISCORD_GUILD_ID", "discord_guild_id"),
+        description="Server id: sync /claude to this server only (available at once).")
+    discord_api_url: HttpUrl = Field(HttpUrl("https://discord.com/api/v10"),
+                                     validation_alias=_env("DISCORD_API_URL", "discord_api_url"),
+                                     description="Discord REST base URL (for proxies and tests).")
+    discord_gateway_url: str = Field("wss://gateway.discord.gg", pattern=r"^wss?://",
+                                     validation_alias=_env("DISCORD_GATEWAY_URL", "discord_gateway_url"),
+                                     description="Discord gateway URL (for proxies and tests).")
+    discord_webhook_url: SecretStr | None = Field(
+        None, validation_alias=_env("DISCORD_WEBHOOK_URL", "discord_webhook_url"),
+        description="Channel webhook URL: alerts only, no bot (webhook-only mode).")
+    discord_responder_role: str | None = Field(
+        None, pattern=r"^[0-9]{15,25}$", validation_alias=_env("DISCORD_RESPONDER_ROLE", "discord_responder_role"),
+        description="Role id whose members may ack/resolve.")
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
                            validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
                            description="debug, info, warning or error.")
@@ -105,6 +126,21 @@ class Settings(BaseSettings):
         if bot is not None and app is None and secret is None:
             raise ValueError("SLACK_SIGNING_SECRET: is required unless SLACK_APP_TOKEN selects Socket Mode")
         return self
+
+    @model_validator(mode="after")
+    def _discord_complete(self) -> Settings:
+        if self.discord_bot_token is not None and not self.discord_channel_id:
+            raise ValueError("DISCORD_CHANNEL_ID: is required with DISCORD_BOT_TOKEN")
+        if self.discord_bot_token is None and self.discord_channel_id and self.discord_webhook_url is None:
+            raise ValueError("DISCORD_BOT_TOKEN: is required when DISCORD_CHANNEL_ID is set")
+        hook = self.discord_webhook_url
+        if hook is not None and "/webhooks/" not in hook.get_secret_value():
+            raise ValueError("DISCORD_WEBHOOK_URL: must be a channel webhook URL (…/api/webhooks/ID/TOKEN)")
+        return self
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_bot_token is not None or self.discord_webhook_url is not None
 
     @property
     def slack_enabled(self) -> bool:
@@ -132,7 +168,7 @@ class Settings(BaseSettings):
 
     @property
     def chat_configured(self) -> bool:
-        return self.slack_enabled
+        return self.slack_enabled or self.discord_enabled
 
     @property
     def console_enabled(self) -> bool:
