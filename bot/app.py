@@ -21,6 +21,9 @@ from bot.commands.context import Services
 from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
+from bot.engine.probes import ProbeMap
+from bot.sources.probes.retention import prune
+from bot.sources.probes.runner import ProbeRunner
 from bot.sources.statuspage.client import StatuspageClient
 from bot.sources.statuspage.poller import StatuspagePoller
 from bot.store.db import Database
@@ -34,12 +37,13 @@ log = logging.getLogger(__name__)
 def sink_names(settings: Settings) -> list[str]:
     """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
     names = ["console"] if settings.console_enabled else []
-    return names + (["slack"] if settings.slack_enabled else [])
+    return names + (["slack"] if settings.slack_enabled else []) + (["discord"] if settings.discord_enabled else [])
 
 
 class StatusBot:
     def __init__(self, settings: Settings, clock: Clock | None = None, sinks: Mapping[str, Sink] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 probe_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
@@ -50,7 +54,9 @@ class StatusBot:
                 sinks = {"console": ConsoleSink(), **sinks}
         self.sinks = dict(sinks)
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock)
-        self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick)
+        probe_map = ProbeMap({p.name: p.components for p in settings.effective_probes()})
+        self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick,
+                                     probes=probe_map)
         self.services = Services(self.db, self.engine, self.clock, settings.service_name, settings.command,
                                  settings.statuspage_base)
         for platform in self.platforms:
@@ -58,6 +64,7 @@ class StatusBot:
         self.client = StatuspageClient(settings.statuspage_base, settings.http_timeout, transport)
         self.poller = StatuspagePoller(self.client, self.engine, self.db, settings.service_name,
                                        settings.poll_interval, self.clock)
+        self.probes = ProbeRunner(settings, self.engine, self.db, self.clock, transport=probe_transport)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,13 +79,26 @@ class StatusBot:
                                next_run_time=self.clock.now(), id="poll", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
                                id="outbox-sweep", coalesce=True)
+        self.scheduler.add_job(self._prune, "interval", hours=1, id="probe-retention", coalesce=True,
+                               next_run_time=self.clock.now() + timedelta(minutes=1))
         self.scheduler.start()
+        self._start_probes()
         await self.start_http()
         for platform in self.platforms:
             await platform.start()
         log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
                  self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
                  self.settings.host, self.http_port)
+
+    def _start_probes(self) -> None:
+        if self.settings.anthropic_api_key is None:
+            log.info("ANTHROPIC_API_KEY is not set: the Anthropic probes are off (status page only)")
+        if self.probes.specs:
+            self.probes.start(self.scheduler)
+            log.info("probes: %s every %gs", ", ".join(self.probes.specs), self.settings.probe_interval)
+
+    def _prune(self) -> None:
+        prune(self.db, self.clock.now(), self.settings.probe_retention_days)
 
     async def start_http(self) -> None:
         secret = self.settings.webhook_secret
@@ -115,6 +135,7 @@ class StatusBot:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.client.aclose()
+        await self.probes.aclose()
         for sink in self.sinks.values():
             await sink.aclose()
         self.db.dispose()

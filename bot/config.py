@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +39,31 @@ def _env(name: str, field: str) -> Any:
 
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+ProbeKind = Literal["anthropic_messages", "anthropic_models", "http"]
+CLAUDE_API_COMPONENT = "Claude API (api.anthropic.com)"
+
+
+class ProbeSpec(BaseModel):
+    """One synthetic probe, declared as a `[[probes]]` table in statusbot.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    kind: ProbeKind
+    url: HttpUrl | None = None  # http probes
+    expect_status: int = Field(200, ge=100, le=599)
+    model: str = "claude-haiku-4-5"  # anthropic_messages
+    latency_threshold_ms: float = Field(5000.0, gt=0)
+    components: list[str] = Field(default_factory=list)  # vendor component ids or names this probe stands for
+    interval: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _url_for_http(self) -> ProbeSpec:
+        if self.kind == "http" and self.url is None:
+            raise ValueError(f"probe {self.name}: an http probe needs a url")
+        return self
 
 
 class Settings(BaseSettings):
@@ -101,6 +136,38 @@ class Settings(BaseSettings):
     discord_responder_role: str | None = Field(
         None, pattern=r"^[0-9]{15,25}$", validation_alias=_env("DISCORD_RESPONDER_ROLE", "discord_responder_role"),
         description="Role id whose members may ack/resolve.")
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"),
+        description="API key for the Anthropic probes; without it they are off.")
+    anthropic_base_url: HttpUrl = Field(HttpUrl("https://api.anthropic.com"),
+                                        validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"),
+                                        description="Anthropic API base URL (for proxies and tests).")
+    probe_interval: PositiveSeconds = Field(30.0, validation_alias=_env("STATUSBOT_PROBE_INTERVAL", "probe_interval"),
+                                            description="Seconds between probes while all is well.")
+    probe_recheck: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_PROBE_RECHECK", "probe_recheck"),
+                                           description="Seconds between probes after a failure.")
+    probe_timeout: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_PROBE_TIMEOUT", "probe_timeout"),
+                                           description="Timeout of one probe attempt (no hidden retries).")
+    probe_open_after: int = Field(3, ge=1, validation_alias=_env("STATUSBOT_PROBE_OPEN_AFTER", "probe_open_after"),
+                                  description="Consecutive failures that open an incident.")
+    probe_resolve_after: int = Field(2, ge=1,
+                                     validation_alias=_env("STATUSBOT_PROBE_RESOLVE_AFTER", "probe_resolve_after"),
+                                     description="Consecutive successes that resolve it.")
+    probe_flap_cycles: int = Field(3, ge=1, validation_alias=_env("STATUSBOT_PROBE_FLAP_CYCLES", "probe_flap_cycles"),
+                                   description="More open/close cycles than this in the window: flapping.")
+    probe_flap_window: PositiveSeconds = Field(
+        3600.0, validation_alias=_env("STATUSBOT_PROBE_FLAP_WINDOW", "probe_flap_window"),
+        description="Window (seconds) for counting flapping cycles.")
+    probe_reopen_window: PositiveSeconds = Field(
+        1800.0, validation_alias=_env("STATUSBOT_PROBE_REOPEN_WINDOW", "probe_reopen_window"),
+        description="Failing again this soon (seconds) after recovery reopens the same incident.")
+    connectivity_url: HttpUrl = Field(HttpUrl("https://www.google.com/generate_204"),
+                                      validation_alias=_env("STATUSBOT_CONNECTIVITY_URL", "connectivity_url"),
+                                      description="Independent target checked before blaming the vendor.")
+    probe_retention_days: float = Field(7.0, gt=0,
+                                        validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
+                                        description="Days raw probe results are kept before per-minute rollups.")
+    probes: list[ProbeSpec] = Field(default_factory=list, description="`[[probes]]` tables (TOML only).")
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
                            validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
                            description="debug, info, warning or error.")
@@ -137,6 +204,15 @@ class Settings(BaseSettings):
         if hook is not None and "/webhooks/" not in hook.get_secret_value():
             raise ValueError("DISCORD_WEBHOOK_URL: must be a channel webhook URL (…/api/webhooks/ID/TOKEN)")
         return self
+
+    def effective_probes(self) -> list[ProbeSpec]:
+        """Declared probes; by default one `api` probe of the Messages API when a key is set. Anthropic
+        probes need the key: without it they are left out (the app says so at start-up)."""
+        probes = self.probes or [ProbeSpec(name="api", kind="anthropic_messages",
+                                           components=[CLAUDE_API_COMPONENT])]
+        if self.anthropic_api_key is None:
+            probes = [p for p in probes if p.kind == "http"]
+        return probes
 
     @property
     def discord_enabled(self) -> bool:
@@ -209,6 +285,10 @@ def _first_problem(exc: ValidationError) -> str:
             continue
         loc = err["loc"][0]
         name = env_name(str(loc)) if loc in Settings.model_fields else str(loc)
+        if loc == "probes":
+            where = ".".join(str(part) for part in err["loc"][2:])
+            index = err["loc"][1] + 1 if len(err["loc"]) > 1 and isinstance(err["loc"][1], int) else "?"
+            name = f"{config_path() or DEFAULT_CONFIG_FILE} [[probes]] #{index}" + (f" {where}" if where else "")
         message = err["msg"].removeprefix("Value error, ")
         secret = any(word in name for word in ("SECRET", "TOKEN", "KEY"))
         problems.append(f"{name}: {message}" + ("" if secret else f" (got {err.get('input')!r})"))
@@ -219,6 +299,8 @@ def describe() -> list[tuple[str, str, str]]:
     """(environment name, default, description) for every setting."""
     rows = []
     for field, info in Settings.model_fields.items():
+        if field == "probes":
+            continue
         default = info.default
         shown = "(unset)" if default is None else str(default).rstrip("/")
         rows.append((env_name(field), shown, info.description or ""))

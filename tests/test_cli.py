@@ -121,3 +121,12 @@ def test_missing_or_contradictory_slack_settings_are_one_line(env: dict[str, str
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and words in lines[0], result.stderr
     assert "xoxb-1" not in result.stderr and "xoxp-user" not in result.stderr
+
+
+def test_a_bad_probe_declaration_names_the_file_and_entry(tmp_path: Path) -> None:
+    toml = tmp_path / "statusbot.toml"
+    toml.write_text('[[probes]]\nname = "api"\nkind = "anthropic_messages"\n\n[[probes]]\nname = "x"\nkind = "ftp"\n')
+    result = run_cli("run", STATUSBOT_CONFIG=str(toml))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert f"{toml} [[probes]] #2 kind: Input should be 'anthropic_messages'" in lines[0]

@@ -3,12 +3,14 @@ Answer. Slack and Discord only render and transport these."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
 from bot.engine.views import IncidentCard, card, human_duration
 from bot.store import queries
-from bot.store.models import Incident
+from bot.store.models import Incident, ProbeResult
 
 RECENT = 10
 
@@ -21,6 +23,14 @@ def incident_line(view: IncidentCard, now: object) -> str:
     owner = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
     return (f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
             f"{human_duration(view.duration(now))}, {owner}")  # type: ignore[arg-type]
+
+
+def probe_line(result: ProbeResult, now: datetime) -> str:
+    latency = f", {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+    code = f", HTTP {result.status_code}" if result.status_code else ""
+    why = f" ({result.error_type})" if result.error_type else ""
+    return (f"Probe {result.probe}: {result.outcome}{why}{code}{latency}, "
+            f"{human_duration(now - result.at)} ago")
 
 
 def resolve_id(services: Services, args: list[str]) -> int:
@@ -58,13 +68,14 @@ async def status(ctx: CommandContext, services: Services, args: list[str]) -> An
     with services.db.session() as session:
         comps = queries.components(session, services.service)
         open_ = [card(i) for i in queries.incidents(session)]
+        results = queries.latest_probe_results(session)
     broken = [c for c in comps if c.status != "operational"]
     fields = tuple((c.name, _word(c.status)) for c in (broken or comps)[:10])
     summary = (f"{len(broken)} of {len(comps)} components affected" if broken
                else f"all {len(comps)} components operational" if comps else "no components seen yet")
     lines = [f"{services.service}: {summary}"]
     lines += [incident_line(v, now) for v in open_] or ["No open incidents."]
-    lines.append("Probes: none configured.")
+    lines += [probe_line(r, now) for r in results] or ["Probes: none configured."]
     return Answer(f"Status of {services.service}", tuple(lines), fields=fields)
 
 

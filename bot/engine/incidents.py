@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.clock import Clock
+from bot.engine import probes
 from bot.engine.events import Actor, ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
+from bot.engine.probes import ProbeMap
+from bot.engine.timeline import add_entry, incident_id, resolve_incident
 from bot.store.db import Database
 from bot.store.models import (
     ComponentState,
@@ -65,10 +68,11 @@ class ActionError(Exception):
 
 class IncidentEngine:
     def __init__(self, db: Database, sinks: Sequence[str], clock: Clock,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None, probes: ProbeMap | None = None) -> None:
         self.db = db
         self.sinks = list(sinks)
         self.clock = clock
+        self.probes = probes or ProbeMap()
         self._on_commit = on_commit or (lambda: None)
 
     # -- sources -------------------------------------------------------------------------------
@@ -98,12 +102,14 @@ class IncidentEngine:
         silent = baseline and event.is_resolved
         changes = Changes()
         with self.db.session() as session:
-            incident = _find(session, event)
+            incident = _find(session, event) or self._correlate(session, event, now)
             is_new = incident is None
             if incident is None:
                 incident = _new_incident(event, now, preexisting=baseline and not silent)
                 session.add(incident)
                 session.flush()
+            if is_new:
+                incident.informational = self.probes.informational(_components(session, event))
             before = _card_fields(incident)
             new_entries = _record_updates(session, incident, event.updates, now)
             _apply_state(session, incident, event, now)
@@ -112,15 +118,15 @@ class IncidentEngine:
                 self._announce(session, incident, now)
             elif incident.announced:
                 for entry in new_entries:
-                    enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
+                    enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, entry.id)
                 if _card_fields(incident) != before:
-                    enqueue(session, self.sinks, _id(incident), OutboxAction.REFRESH, now)
+                    enqueue(session, self.sinks, incident_id(incident), OutboxAction.REFRESH, now)
             if not (is_new or new_entries or _card_fields(incident) != before):
                 session.rollback()
                 return changes
             incident.updated_at = now
             session.commit()
-            (changes.opened if announce_now else changes.updated).append(_id(incident))
+            (changes.opened if announce_now else changes.updated).append(incident_id(incident))
             changes.entries = len(new_entries)
         self._on_commit()
         return changes
@@ -150,16 +156,83 @@ class IncidentEngine:
             for incident in session.exec(query):
                 if incident.upstream_id in listed:
                     continue
-                entry = _add_entry(session, incident, EntryKind.CLOSED_MISSING, now, body=note,
+                entry = add_entry(session, incident, EntryKind.CLOSED_MISSING, now, body=note,
                                    source=STATUSBOT, status=Status.RESOLVED, upstream_id="missing")
-                _resolve(incident, now, STATUSBOT)
+                resolve_incident(incident, now, STATUSBOT)
                 self._publish(session, incident, entry, now)
-                changes.updated.append(_id(incident))
+                changes.updated.append(incident_id(incident))
                 log.info("incident #%s (%s) vanished from the page: closed", incident.id, incident.upstream_id)
             session.commit()
         if changes:
             self._on_commit()
         return changes
+
+    def _correlate(self, session: Session, event: IncidentObserved, now: datetime) -> Incident | None:
+        """A new vendor incident for an outage our probes already reported joins that incident."""
+        if event.is_maintenance:
+            return None
+        components = _components(session, event)
+        incident = probes.open_probe_incident(session, event.service, components, self.probes)
+        if incident is not None:
+            first = event.updates[0].at if event.updates else event.started_at
+            note = probes.attach_vendor(session, incident, event.upstream_id, first, now)
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, note.id)
+        return incident
+
+    # -- probes --------------------------------------------------------------------------------
+    def probe_failing(self, service: str, probe: str, since: datetime, outcomes: Sequence[str],
+                      reopen: bool = False) -> Incident:
+        """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = self._probe_target(session, service, probe, reopen)
+            if incident is None:
+                degraded = all(o == "degraded" for o in outcomes)
+                incident = probes.new_probe_incident(service, probe, since, degraded, now)
+                session.add(incident)
+                session.flush()
+                probes.note_failing(session, incident, probe, since, probes.summary(outcomes), now)
+                self._announce(session, incident, now)
+            elif reopen and not incident.is_open:
+                probes.reopen(session, incident, probe, since, now)
+                self._publish(session, incident, _last_entry(session, incident), now)
+            else:
+                probes.note_failing(session, incident, probe, since, probes.summary(outcomes), now)
+                self._publish(session, incident, _last_entry(session, incident), now)
+            session.commit()
+        self._on_commit()
+        return incident
+
+    def _probe_target(self, session: Session, service: str, probe: str, reopen: bool) -> Incident | None:
+        if reopen:
+            last = probes.last_probe_incident(session, service, probe)
+            if last is not None:
+                return last
+        return probes.open_vendor_incident(session, service, probe, self.probes)
+
+    def probe_recovered(self, service: str, probe: str) -> None:
+        self._probe_change(service, probe, probes.recovered)
+
+    def probe_flapping(self, service: str, probe: str) -> None:
+        self._probe_change(service, probe, probes.flapping)
+
+    def _probe_change(self, service: str, probe: str, change: Callable[..., None]) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = probes.last_probe_incident(session, service, probe)
+            if incident is None or not incident.is_open:
+                return
+            change(session, incident, probe, now)
+            self._publish(session, incident, _last_entry(session, incident), now)
+            session.commit()
+        self._on_commit()
+
+    def maintenance_active(self, service: str, probe: str) -> bool:
+        """The vendor's maintenance window covering this probe's components is under way."""
+        with self.db.session() as session:
+            query = select(Incident).where(Incident.service == service, Incident.kind == Kind.MAINTENANCE,
+                                           col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]))
+            return any(self.probes.covers(probe, m.components) for m in session.exec(query))
 
     # -- people --------------------------------------------------------------------------------
     def acknowledge(self, incident_id: int, actor: Actor) -> Incident:
@@ -170,7 +243,7 @@ class IncidentEngine:
                 raise ActionError(f"#{incident_id} was already acknowledged by {incident.acknowledged_by}.")
             incident.acknowledged_at, incident.acknowledged_by = now, actor.name
             incident.acknowledged_by_id = actor.id
-            entry = _add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor.name}",
+            entry = add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor.name}",
                                source=actor.platform, actor=actor)
             self._publish(session, incident, entry, now)
             session.commit()
@@ -181,9 +254,9 @@ class IncidentEngine:
         now = self.clock.now()
         with self.db.session() as session:
             incident = _get_open(session, incident_id)
-            entry = _add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor.name}",
+            entry = add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor.name}",
                                source=actor.platform, actor=actor, status=Status.RESOLVED)
-            _resolve(incident, now, actor.name)
+            resolve_incident(incident, now, actor.name)
             incident.resolved_by_id = actor.id
             self._publish(session, incident, entry, now)
             session.commit()
@@ -193,15 +266,15 @@ class IncidentEngine:
     # -- outbox --------------------------------------------------------------------------------
     def _announce(self, session: Session, incident: Incident, now: datetime) -> None:
         incident.announced = True
-        enqueue(session, self.sinks, _id(incident), OutboxAction.OPEN, now)
-        for entry in timeline(session, _id(incident)):
-            enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
+        enqueue(session, self.sinks, incident_id(incident), OutboxAction.OPEN, now)
+        for entry in timeline(session, incident_id(incident)):
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, entry.id)
 
     def _publish(self, session: Session, incident: Incident, entry: TimelineEntry, now: datetime) -> None:
         incident.updated_at = now
         if incident.announced:
-            enqueue(session, self.sinks, _id(incident), OutboxAction.UPDATE, now, entry.id)
-            enqueue(session, self.sinks, _id(incident), OutboxAction.REFRESH, now)
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, entry.id)
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.REFRESH, now)
 
     @staticmethod
     def _merge(total: Changes, part: Changes) -> None:
@@ -210,15 +283,17 @@ class IncidentEngine:
         total.entries += part.entries
 
 
-def _id(incident: Incident) -> int:
-    assert incident.id is not None
-    return incident.id
-
-
 def _find(session: Session, event: IncidentObserved) -> Incident | None:
-    query = select(Incident).where(Incident.service == event.service, Incident.source == "statuspage",
-                                   Incident.upstream_id == event.upstream_id)
+    query = select(Incident).where(Incident.service == event.service, Incident.upstream_id == event.upstream_id)
     return session.exec(query).first()
+
+
+def _last_entry(session: Session, incident: Incident) -> TimelineEntry:
+    query = (select(TimelineEntry).where(TimelineEntry.incident_id == incident_id(incident))
+             .order_by(col(TimelineEntry.id).desc()))
+    entry = session.exec(query).first()
+    assert entry is not None
+    return entry
 
 
 def _get_open(session: Session, incident_id: int) -> Incident:
@@ -249,7 +324,7 @@ def _announceable(incident: Incident, is_new: bool) -> bool:
 def _record_updates(session: Session, incident: Incident, updates: Sequence[UpdateObserved],
                     now: datetime) -> list[TimelineEntry]:
     known = set(session.exec(select(TimelineEntry.upstream_id).where(
-        TimelineEntry.incident_id == _id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE)))
+        TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE)))
     resolved = not incident.is_open
     human_resolved = resolved and incident.resolved_by not in (None, "vendor")
     added = []
@@ -261,25 +336,10 @@ def _record_updates(session: Session, incident: Incident, updates: Sequence[Upda
         resolved = status == Status.RESOLVED or human_resolved
         changes = [{"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
                    for c in update.changes]
-        added.append(_add_entry(session, incident, EntryKind.VENDOR_UPDATE, update.at, body=update.body,
+        added.append(add_entry(session, incident, EntryKind.VENDOR_UPDATE, update.at, body=update.body,
                                 source=incident.source, status=status, upstream_id=update.upstream_id,
                                 components=changes, recorded_at=now, resolves=resolves))
     return added
-
-
-def _add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetime, *, body: str,
-               source: str, status: str | None = None, actor: Actor | None = None,
-               upstream_id: str | None = None, components: list[dict[str, str]] | None = None,
-               recorded_at: datetime | None = None, resolves: bool | None = None) -> TimelineEntry:
-    if resolves is None:
-        resolves = status == Status.RESOLVED and incident.is_open
-    entry = TimelineEntry(incident_id=_id(incident), at=at, recorded_at=recorded_at or at, kind=kind,
-                          source=source, upstream_id=upstream_id, status=status, body=body,
-                          actor=actor.name if actor else None, actor_id=actor.id if actor else None,
-                          components=components or [], resolves=resolves)
-    session.add(entry)
-    session.flush()
-    return entry
 
 
 def _apply_state(session: Session, incident: Incident, event: IncidentObserved, now: datetime) -> None:
@@ -290,13 +350,9 @@ def _apply_state(session: Session, incident: Incident, event: IncidentObserved, 
     status = vendor_status(event.status)
     if status == Status.RESOLVED:
         if incident.is_open:
-            _resolve(incident, event.resolved_at or _last_update_at(event) or now, "vendor")
+            resolve_incident(incident, event.resolved_at or _last_update_at(event) or now, "vendor")
     elif incident.resolved_by in (None, "vendor"):
         incident.status, incident.resolved_at, incident.resolved_by = status, None, None
-
-
-def _resolve(incident: Incident, at: datetime, actor: str) -> None:
-    incident.status, incident.resolved_at, incident.resolved_by = Status.RESOLVED, at, actor
 
 
 def _last_update_at(event: IncidentObserved) -> datetime | None:

@@ -27,6 +27,17 @@ class IncidentCard:
     resolved_at: datetime | None
     resolved_by: str | None
     preexisting: bool
+    probe: str | None = None
+    vendor_confirmed: bool = True
+    informational: bool = False
+    flapping: bool = False
+
+    @property
+    def vendor_status(self) -> str:
+        """What the vendor has said, for incidents our probes saw first."""
+        if self.vendor_confirmed:
+            return "acknowledged by the vendor"
+        return "not yet acknowledged by the vendor (its status page says nothing)"
 
     @property
     def is_open(self) -> bool:
@@ -76,7 +87,9 @@ def card(incident: Incident) -> IncidentCard:
         vendor_acknowledged_at=incident.vendor_acknowledged_at, acknowledged_at=incident.acknowledged_at,
         acknowledged_by=incident.acknowledged_by, acknowledged_by_id=incident.acknowledged_by_id,
         resolved_at=incident.resolved_at,
-        resolved_by=incident.resolved_by, preexisting=incident.preexisting)
+        resolved_by=incident.resolved_by, preexisting=incident.preexisting, probe=incident.probe_name,
+        vendor_confirmed=incident.upstream_id is not None, informational=incident.informational,
+        flapping=incident.flapping)
 
 
 def entry_view(entry: TimelineEntry) -> EntryView:

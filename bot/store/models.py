@@ -38,6 +38,8 @@ class EntryKind(StrEnum):
     RESOLVE = "resolve"
     CLOSED_MISSING = "closed_missing"
     NOTE = "note"
+    PROBE = "probe"
+    REOPEN = "reopen"
 
 
 class Incident(SQLModel, table=True):
@@ -55,6 +57,9 @@ class Incident(SQLModel, table=True):
     shortlink: str | None = None
     announced: bool = False
     preexisting: bool = False
+    probe_name: str | None = None  # set when our own probe saw this outage
+    informational: bool = False  # the vendor's incident touches none of the components our probes map
+    flapping: bool = False
     started_at: datetime = _time(nullable=False)
     detected_at: datetime = _time(nullable=False)
     vendor_acknowledged_at: datetime | None = _time()
@@ -151,3 +156,51 @@ class SourceState(SQLModel, table=True):
     last_failure_at: datetime | None = _time()
     failures: int = 0
     last_error: str | None = None
+
+
+class ProbeOutcome(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"  # answered, but slower than the threshold
+    FAILURE = "failure"  # 5xx, 529, timeout, connection failure
+    THROTTLED = "throttled"  # 429: shown, never an outage
+    CONFIG = "config"  # 400/401/403/404: our configuration is wrong
+    LOCAL = "local"  # failed while our own connectivity check failed too: not the vendor
+
+
+class ProbeResult(SQLModel, table=True):
+    __tablename__ = "probe_result"
+    __table_args__ = (Index("ix_probe_result_probe_at", "probe", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    probe: str
+    at: datetime = _time(nullable=False)
+    outcome: str
+    latency_ms: float | None = None
+    status_code: int | None = None
+    error_type: str | None = None
+    request_id: str | None = None
+    detail: str | None = None
+
+
+class ProbeRollup(SQLModel, table=True):
+    """Results older than the raw retention, per minute (then per hour after 90 days)."""
+
+    __tablename__ = "probe_rollup"
+
+    probe: str = Field(primary_key=True)
+    start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    seconds: int = Field(primary_key=True)
+    count: int = 0
+    failures: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_max_ms: float | None = None
+
+
+class ProbeState(SQLModel, table=True):
+    """The detector's state per probe, so a restart neither forgets an outage nor opens it twice."""
+
+    __tablename__ = "probe_state"
+
+    probe: str = Field(primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import random
+import re
 import secrets
 import socket
 import string
@@ -526,8 +527,9 @@ class FakeAnthropic:
     # -- endpoints --
 
     def _find_model(self, model_id: str) -> FakeModel:
+        """An exact id, or its alias without the date suffix (`claude-haiku-4-5`), as the real API takes."""
         for model in self.models:
-            if model.id == model_id:
+            if model_id in (model.id, re.sub(r"-\d{8}$", "", model.id)):
                 return model
         raise _not_found(f"model: {model_id}")
 

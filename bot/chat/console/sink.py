@@ -18,7 +18,8 @@ from bot.engine.views import EntryView, IncidentCard, human_duration
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 COLOURS = {"resolved": "32", "investigating": "31", "identified": "33", "monitoring": "36",
            "critical": "1;31", "major": "31", "minor": "33", "none": "2", "maintenance": "35"}
-ENTRY_LABELS = {"ack": "acknowledged", "resolve": "resolved", "closed_missing": "closed", "note": "note"}
+ENTRY_LABELS = {"ack": "acknowledged", "resolve": "resolved", "closed_missing": "closed", "note": "note",
+                "probe": "probe", "reopen": "reopened"}
 
 
 def clean(text: str) -> str:
@@ -55,6 +56,10 @@ class ConsoleSink:
         facts.append(f"started {incident.started_at:%Y-%m-%d %H:%M} UTC")
         if incident.preexisting:
             facts.append("already in progress when statusbot started")
+        if not incident.vendor_confirmed:
+            facts.append(incident.vendor_status)
+        if incident.informational:
+            facts.append("informational: none of the components your probes use")
         link = f"  {incident.shortlink}" if incident.shortlink else ""
         self._write(f"{marker} #{incident.id} {incident.service}  {self._bold(clean(incident.title))}"
                     f" — {' · '.join(facts)}{link}")

@@ -34,7 +34,8 @@ ACK, RESOLVE, POSTMORTEM = "incident_ack", "incident_resolve", "incident_postmor
 BUTTON_ACTIONS = (ACK, RESOLVE, POSTMORTEM)
 STATUS_ICON = {"investigating": "🔴", "identified": "🟠", "monitoring": "🟡", "resolved": "✅",
                "scheduled": "🗓️", "in_progress": "🔧", "verifying": "🔧"}
-ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note"}
+ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note",
+               "probe": "Probe", "reopen": "Reopened"}
 
 
 def escape(text: str) -> str:
@@ -76,11 +77,17 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
               ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id)),
               ("Duration", human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")),
               ("Detection lead", human_duration(card.lead_time) if card.lead_time else "—")]
+    if card.probe:
+        fields.append(("Vendor", escape(card.vendor_status)))
     context = [f"#{card.id} · {escape(card.service)}"]
     if card.shortlink:
         context.append(f"<{card.shortlink}|status page>")
     if card.preexisting:
         context.append("already in progress when statusbot started")
+    if card.informational:
+        context.append("informational: none of the components your probes use")
+    if card.flapping:
+        context.append("flapping")
     return [
         HeaderBlock(text=PlainTextObject(text=cut(f"{icon} {card.title}", HEADER_LIMIT), emoji=True)),
         SectionBlock(fields=[MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_LIMIT))

@@ -1,0 +1,116 @@
+"""Probe incidents, and their correlation with the vendor's own incidents.
+
+A probe outage and the vendor's Statuspage incident for the same outage are ONE incident, one
+thread, whichever came first: a failing probe attaches to an open vendor incident on a component it
+stands for; a new vendor incident attaches to an open probe-only incident. Both paths run inside the
+engine's transactions, so two signals arriving at once still meet in one row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.engine.timeline import add_entry, resolve_incident
+from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
+
+PROBE = "probe"
+
+
+class ProbeMap:
+    """Which vendor components (ids or names) each probe stands for; empty means 'any'."""
+
+    def __init__(self, components: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.components = {name: frozenset(c.lower() for c in comps) for name, comps in (components or {}).items()}
+
+    def covers(self, probe: str, incident_components: list[dict[str, str]]) -> bool:
+        wanted = self.components.get(probe, frozenset())
+        if not wanted:
+            return True
+        return any(c["id"].lower() in wanted or c["name"].lower() in wanted for c in incident_components)
+
+    def informational(self, incident_components: list[dict[str, str]]) -> bool:
+        """A vendor incident touching none of the components our probes map is for information."""
+        mapped = [p for p, comps in self.components.items() if comps]
+        if not mapped or not incident_components:
+            return False
+        return not any(self.covers(p, incident_components) for p in mapped)
+
+
+def summary(outcomes: Iterable[str]) -> str:
+    counts = Counter(outcomes)
+    return ", ".join(f"{name} ×{n}" for name, n in counts.most_common())
+
+
+def open_vendor_incident(session: Session, service: str, probe: str, probes: ProbeMap) -> Incident | None:
+    query = (select(Incident).where(Incident.service == service, Incident.status != Status.RESOLVED,
+                                    Incident.kind == Kind.INCIDENT, col(Incident.upstream_id).is_not(None),
+                                    col(Incident.informational).is_(False))
+             .order_by(col(Incident.started_at).desc()))
+    return next((i for i in session.exec(query) if probes.covers(probe, i.components)), None)
+
+
+def open_probe_incident(session: Session, service: str, components: list[dict[str, str]],
+                        probes: ProbeMap) -> Incident | None:
+    """An open incident only our probes know of, for a probe that stands for these components."""
+    query = (select(Incident).where(Incident.service == service, Incident.status != Status.RESOLVED,
+                                    col(Incident.upstream_id).is_(None), col(Incident.probe_name).is_not(None))
+             .order_by(col(Incident.started_at)))
+    return next((i for i in session.exec(query) if probes.covers(i.probe_name or "", components)), None)
+
+
+def last_probe_incident(session: Session, service: str, probe: str) -> Incident | None:
+    query = (select(Incident).where(Incident.service == service, Incident.probe_name == probe)
+             .order_by(col(Incident.detected_at).desc()))
+    return session.exec(query).first()
+
+
+def new_probe_incident(service: str, probe: str, since: datetime, degraded: bool, now: datetime) -> Incident:
+    what = "slow responses" if degraded else "errors"
+    return Incident(service=service, source=PROBE, upstream_id=None, kind=Kind.INCIDENT, probe_name=probe,
+                    title=f"{service}: probe {probe} sees {what}", status=Status.INVESTIGATING,
+                    impact="minor" if degraded else "major", started_at=since, detected_at=since, updated_at=now)
+
+
+def note_failing(session: Session, incident: Incident, probe: str, since: datetime, outcomes: str,
+                 now: datetime) -> None:
+    add_entry(session, incident, EntryKind.PROBE, now, source=PROBE, upstream_id=f"{probe}:{since.isoformat()}",
+              body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).")
+    incident.detected_at = min(incident.detected_at, since)
+    incident.probe_name = incident.probe_name or probe
+
+
+def reopen(session: Session, incident: Incident, probe: str, since: datetime, now: datetime) -> None:
+    add_entry(session, incident, EntryKind.REOPEN, now, source=PROBE, status=Status.INVESTIGATING,
+              upstream_id=f"{probe}:reopen:{since.isoformat()}",
+              body=f"Probe {probe} is failing again (since {since:%H:%M:%S} UTC): reopened.")
+    incident.status, incident.resolved_at, incident.resolved_by = Status.INVESTIGATING, None, None
+
+
+def recovered(session: Session, incident: Incident, probe: str, now: datetime) -> None:
+    """Probes recovering resolve an incident only our probes saw; the vendor resolves its own."""
+    vendor_open = incident.upstream_id is not None and incident.is_open and incident.resolved_by is None
+    body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if vendor_open else "")
+    status = None if vendor_open else Status.RESOLVED
+    add_entry(session, incident, EntryKind.PROBE, now, source=PROBE, status=status, body=body,
+              upstream_id=f"{probe}:recovered:{now.isoformat()}")
+    if not vendor_open and incident.is_open:
+        resolve_incident(incident, now, PROBE)
+
+
+def flapping(session: Session, incident: Incident, probe: str, now: datetime) -> None:
+    incident.flapping = True
+    add_entry(session, incident, EntryKind.NOTE, now, source=PROBE, upstream_id=f"{probe}:flapping:{now.isoformat()}",
+              body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.")
+
+
+def attach_vendor(session: Session, incident: Incident, upstream_id: str, first_update: datetime | None,
+                  now: datetime) -> TimelineEntry:
+    incident.upstream_id = upstream_id
+    incident.vendor_acknowledged_at = first_update or now
+    return add_entry(session, incident, EntryKind.NOTE, now, source="statuspage",
+                     upstream_id=f"vendor:{upstream_id}",
+                     body="The vendor has acknowledged this outage on its status page.")

@@ -1,0 +1,34 @@
+"""Small shared steps of every incident change: identify, append to the timeline, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.engine.events import Actor
+from bot.store.models import EntryKind, Incident, Status, TimelineEntry
+
+
+def incident_id(incident: Incident) -> int:
+    assert incident.id is not None
+    return incident.id
+
+
+def add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetime, *, body: str,
+              source: str, status: str | None = None, actor: Actor | None = None,
+              upstream_id: str | None = None, components: list[dict[str, str]] | None = None,
+              recorded_at: datetime | None = None, resolves: bool | None = None) -> TimelineEntry:
+    if resolves is None:
+        resolves = status == Status.RESOLVED and incident.is_open
+    entry = TimelineEntry(incident_id=incident_id(incident), at=at, recorded_at=recorded_at or at, kind=kind,
+                          source=source, upstream_id=upstream_id, status=status, body=body,
+                          actor=actor.name if actor else None, actor_id=actor.id if actor else None,
+                          components=components or [], resolves=resolves)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def resolve_incident(incident: Incident, at: datetime, actor: str) -> None:
+    incident.status, incident.resolved_at, incident.resolved_by = Status.RESOLVED, at, actor

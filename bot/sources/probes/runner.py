@@ -1,0 +1,145 @@
+"""Runs the probes: one attempt, classify, store the result, feed the detector, act on its decisions.
+
+Each probe schedules its own next run (APScheduler date jobs): the normal interval while all is well,
+the fast re-check after a failure. Before a failure counts against the vendor, an independent target
+is tried: if that fails too, our own network is down and the result is recorded as `local`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.config import ProbeSpec, Settings
+from bot.engine.incidents import IncidentEngine
+from bot.sources.probes import detector, kinds
+from bot.sources.probes.classify import Attempt, classify
+from bot.store.db import Database
+from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
+
+log = logging.getLogger(__name__)
+CONNECTIVITY_TIMEOUT = 5.0
+
+
+def policy_from(settings: Settings) -> detector.Policy:
+    return detector.Policy(open_after=settings.probe_open_after, resolve_after=settings.probe_resolve_after,
+                           flap_cycles=settings.probe_flap_cycles,
+                           flap_window=timedelta(seconds=settings.probe_flap_window),
+                           reopen_window=timedelta(seconds=settings.probe_reopen_window),
+                           interval=timedelta(seconds=settings.probe_interval),
+                           recheck=timedelta(seconds=settings.probe_recheck))
+
+
+class ProbeRunner:
+    def __init__(self, settings: Settings, engine: IncidentEngine, db: Database, clock: Clock,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.specs = {spec.name: spec for spec in settings.effective_probes()}
+        self.policy = policy_from(settings)
+        self.engine, self.db, self.clock = engine, db, clock
+        self.http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self.base_url = str(settings.anthropic_base_url).rstrip("/")
+        key = settings.anthropic_api_key
+        self.api_key = key.get_secret_value() if key else None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._network_down = False
+
+    def start(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        for name in self.specs:
+            self._schedule(name, timedelta(0))
+
+    async def run(self, name: str) -> ProbeOutcome:
+        spec = self.specs[name]
+        request = kinds.request_for(spec, self.base_url, self.api_key)
+        attempt = await kinds.attempt(self.http, request, self.settings.probe_timeout)
+        outcome = classify(attempt, spec.expect_status, spec.latency_threshold_ms)
+        if outcome in detector.FAILING and not await self._network_ok():
+            outcome = ProbeOutcome.LOCAL
+        now = self.clock.now()
+        self._record(spec, attempt, outcome)
+        state = self._load(name)
+        suppressed = outcome in detector.FAILING and self.engine.maintenance_active(self.settings.service_name, name)
+        state, decisions = detector.observe(state, now, outcome, self.policy, suppressed)
+        self._save(name, state)
+        for decision in decisions:
+            self._act(spec, decision, attempt)
+        self._schedule(name, detector.next_delay(state, self._policy(spec)))
+        return outcome
+
+    def _policy(self, spec: ProbeSpec) -> detector.Policy:
+        if spec.interval is None:
+            return self.policy
+        return detector.Policy(**{**self.policy.__dict__, "interval": timedelta(seconds=spec.interval)})
+
+    async def _network_ok(self) -> bool:
+        try:
+            await self.http.get(str(self.settings.connectivity_url), timeout=CONNECTIVITY_TIMEOUT)
+        except httpx.HTTPError:
+            if not self._network_down:
+                log.warning("probes: our own connectivity check (%s) failed too: our network, not the vendor",
+                            self.settings.connectivity_url)
+            self._network_down = True
+            return False
+        if self._network_down:
+            log.info("probes: our network is reachable again")
+        self._network_down = False
+        return True
+
+    def _act(self, spec: ProbeSpec, decision: detector.Decision, attempt: Attempt) -> None:
+        service = self.settings.service_name
+        if decision.action in ("open", "reopen"):
+            assert decision.since is not None
+            incident = self.engine.probe_failing(service, spec.name, decision.since, decision.outcomes,
+                                                 reopen=decision.action == "reopen")
+            log.warning("probe %s: %s incident #%s", spec.name, decision.action, incident.id)
+        elif decision.action == "flapping":
+            self.engine.probe_flapping(service, spec.name)
+        elif decision.action == "resolve":
+            self.engine.probe_recovered(service, spec.name)
+        elif decision.action == "suppressed":
+            log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", spec.name)
+        elif decision.action == "config":
+            log.error("probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
+                      "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage", spec.name,
+                      attempt.status_code, attempt.error_type or "", attempt.detail or "")
+        elif decision.action == "config_ok":
+            log.info("probe %s: configuration works again", spec.name)
+
+    def _record(self, spec: ProbeSpec, attempt: Attempt, outcome: ProbeOutcome) -> None:
+        with self.db.session() as session:
+            session.add(ProbeResult(probe=spec.name, at=self.clock.now(), outcome=outcome,
+                                    latency_ms=round(attempt.latency_ms, 1), status_code=attempt.status_code,
+                                    error_type=attempt.error_type or attempt.exception,
+                                    request_id=attempt.request_id, detail=attempt.detail))
+            session.commit()
+
+    def _load(self, name: str) -> detector.State:
+        with self.db.session() as session:
+            row = session.get(ProbeState, name)
+            return detector.State.from_json(row.state if row else {})
+
+    def _save(self, name: str, state: detector.State) -> None:
+        with self.db.session() as session:
+            session.merge(ProbeState(probe=name, state=state.to_json()))
+            session.commit()
+
+    async def _run_scheduled(self, name: str) -> None:
+        try:
+            await self.run(name)
+        except Exception:  # a bug must not stop the probe: log it, try again at the re-check pace
+            log.exception("probe %s: run failed", name)
+            self._schedule(name, self.policy.recheck)
+
+    def _schedule(self, name: str, delay: timedelta) -> None:
+        if self.scheduler is None:
+            return
+        self.scheduler.add_job(self._run_scheduled, "date", run_date=datetime.now(UTC) + delay, args=[name],
+                               id=f"probe:{name}", replace_existing=True, misfire_grace_time=None)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
