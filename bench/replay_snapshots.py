@@ -32,7 +32,8 @@ async def main() -> None:
             clock = ManualClock(parse_time(docs[0]["page"]["updated_at"]))  # type: ignore[arg-type]
             settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", statuspage_url=page.base_url,  # type: ignore[arg-type]
                                 console=True)
-            bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour=False)})
+            bot = StatusBot(settings, clock=clock,
+                            sinks={"console": ConsoleSink(out, colour=False, folder=Path(tmp) / "pm")})
             bot.db.upgrade()
             per_poll = []
             started = time.perf_counter()

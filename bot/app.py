@@ -22,6 +22,9 @@ from bot.config import Settings
 from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
+from bot.engine.reminders import ReminderPolicy
+from bot.postmortem.draft import Draft
+from bot.postmortem.draft import build as build_draft
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
 from bot.sources.statuspage.client import StatuspageClient
@@ -32,6 +35,7 @@ from bot.store.outbox import depth
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
+REMINDER_TICK = 30
 
 
 def sink_names(settings: Settings) -> list[str]:
@@ -51,14 +55,17 @@ class StatusBot:
         if sinks is None:
             sinks = {p.name: p.sink for p in self.platforms}
             if settings.console_enabled:
-                sinks = {"console": ConsoleSink(), **sinks}
+                sinks = {"console": ConsoleSink(folder=settings.postmortem_dir), **sinks}
         self.sinks = dict(sinks)
-        self.worker = DeliveryWorker(self.db, self.sinks, self.clock)
+        self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft)
         probe_map = ProbeMap({p.name: p.components for p in settings.effective_probes()})
+        policy = ReminderPolicy.parse(settings.remind_every, settings.escalate_after, settings.quiet_hours,
+                                      settings.timezone)
         self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick,
-                                     probes=probe_map)
+                                     probes=probe_map, reminder_policy=policy, auto_resolve=settings.auto_resolve)
         self.services = Services(self.db, self.engine, self.clock, settings.service_name, settings.command,
-                                 settings.statuspage_base)
+                                 settings.statuspage_base,
+                                 {p.name: p.components for p in settings.effective_probes()})
         for platform in self.platforms:
             platform.bind(self.services)
         self.client = StatuspageClient(settings.statuspage_base, settings.http_timeout, transport)
@@ -79,6 +86,8 @@ class StatusBot:
                                next_run_time=self.clock.now(), id="poll", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
                                id="outbox-sweep", coalesce=True)
+        self.scheduler.add_job(self.engine.send_reminders, "interval", seconds=REMINDER_TICK, id="reminders",
+                               coalesce=True, max_instances=1)
         self.scheduler.add_job(self._prune, "interval", hours=1, id="probe-retention", coalesce=True,
                                next_run_time=self.clock.now() + timedelta(minutes=1))
         self.scheduler.start()
@@ -89,6 +98,9 @@ class StatusBot:
         log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
                  self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
                  self.settings.host, self.http_port)
+
+    def draft(self, incident_id: int) -> Draft:
+        return build_draft(self.db, incident_id, self.clock.now(), self.settings.templates_dir)
 
     def _start_probes(self) -> None:
         if self.settings.anthropic_api_key is None:

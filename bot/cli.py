@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -185,6 +186,54 @@ def ack(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> No
 def resolve(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> None:
     """Resolve an incident by hand."""
     _act(incident_id, by, "resolve")
+
+
+@app.command()
+def stats(window: Annotated[str, typer.Option(help="7d, 30d or 90d.")] = "30d", as_json: JsonFlag = False) -> None:
+    """MTTA and MTTR (median, p90), vendor impact by component, probe uptime, our lead time."""
+    from dataclasses import asdict
+
+    from bot import stats as figures
+    from bot.commands.handlers import WINDOWS
+
+    if window not in WINDOWS:
+        typer.echo(f"statusbot: --window must be one of {', '.join(WINDOWS)}", err=True)
+        raise typer.Exit(2)
+
+    def show(settings: Settings, database: Database) -> None:
+        probes = {p.name: p.components for p in settings.effective_probes()}
+        result = figures.compute(database, SystemClock().now(), WINDOWS[window], probes)
+        if as_json:
+            _emit({**asdict(result), "since": result.since.isoformat().replace("+00:00", "Z")})
+            return
+        typer.echo("\n".join(figures.describe(result)))
+
+    _with_db(show)
+
+
+@app.command()
+def postmortem(incident_id: Annotated[int, typer.Argument(metavar="ID")],
+               out: Annotated[Path | None, typer.Option(help="Markdown file to write (default postmortem-ID.md); "
+                                                             "the chart goes beside it as .png")] = None) -> None:
+    """Write the postmortem draft of an incident (Markdown) and its chart (PNG)."""
+    from bot.postmortem.draft import TemplateProblem, build
+
+    def write(settings: Settings, database: Database) -> None:
+        try:
+            draft = build(database, incident_id, SystemClock().now(), settings.templates_dir)
+        except TemplateProblem as exc:
+            typer.echo(f"statusbot: your postmortem template is broken: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except LookupError as exc:
+            typer.echo(f"statusbot: {exc}", err=True)
+            raise typer.Exit(1) from None
+        target = out or Path(f"{draft.basename}.md")
+        chart = target.with_suffix(".png")
+        target.write_text(draft.markdown.replace(f"({draft.basename}.png)", f"({chart.name})"), encoding="utf-8")
+        chart.write_bytes(draft.chart_png)
+        typer.echo(f"wrote {target} and {chart}")
+
+    _with_db(write)
 
 
 @app.command()

@@ -168,6 +168,30 @@ class Settings(BaseSettings):
                                         validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
                                         description="Days raw probe results are kept before per-minute rollups.")
     probes: list[ProbeSpec] = Field(default_factory=list, description="`[[probes]]` tables (TOML only).")
+    remind_every: float = Field(15.0, ge=0, validation_alias=_env("STATUSBOT_REMIND_EVERY", "remind_every"),
+                                description="Minutes between reminders of an unacknowledged incident (0: off).")
+    escalate_after: float = Field(30.0, ge=0, validation_alias=_env("STATUSBOT_ESCALATE_AFTER", "escalate_after"),
+                                  description="Minutes unacknowledged before the escalation target is called (0: off).")
+    quiet_hours: str = Field("", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+                             validation_alias=_env("STATUSBOT_QUIET_HOURS", "quiet_hours"),
+                             description="No reminders in this span, e.g. `22:00-07:00` (in STATUSBOT_TIMEZONE).")
+    timezone: str = Field("UTC", validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
+                          description="Time zone of the quiet hours (IANA name).")
+    auto_resolve: Literal["vendor", "agree", "either"] = Field(
+        "vendor", validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
+        description="Who closes an incident both saw: vendor, agree (vendor and probes), either.")
+    slack_oncall: str = Field("", validation_alias=_env("SLACK_ONCALL", "slack_oncall"),
+                              description="Who reminders mention in Slack: user group (`S…`) or user ids (`U…`).")
+    slack_escalation: str = Field("", validation_alias=_env("SLACK_ESCALATION", "slack_escalation"),
+                                  description="Who escalations mention in Slack (same form).")
+    discord_oncall: str = Field("", validation_alias=_env("DISCORD_ONCALL", "discord_oncall"),
+                                description="Who reminders mention in Discord: `role:ID` or `user:ID`, comma-separated")
+    discord_escalation: str = Field("", validation_alias=_env("DISCORD_ESCALATION", "discord_escalation"),
+                                    description="Who escalations mention in Discord (same form).")
+    templates_dir: str | None = Field(None, validation_alias=_env("STATUSBOT_TEMPLATES", "templates_dir"),
+                                      description="Folder with your own `postmortem.md.j2` (default: the shipped one).")
+    postmortem_dir: str = Field("postmortems", validation_alias=_env("STATUSBOT_POSTMORTEM_DIR", "postmortem_dir"),
+                                description="Where the console writes postmortem drafts and charts.")
     log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
                            validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
                            description="debug, info, warning or error.")
@@ -213,6 +237,17 @@ class Settings(BaseSettings):
         if self.anthropic_api_key is None:
             probes = [p for p in probes if p.kind == "http"]
         return probes
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as Europe/Paris") from None
+        return value
 
     @property
     def discord_enabled(self) -> bool:

@@ -72,10 +72,10 @@ def make_settings(db_url: str, page_url: str, **extra: Any) -> Settings:
 
 
 @pytest.fixture
-async def harness(db_url: str, page: FakeStatuspage, clock: ManualClock) -> AsyncIterator[Harness]:
+async def harness(db_url: str, page: FakeStatuspage, clock: ManualClock, tmp_path: Path) -> AsyncIterator[Harness]:
     out = io.StringIO()
     bot = StatusBot(make_settings(db_url, page.base_url), clock=clock,
-                    sinks={"console": ConsoleSink(out, colour=False)})
+                    sinks={"console": ConsoleSink(out, colour=False, folder=tmp_path / "postmortems")})
     bot.db.upgrade()
     yield Harness(bot, out)
     await bot.stop()

@@ -88,7 +88,7 @@ async def probe_world(tmp: Path, error_rate: float = 0.0, seed: int = 7, **extra
         api.schedule([], clock=lambda: (clock.now() - START).total_seconds())
         out = io.StringIO()
         bot = StatusBot(probe_settings(tmp, api, page, **extra), clock=clock,
-                        sinks={"console": ConsoleSink(out, colour=False)})
+                        sinks={"console": ConsoleSink(out, colour=False, folder=tmp / "postmortems")})
         bot.db.upgrade()
         world = ProbeWorld(bot, api, page, clock, out)
         yield world

@@ -80,7 +80,11 @@ class SlackWorld:
         return self.slack.parents(CHANNEL)
 
     def replies(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.slack.thread(CHANNEL, parent["ts"])
+        """The thread's messages, the postmortem file upload left out."""
+        return [m for m in self.slack.thread(CHANNEL, parent["ts"]) if not m.get("files")]
+
+    def files(self, parent: dict[str, Any]) -> list[str]:
+        return [f["name"] for m in self.slack.thread(CHANNEL, parent["ts"]) for f in m.get("files") or []]
 
 
 def slack_settings(tmp: Path, slack: FakeSlack, page: FakeStatuspage, **extra: Any) -> Settings:

@@ -55,14 +55,23 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
 
 
-def test_demo_prints_one_whole_thread() -> None:
-    result = run_cli("demo", "--delay", "0")
+def test_demo_tells_the_whole_story_and_writes_the_postmortem(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--delay", "0"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
     assert sum(line.startswith("● #") for line in lines) == 1
-    assert sum(line.startswith("    #") for line in lines) == 8  # 7 vendor updates and the ack
+    assert "probe api sees errors" in lines[2] and "not yet acknowledged by the vendor" in lines[2]
+    updates = [line for line in lines if line.startswith("    #2 ")]
+    assert sum("investigating" in u or "identified" in u or "monitoring" in u or "resolved" in u
+               for u in updates if "probe" not in u) == 7
     assert any("acknowledged  Acknowledged by alice" in line for line in lines)
-    assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 50m") for line in lines)
+    assert any("Probe api has recovered. Waiting for the vendor" in line for line in lines)
+    assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 53m") for line in lines)
+    draft = (tmp_path / "postmortem-2.md").read_text()
+    assert "| Detection lead time | 3m 00s |" in draft and "| Time to acknowledge | 9m 00s (alice) |" in draft
+    assert (tmp_path / "postmortem-2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

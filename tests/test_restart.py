@@ -62,7 +62,8 @@ async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
     async with FakeStatuspage() as page:
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "STATUSPAGE_URL": page.base_url,
                "STATUSBOT_POLL_INTERVAL": "0.2", "PORT": "0", "STATUSBOT_HOST": "127.0.0.1",
-               "STATUSBOT_CONSOLE": "true", "STATUSBOT_OUTBOX_SWEEP": "0.2"}
+               "STATUSBOT_CONSOLE": "true", "STATUSBOT_OUTBOX_SWEEP": "0.2",
+               "STATUSBOT_POSTMORTEM_DIR": str(tmp_path / "postmortems")}
         outs = [tmp_path / f"run{n}.out" for n in range(3)]
 
         def serve(minute: float) -> None:

@@ -66,6 +66,7 @@ async def test_an_outage_is_one_thread_kept_current(tmp_path: Path) -> None:
         assert POSTMORTEM in card and RESOLVE not in card  # a resolved card offers only the postmortem
         assert parent["edits"], "the parent was never edited"
         assert world.slack.calls_to("chat.update")
+        assert world.files(parent) == ["postmortem-2.md", "postmortem-2.png"]  # the draft, on resolution
 
 
 async def test_real_recorded_claude_incident_lands_as_one_thread(tmp_path: Path) -> None:
@@ -149,7 +150,9 @@ async def test_buttons_ack_and_resolve_from_the_card(tmp_path: Path) -> None:
         card = block_text(world.parents()[0])
         assert "<@U0DAN>" in card and "incident_ack" not in card
         assert (await world.click("incident_postmortem", 2)).status_code == 200
-        assert "coming soon" in world.slack.ephemerals[-1]["text"]
+        assert "on its way to the incident" in world.slack.ephemerals[-1]["text"]
+        await world.drain()
+        assert world.files(world.parents()[0]) == ["postmortem-2.md", "postmortem-2.png"]
         await world.click("incident_resolve", 2)
         await world.drain()
         with world.bot.db.session() as session:

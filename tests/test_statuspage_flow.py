@@ -56,7 +56,8 @@ async def test_scenario_polled_twice_per_step_prints_each_update_once(harness: H
     assert len(update_lines(lines)) == len(bodies)
     for line, body in zip(update_lines(lines), bodies, strict=True):
         assert body in line
-    assert lines[-1].startswith("✔ #2 claude  resolved by vendor after 2h 50m")
+    assert lines[-2].startswith("✔ #2 claude  resolved by vendor after 2h 50m")
+    assert lines[-1].startswith("📝 #2 claude  postmortem draft:")
     assert any(status == 304 for _, status in page.requests)
 
 

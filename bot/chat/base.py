@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.engine.views import EntryView, IncidentCard
+from bot.postmortem.draft import Draft
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class Sink(Protocol):
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
         """Bring the parent message up to date with the incident's current state."""
+        ...
+
+    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
+                              delivery: Delivery) -> None:
+        """Attach the postmortem draft (Markdown) and its chart (PNG) to the thread."""
         ...
 
     async def aclose(self) -> None: ...

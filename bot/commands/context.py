@@ -31,6 +31,7 @@ class Services:
     service: str
     command: str = "/claude"
     page_url: str = ""
+    probe_components: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import stats
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
@@ -115,8 +116,31 @@ async def show(ctx: CommandContext, services: Services, args: list[str]) -> Answ
     return Answer(f"#{view.id} {view.title}", lines, fields=fields, incident=view)
 
 
-@COMMANDS.command("postmortem", "postmortem [ID]", "Draft the post-incident summary.", takes_incident=True)
+@COMMANDS.command("postmortem", "postmortem [ID]", "Post the postmortem draft (Markdown + chart) in the thread.",
+                  takes_incident=True)
 async def postmortem(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
-    view = card(load(services, resolve_id(services, args)))
-    return Answer(f"Postmortem drafts for #{view.id} are coming soon.",
-                  (f"Until then `{services.command} show {view.id}` has the whole timeline.",))
+    incident = services.engine.request_postmortem(resolve_id(services, args))
+    return Answer(f"The postmortem draft for #{incident.id} is on its way to the incident's thread.",
+                  ("It holds every fact statusbot recorded; the sections marked ✍️ are yours.",))
+
+
+WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
+
+
+@COMMANDS.command("stats", "stats [7d|30d|90d]", "MTTA, MTTR, vendor impact, probe uptime, our lead time.")
+async def stats_(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    window = args[0].lower() if args else "30d"
+    if window not in WINDOWS:
+        raise ActionError(f"`{window[:20]}` is not a window; use 7d, 30d or 90d.")
+    figures = stats.compute(services.db, services.clock.now(), WINDOWS[window], services.probe_components)
+    return Answer(f"{services.service}, last {figures.days} days", tuple(stats.describe(figures)))
+
+
+@COMMANDS.command("snooze", "snooze [ID] [minutes]", "Pause reminders for an incident (default 60 minutes).",
+                  takes_incident=True, changes_state=True)
+async def snooze(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
+    minutes_arg = args[1] if len(args) > 1 else "60"
+    if not minutes_arg.isdigit() or not 1 <= int(minutes_arg) <= 24 * 60:
+        raise ActionError(f"`{minutes_arg[:20]}` is not a number of minutes (1 to 1440).")
+    incident = services.engine.snooze(resolve_id(services, args[:1]), int(minutes_arg), ctx.actor)
+    return Answer(f"Reminders for #{incident.id} are snoozed for {minutes_arg} minutes.", incident=card(incident))

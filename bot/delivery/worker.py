@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
 from bot.engine.views import card, entry_view
+from bot.postmortem.draft import Draft, TemplateProblem
 from bot.store.db import Database
 from bot.store.models import ChatThread, Incident, OutboxAction, OutboxMessage, TimelineEntry
 from bot.store.outbox import pending
@@ -32,8 +33,10 @@ def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, sinks: Mapping[str, Sink], clock: Clock) -> None:
+    def __init__(self, db: Database, sinks: Mapping[str, Sink], clock: Clock,
+                 drafts: Callable[[int], Draft] | None = None) -> None:
         self.db = db
+        self.drafts = drafts
         self.sinks = dict(sinks)
         self.clock = clock
         self._wake = asyncio.Event()
@@ -143,7 +146,18 @@ class DeliveryWorker:
             await sink.post_update(thread, view, entry_view(entry), delivery)
         elif row.action == OutboxAction.REFRESH:
             await sink.refresh(thread, view)
+        elif row.action == OutboxAction.POSTMORTEM and self.drafts is not None:
+            await sink.post_postmortem(thread, view, await self._draft(row.incident_id), delivery)
         return None
+
+    async def _draft(self, incident_id: int) -> Draft:
+        """Drafts (and their charts) are made at delivery time, off the event loop, once per incident
+        and drain, whichever sinks want it."""
+        assert self.drafts is not None
+        try:
+            return await asyncio.to_thread(self.drafts, incident_id)
+        except TemplateProblem as exc:
+            raise Undeliverable(f"postmortem template: {exc}") from None
 
     def _mark(self, row: OutboxMessage, now: datetime, thread: ThreadRef | None, gave_up: str | None = None) -> None:
         with self.db.session() as session:

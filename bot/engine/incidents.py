@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.engine import probes
+from bot.engine import probes, reminders
 from bot.engine.events import Actor, ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
 from bot.engine.probes import ProbeMap
+from bot.engine.reminders import ReminderPolicy
 from bot.engine.timeline import add_entry, incident_id, resolve_incident
 from bot.store.db import Database
 from bot.store.models import (
@@ -26,6 +27,7 @@ from bot.store.models import (
     Incident,
     Kind,
     OutboxAction,
+    ProbeState,
     Status,
     TimelineEntry,
 )
@@ -68,11 +70,14 @@ class ActionError(Exception):
 
 class IncidentEngine:
     def __init__(self, db: Database, sinks: Sequence[str], clock: Clock,
-                 on_commit: Callable[[], None] | None = None, probes: ProbeMap | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None, probes: ProbeMap | None = None,
+                 reminder_policy: ReminderPolicy | None = None, auto_resolve: str = "vendor") -> None:
         self.db = db
         self.sinks = list(sinks)
         self.clock = clock
         self.probes = probes or ProbeMap()
+        self.reminder_policy = reminder_policy
+        self.auto_resolve = auto_resolve
         self._on_commit = on_commit or (lambda: None)
 
     # -- sources -------------------------------------------------------------------------------
@@ -110,9 +115,13 @@ class IncidentEngine:
                 session.flush()
             if is_new:
                 incident.informational = self.probes.informational(_components(session, event))
+            was_open = is_new or incident.is_open
             before = _card_fields(incident)
             new_entries = _record_updates(session, incident, event.updates, now)
-            _apply_state(session, incident, event, now)
+            _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
+            if incident.is_open:
+                for entry in new_entries:
+                    entry.resolves = False  # the vendor said resolved, but the policy waits for the probes
             announce_now = not silent and not incident.announced and _announceable(incident, is_new)
             if announce_now:
                 self._announce(session, incident, now)
@@ -124,6 +133,7 @@ class IncidentEngine:
             if not (is_new or new_entries or _card_fields(incident) != before):
                 session.rollback()
                 return changes
+            self._followups(session, incident, was_open, now)
             incident.updated_at = now
             session.commit()
             (changes.opened if announce_now else changes.updated).append(incident_id(incident))
@@ -160,6 +170,7 @@ class IncidentEngine:
                                    source=STATUSBOT, status=Status.RESOLVED, upstream_id="missing")
                 resolve_incident(incident, now, STATUSBOT)
                 self._publish(session, incident, entry, now)
+                self._followups(session, incident, True, now)
                 changes.updated.append(incident_id(incident))
                 log.info("incident #%s (%s) vanished from the page: closed", incident.id, incident.upstream_id)
             session.commit()
@@ -181,7 +192,7 @@ class IncidentEngine:
 
     # -- probes --------------------------------------------------------------------------------
     def probe_failing(self, service: str, probe: str, since: datetime, outcomes: Sequence[str],
-                      reopen: bool = False) -> Incident:
+                      reopen: bool = False, errors: Sequence[str] = ()) -> Incident:
         """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
         now = self.clock.now()
         with self.db.session() as session:
@@ -191,13 +202,14 @@ class IncidentEngine:
                 incident = probes.new_probe_incident(service, probe, since, degraded, now)
                 session.add(incident)
                 session.flush()
-                probes.note_failing(session, incident, probe, since, probes.summary(outcomes), now)
+                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
                 self._announce(session, incident, now)
             elif reopen and not incident.is_open:
                 probes.reopen(session, incident, probe, since, now)
                 self._publish(session, incident, _last_entry(session, incident), now)
+                self._followups(session, incident, False, now)
             else:
-                probes.note_failing(session, incident, probe, since, probes.summary(outcomes), now)
+                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
                 self._publish(session, incident, _last_entry(session, incident), now)
             session.commit()
         self._on_commit()
@@ -222,8 +234,9 @@ class IncidentEngine:
             incident = probes.last_probe_incident(session, service, probe)
             if incident is None or not incident.is_open:
                 return
-            change(session, incident, probe, now)
+            change(session, incident, probe, now, self.auto_resolve)
             self._publish(session, incident, _last_entry(session, incident), now)
+            self._followups(session, incident, True, now)
             session.commit()
         self._on_commit()
 
@@ -259,6 +272,7 @@ class IncidentEngine:
             resolve_incident(incident, now, actor.name)
             incident.resolved_by_id = actor.id
             self._publish(session, incident, entry, now)
+            self._followups(session, incident, True, now)
             session.commit()
         self._on_commit()
         return incident
@@ -266,6 +280,7 @@ class IncidentEngine:
     # -- outbox --------------------------------------------------------------------------------
     def _announce(self, session: Session, incident: Incident, now: datetime) -> None:
         incident.announced = True
+        reminders.schedule_first(session, incident, self.reminder_policy, now)
         enqueue(session, self.sinks, incident_id(incident), OutboxAction.OPEN, now)
         for entry in timeline(session, incident_id(incident)):
             enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, entry.id)
@@ -275,6 +290,66 @@ class IncidentEngine:
         if incident.announced:
             enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, entry.id)
             enqueue(session, self.sinks, incident_id(incident), OutboxAction.REFRESH, now)
+
+    def _followups(self, session: Session, incident: Incident, was_open: bool, now: datetime) -> None:
+        """On resolution, the postmortem draft goes to the thread; on reopening, reminders start again."""
+        if not incident.announced or incident.kind != Kind.INCIDENT:
+            return
+        if was_open and not incident.is_open:
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.POSTMORTEM, now)
+        elif not was_open and incident.is_open:
+            reminders.schedule_first(session, incident, self.reminder_policy, now)
+
+    def _hold_for_probes(self, session: Session, incident: Incident) -> bool:
+        """Policy `agree`: the vendor's resolution waits while our probe still fails."""
+        if self.auto_resolve != "agree" or incident.probe_name is None:
+            return False
+        state = session.get(ProbeState, incident.probe_name)
+        return bool(state and state.state.get("open"))
+
+    # -- reminders -----------------------------------------------------------------------------
+    def send_reminders(self) -> int:
+        """One tick: send every due reminder (or move it past quiet hours and snoozes)."""
+        if self.reminder_policy is None:
+            return 0
+        now, sent = self.clock.now(), 0
+        with self.db.session() as session:
+            for reminder in reminders.due(session, now):
+                incident = reminders.step(session, reminder, self.reminder_policy, now)
+                if incident is not None:
+                    enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now,
+                            _last_entry(session, incident).id)
+                    sent += 1
+            session.commit()
+        if sent:
+            self._on_commit()
+        return sent
+
+    def snooze(self, incident_id_: int, minutes: float, actor: Actor) -> Incident:
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = _get_open(session, incident_id_)
+            incident.snoozed_until = now + timedelta(minutes=minutes)
+            entry = add_entry(session, incident, EntryKind.SNOOZE, now, source=actor.platform, actor=actor,
+                              body=f"Reminders snoozed for {minutes:g} minutes by {actor.name}")
+            self._publish(session, incident, entry, now)
+            session.commit()
+        self._on_commit()
+        return incident
+
+    def request_postmortem(self, incident_id_: int) -> Incident:
+        """Post the draft to the incident's thread now (it is also posted on resolution)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = session.get(Incident, incident_id_)
+            if incident is None:
+                raise ActionError(f"There is no incident #{incident_id_}.")
+            if not incident.announced:
+                raise ActionError(f"#{incident_id_} was recorded as history and has no thread.")
+            enqueue(session, self.sinks, incident_id(incident), OutboxAction.POSTMORTEM, now)
+            session.commit()
+        self._on_commit()
+        return incident
 
     @staticmethod
     def _merge(total: Changes, part: Changes) -> None:
@@ -337,22 +412,29 @@ def _record_updates(session: Session, incident: Incident, updates: Sequence[Upda
         changes = [{"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
                    for c in update.changes]
         added.append(add_entry(session, incident, EntryKind.VENDOR_UPDATE, update.at, body=update.body,
-                                source=incident.source, status=status, upstream_id=update.upstream_id,
+                                source="statuspage", status=update.status, upstream_id=update.upstream_id,
                                 components=changes, recorded_at=now, resolves=resolves))
     return added
 
 
-def _apply_state(session: Session, incident: Incident, event: IncidentObserved, now: datetime) -> None:
+def _apply_state(session: Session, incident: Incident, event: IncidentObserved, now: datetime,
+                 hold: bool = False) -> None:
     incident.title = event.title
     incident.impact = event.impact
     incident.shortlink = event.shortlink or incident.shortlink
     incident.components = _components(session, event)
     status = vendor_status(event.status)
     if status == Status.RESOLVED:
-        if incident.is_open:
-            resolve_incident(incident, event.resolved_at or _last_update_at(event) or now, "vendor")
-    elif incident.resolved_by in (None, "vendor"):
-        incident.status, incident.resolved_at, incident.resolved_by = status, None, None
+        at = event.resolved_at or _last_update_at(event) or now
+        incident.vendor_resolved_at = incident.vendor_resolved_at or at
+        if incident.is_open and hold:
+            incident.status = Status.MONITORING
+        elif incident.is_open:
+            resolve_incident(incident, at, "vendor")
+    else:
+        incident.vendor_resolved_at = None
+        if incident.resolved_by in (None, "vendor"):
+            incident.status, incident.resolved_at, incident.resolved_by = status, None, None
 
 
 def _last_update_at(event: IncidentObserved) -> datetime | None:

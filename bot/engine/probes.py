@@ -90,18 +90,20 @@ def reopen(session: Session, incident: Incident, probe: str, since: datetime, no
     incident.status, incident.resolved_at, incident.resolved_by = Status.INVESTIGATING, None, None
 
 
-def recovered(session: Session, incident: Incident, probe: str, now: datetime) -> None:
-    """Probes recovering resolve an incident only our probes saw; the vendor resolves its own."""
-    vendor_open = incident.upstream_id is not None and incident.is_open and incident.resolved_by is None
-    body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if vendor_open else "")
-    status = None if vendor_open else Status.RESOLVED
+def recovered(session: Session, incident: Incident, probe: str, now: datetime, policy: str = "vendor") -> None:
+    """Probes recovering resolve an incident only our probes saw. One the vendor also has waits for the
+    vendor's resolution, unless the policy is `either`."""
+    vendor_open = incident.upstream_id is not None and incident.vendor_resolved_at is None
+    wait = vendor_open and policy != "either"
+    body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
+    status = None if wait else Status.RESOLVED
     add_entry(session, incident, EntryKind.PROBE, now, source=PROBE, status=status, body=body,
               upstream_id=f"{probe}:recovered:{now.isoformat()}")
-    if not vendor_open and incident.is_open:
+    if not wait and incident.is_open:
         resolve_incident(incident, now, PROBE)
 
 
-def flapping(session: Session, incident: Incident, probe: str, now: datetime) -> None:
+def flapping(session: Session, incident: Incident, probe: str, now: datetime, policy: str = "vendor") -> None:
     incident.flapping = True
     add_entry(session, incident, EntryKind.NOTE, now, source=PROBE, upstream_id=f"{probe}:flapping:{now.isoformat()}",
               body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.")

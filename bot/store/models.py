@@ -40,6 +40,9 @@ class EntryKind(StrEnum):
     NOTE = "note"
     PROBE = "probe"
     REOPEN = "reopen"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    SNOOZE = "snooze"
 
 
 class Incident(SQLModel, table=True):
@@ -69,6 +72,8 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = _time(index=True)
     resolved_by: str | None = None
     resolved_by_id: str | None = None
+    vendor_resolved_at: datetime | None = _time()  # the vendor's own resolution, for its TTR
+    snoozed_until: datetime | None = _time()
     updated_at: datetime = _time(nullable=False)
 
     @property
@@ -125,6 +130,7 @@ class OutboxAction(StrEnum):
     OPEN = "open"
     UPDATE = "update"
     REFRESH = "refresh"
+    POSTMORTEM = "postmortem"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -204,3 +210,15 @@ class ProbeState(SQLModel, table=True):
 
     probe: str = Field(primary_key=True)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    """The next reminder of an unacknowledged incident. One pending row per incident: sending it
+    writes the next one in the same transaction, so a restart can neither burst nor repeat."""
+
+    __tablename__ = "reminder"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    due_at: datetime = _time(nullable=False, index=True)
+    sent: int = 0  # reminders sent so far
+    escalated: bool = False

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.chat.base import Delivery, ThreadRef
 from bot.engine.views import EntryView, IncidentCard, human_duration
+from bot.postmortem.draft import Draft
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 COLOURS = {"resolved": "32", "investigating": "31", "identified": "33", "monitoring": "36",
            "critical": "1;31", "major": "31", "minor": "33", "none": "2", "maintenance": "35"}
 ENTRY_LABELS = {"ack": "acknowledged", "resolve": "resolved", "closed_missing": "closed", "note": "note",
-                "probe": "probe", "reopen": "reopened"}
+                "probe": "probe", "reopen": "reopened", "reminder": "reminder", "escalation": "escalation",
+                "snooze": "snoozed"}
 
 
 def clean(text: str) -> str:
@@ -43,9 +46,11 @@ def moves(entry: EntryView) -> str:
 class ConsoleSink:
     name = "console"
 
-    def __init__(self, stream: TextIO | None = None, colour: bool | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, colour: bool | None = None,
+                 folder: str | Path = "postmortems") -> None:
         self.stream = stream or sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
+        self.folder = Path(folder)
 
     async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
         marker = "🔧" if incident.kind == "maintenance" else "●"
@@ -80,6 +85,14 @@ class ConsoleSink:
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
         """A terminal cannot edit a printed line; the updates already carry the change."""
+
+    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
+                              delivery: Delivery) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        markdown = self.folder / f"{draft.basename}.md"
+        markdown.write_text(draft.markdown, encoding="utf-8")
+        (self.folder / f"{draft.basename}.png").write_bytes(draft.chart_png)
+        self._write(f"📝 #{incident.id} {incident.service}  postmortem draft: {markdown} (chart beside it)")
 
     async def aclose(self) -> None:
         self.stream.flush()

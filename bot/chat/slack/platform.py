@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 ACK_BUDGET = 2.0  # seconds of work answered inside Slack's 3 s ack; longer work is answered after
 GROUP_TTL = 300.0
 SOCKET_CONNECT_WAIT = 15
-BUTTON_COMMANDS = {render.ACK: "ack", render.RESOLVE: "resolve", render.POSTMORTEM: "postmortem"}
+BUTTON_COMMANDS = {render.ACK: "ack", render.RESOLVE: "resolve", render.SNOOZE: "snooze",
+                   render.POSTMORTEM: "postmortem"}
 
 
 def message(answer: Answer) -> dict[str, Any]:
@@ -75,7 +76,9 @@ class SlackPlatform:
         # answer was lost would post it twice.
         self.client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
                                      base_url=str(settings.slack_api_url), retry_handlers=[])
-        self.sink = SlackSink(self.client, settings.slack_channel, clock)
+        mentions = {"reminder": render.mention(settings.slack_oncall),
+                    "escalation": render.mention(settings.slack_escalation or settings.slack_oncall)}
+        self.sink = SlackSink(self.client, settings.slack_channel, clock, mentions=mentions)
         self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
         self.commands = (settings.command,)
         self.actions = tuple(BUTTON_COMMANDS)

@@ -30,12 +30,14 @@ HEADER_LIMIT = 150
 FALLBACK_LIMIT = 3000
 MARKER = " … (cut)"
 EVENT_TYPE = "statusbot_message"
-ACK, RESOLVE, POSTMORTEM = "incident_ack", "incident_resolve", "incident_postmortem"
-BUTTON_ACTIONS = (ACK, RESOLVE, POSTMORTEM)
+ACK, RESOLVE, SNOOZE, POSTMORTEM = "incident_ack", "incident_resolve", "incident_snooze", "incident_postmortem"
+BUTTON_ACTIONS = (ACK, RESOLVE, SNOOZE, POSTMORTEM)
 STATUS_ICON = {"investigating": "🔴", "identified": "🟠", "monitoring": "🟡", "resolved": "✅",
                "scheduled": "🗓️", "in_progress": "🔧", "verifying": "🔧"}
 ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note",
-               "probe": "Probe", "reopen": "Reopened"}
+               "probe": "Probe", "reopen": "Reopened", "reminder": "Reminder", "escalation": "Escalation",
+               "snooze": "Snoozed"}
+PEOPLE_ENTRIES = ("ack", "resolve", "snooze")
 
 
 def escape(text: str) -> str:
@@ -53,6 +55,12 @@ def words(status: str) -> str:
 def when(moment: datetime) -> str:
     """Slack shows the reader's local time; the fallback is UTC."""
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def mention(targets: str) -> str:
+    """`S…` user groups and `U…`/`W…` users, as Slack mentions (our own configuration, not vendor text)."""
+    parts = [t.strip() for t in targets.split(",") if t.strip()]
+    return " ".join(f"<!subteam^{t}>" if t.startswith("S") else f"<@{t}>" for t in parts if t[:1] in "SUW")
 
 
 def person(name: str | None, user_id: str | None) -> str:
@@ -102,25 +110,29 @@ def _buttons(card: IncidentCard) -> list[ButtonElement]:
     buttons = []
     if card.is_open and card.acknowledged_at is None:
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"))
+        buttons.append(ButtonElement(text="Snooze 1h", action_id=SNOOZE, value=value))
     if card.is_open:
         buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE, value=value, style="danger"))
     buttons.append(ButtonElement(text="Postmortem", action_id=POSTMORTEM, value=value))
     return buttons
 
 
-def entry_text(card: IncidentCard, entry: EntryView) -> str:
+def entry_text(card: IncidentCard, entry: EntryView, mentions: dict[str, str] | None = None) -> str:
     label = words(entry.status or "") if entry.kind == "vendor_update" else ENTRY_TITLE.get(entry.kind, entry.kind)
-    return cut(escape(f"[#{card.id}] {label}: {entry.body}"), FALLBACK_LIMIT)
+    calling = (mentions or {}).get(entry.kind, "")
+    return (f"{calling} " if calling else "") + cut(escape(f"[#{card.id}] {label}: {entry.body}"), FALLBACK_LIMIT)
 
 
-def entry_blocks(card: IncidentCard, entry: EntryView) -> list[Block]:
+def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] | None = None) -> list[Block]:
     if entry.kind == "vendor_update":
         head = f"*{escape(words(entry.status or 'update')).capitalize()}* · {when(entry.at)}"
         body = escape(entry.body)
     else:
         head = f"*{ENTRY_TITLE.get(entry.kind, entry.kind)}* · {when(entry.at)}"
-        body = (f"by {person(entry.actor, entry.actor_id)}" if entry.kind in ("ack", "resolve")
+        body = (f"by {person(entry.actor, entry.actor_id)}" if entry.kind in PEOPLE_ENTRIES[:2]
                 else escape(entry.body))
+        calling = (mentions or {}).get(entry.kind, "")
+        body = f"{calling} {body}" if calling else body
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(f"{head}\n{body}", SECTION_LIMIT)))]
     if entry.components:
         moves = "; ".join(f"{escape(name)}: {words(old) or '?'} → {words(new)}" for name, old, new in entry.components)

@@ -20,6 +20,7 @@ from bot.chat.slack import render
 from bot.clock import Clock
 from bot.delivery.pacing import Pacer
 from bot.engine.views import EntryView, IncidentCard
+from bot.postmortem.draft import Draft
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,13 @@ LOOKBACK = 200
 class SlackSink:
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, channel: str, clock: Clock, pacer: Pacer | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, channel: str, clock: Clock, pacer: Pacer | None = None,
+                 mentions: dict[str, str] | None = None) -> None:
         self.client = client
         self.channel = channel
         self.clock = clock
         self.pacer = pacer or Pacer(1.0)
+        self.mentions = mentions or {}  # entry kind -> who to call (reminders, escalations)
 
     async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
         if delivery.maybe_sent:
@@ -67,13 +70,32 @@ class SlackSink:
         if delivery.maybe_sent and await self._find(delivery.key, parent=thread.parent):
             return
         await self._call("chat_postMessage", channel=thread.channel, thread_ts=thread.parent,
-                         text=render.entry_text(incident, entry), blocks=render.entry_blocks(incident, entry),
+                         text=render.entry_text(incident, entry, self.mentions),
+                         blocks=render.entry_blocks(incident, entry, self.mentions),
                          reply_broadcast=entry.resolves, metadata=render.metadata(delivery.key, incident.id),
                          unfurl_links=False, unfurl_media=False)
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
         await self._call("chat_update", channel=thread.channel, ts=thread.parent,
                          text=render.parent_text(incident), blocks=render.parent_blocks(incident, self.clock.now()))
+
+    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
+                              delivery: Delivery) -> None:
+        name = f"{draft.basename}.md"
+        if delivery.maybe_sent and await self._has_file(thread, name):
+            return
+        await self._call("files_upload_v2", channel=thread.channel, thread_ts=thread.parent,
+                         initial_comment=render.escape(f"Postmortem draft for #{incident.id}, with every fact "
+                                                       "statusbot recorded. The sections marked ✍️ are yours."),
+                         file_uploads=[
+                             {"content": draft.markdown, "filename": name, "title": f"Postmortem #{incident.id}"},
+                             {"content": draft.chart_png, "filename": f"{draft.basename}.png",
+                              "title": "Probe latency and error rate"}])
+
+    async def _has_file(self, thread: ThreadRef, name: str) -> bool:
+        answer = await self._call("conversations_replies", paced=False, channel=thread.channel, ts=thread.parent,
+                                  limit=LOOKBACK)
+        return any(f.get("name") == name for m in answer.get("messages", []) for f in m.get("files") or [])
 
     async def aclose(self) -> None:
         session = getattr(self.client, "session", None)

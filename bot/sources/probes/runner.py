@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.config import ProbeSpec, Settings
@@ -95,8 +96,9 @@ class ProbeRunner:
         if decision.action in ("open", "reopen"):
             assert decision.since is not None
             incident = self.engine.probe_failing(service, spec.name, decision.since, decision.outcomes,
-                                                 reopen=decision.action == "reopen")
-            log.warning("probe %s: %s incident #%s", spec.name, decision.action, incident.id)
+                                                 reopen=decision.action == "reopen",
+                                                 errors=self._errors_since(spec.name, decision.since))
+            log.info("probe %s: %s incident #%s", spec.name, decision.action, incident.id)
         elif decision.action == "flapping":
             self.engine.probe_flapping(service, spec.name)
         elif decision.action == "resolve":
@@ -109,6 +111,12 @@ class ProbeRunner:
                       attempt.status_code, attempt.error_type or "", attempt.detail or "")
         elif decision.action == "config_ok":
             log.info("probe %s: configuration works again", spec.name)
+
+    def _errors_since(self, name: str, since: datetime) -> list[str]:
+        with self.db.session() as session:
+            rows = session.exec(select(ProbeResult).where(ProbeResult.probe == name, ProbeResult.at >= since,
+                                                          col(ProbeResult.outcome).in_(detector.FAILING)))
+            return [r.error_type or r.outcome for r in rows]
 
     def _record(self, spec: ProbeSpec, attempt: Attempt, outcome: ProbeOutcome) -> None:
         with self.db.session() as session:

@@ -1,0 +1,125 @@
+"""Every fact statusbot saw about one incident, gathered for the postmortem draft and its chart."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.engine.views import EntryView, IncidentCard, card, entry_view, human_duration
+from bot.store import queries
+from bot.store.db import Database
+from bot.store.models import Incident, ProbeResult
+
+MARGIN = timedelta(minutes=10)
+HUMAN = ("ack", "resolve", "snooze")
+SEVERITY = {"critical": "SEV1", "major": "SEV2", "minor": "SEV3", "none": "SEV4", "maintenance": "—"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    at: datetime
+    source: str  # vendor | probe | people | statusbot
+    text: str
+
+
+@dataclass(frozen=True)
+class ProbeWindow:
+    probes: tuple[str, ...]
+    results: tuple[ProbeResult, ...]
+    first_failure: datetime | None
+    failures: int
+    error_types: tuple[tuple[str, int], ...]
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class PostmortemData:
+    incident: IncidentCard
+    upstream_id: str | None
+    severity: str
+    timeline: tuple[Moment, ...]
+    vendor_updates: tuple[EntryView, ...]
+    people: tuple[EntryView, ...]
+    probe: ProbeWindow
+    window: tuple[datetime, datetime]
+    vendor_ttr: timedelta | None
+    vendor_postmortem_url: str | None
+    generated_at: datetime
+    durations: dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+
+
+def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
+    with db.session() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise LookupError(f"There is no incident #{incident_id}.")
+        entries = [entry_view(e) for e in queries.timeline(session, incident_id)]
+        view = card(incident)
+        window = (min(view.detected_at, view.started_at) - MARGIN, (view.resolved_at or now) + MARGIN)
+        probe = _probe_window(session, incident.probe_name, window)
+    vendor = tuple(e for e in entries if e.kind == "vendor_update")
+    vendor_ttr = (incident.vendor_resolved_at - incident.started_at) if incident.vendor_resolved_at else None
+    return PostmortemData(
+        incident=view, upstream_id=incident.upstream_id, severity=SEVERITY.get(view.impact, view.impact),
+        timeline=tuple(sorted(_moments(entries, probe), key=lambda m: m.at)), vendor_updates=vendor,
+        people=tuple(e for e in entries if e.kind in HUMAN), probe=probe, window=window, vendor_ttr=vendor_ttr,
+        vendor_postmortem_url=view.shortlink if any(e.status == "postmortem" for e in vendor) else None,
+        generated_at=now, durations=_durations(view, vendor_ttr), summary=_summary(view))
+
+
+def _summary(view: IncidentCard) -> str:
+    until = f"{view.resolved_at:%Y-%m-%d %H:%M} UTC" if view.resolved_at else "now (still open)"
+    what = "maintenance" if view.kind == "maintenance" else "incident"
+    text = (f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC to {until} "
+            f"({human_duration(view.duration(view.resolved_at or view.detected_at))}), {view.impact} impact.")
+    if view.probe and view.vendor_confirmed:
+        text += f" Our probe `{view.probe}` saw it first; the vendor confirmed it on its status page."
+    elif view.probe:
+        text += f" Only our probe `{view.probe}` saw it; the vendor never acknowledged it."
+    else:
+        text += " Reported by the vendor's status page."
+    return text + (f" Resolved by {view.resolved_by}." if view.resolved_by else "")
+
+
+def _durations(view: IncidentCard, vendor_ttr: timedelta | None) -> dict[str, str]:
+    return {"tta": human_duration(view.time_to_acknowledge), "ttr": human_duration(view.time_to_resolve),
+            "vendor_ttr": human_duration(vendor_ttr), "lead": human_duration(view.lead_time),
+            "duration": human_duration(view.duration(view.resolved_at or view.detected_at))}
+
+
+def _probe_window(session: Session, probe: str | None, window: tuple[datetime, datetime]) -> ProbeWindow:
+    query = select(ProbeResult).where(ProbeResult.at >= window[0], ProbeResult.at <= window[1])
+    if probe is not None:
+        query = query.where(ProbeResult.probe == probe)
+    results = tuple(session.exec(query.order_by(col(ProbeResult.at))))
+    failed = [r for r in results if r.outcome in ("failure", "degraded")]
+    latencies = [r.latency_ms for r in results if r.latency_ms is not None and r.outcome != "failure"]
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return ProbeWindow(
+        probes=tuple(sorted({r.probe for r in results})), results=results,
+        first_failure=failed[0].at if failed else None, failures=len(failed),
+        error_types=tuple(Counter(r.error_type or r.outcome for r in failed).most_common()),
+        latency_p50_ms=quantiles[49] if quantiles else None, latency_p95_ms=quantiles[94] if quantiles else None)
+
+
+def _moments(entries: list[EntryView], probe: ProbeWindow) -> list[Moment]:
+    moments = []
+    for entry in entries:
+        if entry.kind == "vendor_update":
+            moments.append(Moment(entry.at, "vendor", f"**{entry.status}** — {entry.body}"))
+        elif entry.kind in HUMAN:
+            moments.append(Moment(entry.at, "people", entry.body))
+        elif entry.kind in ("probe", "reopen"):
+            moments.append(Moment(entry.at, "probe", entry.body))
+        elif entry.kind in ("escalation", "closed_missing", "note"):
+            moments.append(Moment(entry.at, "statusbot", entry.body))
+    if probe.first_failure is not None:
+        moments.append(Moment(probe.first_failure, "probe",
+                              f"First failing probe result ({', '.join(probe.probes)})."))
+    return moments
