@@ -8,6 +8,7 @@ import io
 import json
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from _common import SHARED, ms, percentile
@@ -35,6 +36,7 @@ async def main() -> None:
             bot = StatusBot(settings, clock=clock,
                             sinks={"console": ConsoleSink(out, colour=False, folder=Path(tmp) / "pm")})
             bot.db.upgrade()
+            bot.poller.catchup = timedelta(days=365)  # the bot ran all along; the archive sampled the page
             per_poll = []
             started = time.perf_counter()
             for doc in docs:

@@ -23,19 +23,23 @@ from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
+from bot.metrics import Metrics
 from bot.postmortem.draft import Draft
 from bot.postmortem.draft import build as build_draft
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
 from bot.sources.statuspage.client import StatuspageClient
 from bot.sources.statuspage.poller import StatuspagePoller
+from bot.store import queries
 from bot.store.db import Database
 from bot.store.models import SourceState
 from bot.store.outbox import depth
+from bot.store.retention import forget_resolved
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
 REMINDER_TICK = 30
+OUTBOX_STUCK = timedelta(minutes=15)
 
 
 def sink_names(settings: Settings) -> list[str]:
@@ -51,27 +55,32 @@ class StatusBot:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
+        self.metrics = Metrics()
+        self.metrics.watch_database(self._database_gauges)
         self.platforms = configured_platforms(settings, self.clock)
         if sinks is None:
             sinks = {p.name: p.sink for p in self.platforms}
             if settings.console_enabled:
                 sinks = {"console": ConsoleSink(folder=settings.postmortem_dir), **sinks}
         self.sinks = dict(sinks)
-        self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft)
+        self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft, metrics=self.metrics)
         probe_map = ProbeMap({p.name: p.components for p in settings.effective_probes()})
         policy = ReminderPolicy.parse(settings.remind_every, settings.escalate_after, settings.quiet_hours,
                                       settings.timezone)
         self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick,
                                      probes=probe_map, reminder_policy=policy, auto_resolve=settings.auto_resolve)
-        self.services = Services(self.db, self.engine, self.clock, settings.service_name, settings.command,
-                                 settings.statuspage_base,
-                                 {p.name: p.components for p in settings.effective_probes()})
+        services = settings.effective_services()
+        self.services = Services(self.db, self.engine, self.clock, services[0].name, services[0].slash,
+                                 services[0].page_base, {p.name: p.components for p in settings.effective_probes()},
+                                 self.metrics, {s.name: s.page_base for s in services})
         for platform in self.platforms:
             platform.bind(self.services)
-        self.client = StatuspageClient(settings.statuspage_base, settings.http_timeout, transport)
-        self.poller = StatuspagePoller(self.client, self.engine, self.db, settings.service_name,
-                                       settings.poll_interval, self.clock)
-        self.probes = ProbeRunner(settings, self.engine, self.db, self.clock, transport=probe_transport)
+        catchup = timedelta(hours=settings.catchup_hours)
+        self.pollers = [StatuspagePoller(StatuspageClient(s.page_base, settings.http_timeout, transport), self.engine,
+                                         self.db, s.name, settings.poll_interval, self.clock, self.metrics, catchup)
+                        for s in services]
+        self.probes = ProbeRunner(settings, self.engine, self.db, self.clock, transport=probe_transport,
+                                  metrics=self.metrics)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,22 +91,29 @@ class StatusBot:
         self.db.upgrade()
         self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
         self.worker.kick()  # deliver what a previous run left in the outbox
-        self.scheduler.add_job(self.poller.poll, "interval", seconds=self.settings.poll_interval,
-                               next_run_time=self.clock.now(), id="poll", max_instances=1, coalesce=True)
+        for poller in self.pollers:
+            self.scheduler.add_job(poller.poll, "interval", seconds=self.settings.poll_interval,
+                                   next_run_time=self.clock.now(), id=f"poll:{poller.service}", max_instances=1,
+                                   coalesce=True)
         self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
                                id="outbox-sweep", coalesce=True)
         self.scheduler.add_job(self.engine.send_reminders, "interval", seconds=REMINDER_TICK, id="reminders",
                                coalesce=True, max_instances=1)
-        self.scheduler.add_job(self._prune, "interval", hours=1, id="probe-retention", coalesce=True,
+        self.scheduler.add_job(self._prune, "interval", hours=1, id="retention", coalesce=True,
                                next_run_time=self.clock.now() + timedelta(minutes=1))
         self.scheduler.start()
         self._start_probes()
         await self.start_http()
         for platform in self.platforms:
             await platform.start()
-        log.info("watching %s (%s) every %gs; sinks: %s; HTTP on %s:%s", self.settings.statuspage_base,
-                 self.settings.service_name, self.settings.poll_interval, ", ".join(self.sinks) or "none",
-                 self.settings.host, self.http_port)
+        watched = ", ".join(f"{p.service} ({p.client.base_url})" for p in self.pollers)
+        log.info("watching %s every %gs; sinks: %s; HTTP on %s:%s", watched, self.settings.poll_interval,
+                 ", ".join(self.sinks) or "none", self.settings.host, self.http_port)
+
+    @property
+    def poller(self) -> StatuspagePoller:
+        """The first (usually only) service's poller."""
+        return self.pollers[0]
 
     def draft(self, incident_id: int) -> Draft:
         return build_draft(self.db, incident_id, self.clock.now(), self.settings.templates_dir)
@@ -111,11 +127,17 @@ class StatusBot:
 
     def _prune(self) -> None:
         prune(self.db, self.clock.now(), self.settings.probe_retention_days)
+        if self.settings.retention_days is not None:
+            forget_resolved(self.db, self.clock.now() - timedelta(days=self.settings.retention_days))
+
+    def _database_gauges(self) -> tuple[dict[str, int], dict[str, int]]:
+        with self.db.session() as session:
+            return queries.open_by_service(session), depth(session)
 
     async def start_http(self) -> None:
         secret = self.settings.webhook_secret
-        app = build_web_app(self.engine, self.settings.service_name,
-                            secret.get_secret_value() if secret else None, self.health)
+        app = build_web_app(self.engine, [s.name for s in self.settings.effective_services()],
+                            secret.get_secret_value() if secret else None, self.health, self.metrics)
         for platform in self.platforms:
             app.router.add_routes(platform.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -125,15 +147,22 @@ class StatusBot:
         self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # PORT=0: any free
 
     def health(self) -> dict[str, object]:
+        """Unhealthy when a page has not been polled successfully for too long, or the outbox is stuck,
+        so the platform restarts the process."""
         now = self.clock.now()
-        with self.db.session() as session:
-            state = session.get(SourceState, self.poller.key)
-            queued = depth(session)
-        last_ok = state.last_success_at if state else None
         limit = max(timedelta(minutes=5), timedelta(seconds=10 * self.settings.poll_interval))
-        polling_ok = (last_ok or self.started_at) > now - limit
-        return {"ok": polling_ok, "last_poll_success": last_ok.isoformat() if last_ok else None,
-                "poll_failures": state.failures if state else 0, "outbox_pending": queued}
+        pages: dict[str, object] = {}
+        with self.db.session() as session:
+            for poller in self.pollers:
+                state = session.get(SourceState, poller.key)
+                last_ok = state.last_success_at if state else None
+                pages[poller.service] = {"ok": (last_ok or self.started_at) > now - limit,
+                                         "last_success": last_ok.isoformat() if last_ok else None,
+                                         "failures": state.failures if state else 0}
+            queued, stuck = depth(session), queries.oldest_due(session, now - OUTBOX_STUCK)
+        outbox_ok = stuck is None or self.worker.paused(stuck.sink)
+        ok = outbox_ok and all(p["ok"] for p in pages.values())  # type: ignore[index]
+        return {"ok": ok, "pages": pages, "outbox_pending": queued, "outbox_stuck": not outbox_ok}
 
     async def stop(self) -> None:
         if self.scheduler.running:
@@ -146,7 +175,8 @@ class StatusBot:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.client.aclose()
+        for poller in self.pollers:
+            await poller.client.aclose()
         await self.probes.aclose()
         for sink in self.sinks.values():
             await sink.aclose()

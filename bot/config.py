@@ -58,12 +58,45 @@ class ProbeSpec(BaseModel):
     latency_threshold_ms: float = Field(5000.0, gt=0)
     components: list[str] = Field(default_factory=list)  # vendor component ids or names this probe stands for
     interval: float | None = Field(None, gt=0)
+    service: str | None = None  # which declared service it probes (default: the first)
 
     @model_validator(mode="after")
     def _url_for_http(self) -> ProbeSpec:
         if self.kind == "http" and self.url is None:
             raise ValueError(f"probe {self.name}: an http probe needs a url")
         return self
+
+
+class RouteSpec(BaseModel):
+    """Send a service's incidents on these components (or of these impacts) to their own channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    components: list[str] = Field(default_factory=list)  # names or ids; empty: any
+    impact: list[Literal["none", "minor", "major", "critical", "maintenance"]] = Field(default_factory=list)
+    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$")
+    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$")
+
+
+class ServiceSpec(BaseModel):
+    """One watched vendor, declared as a `[[services]]` table in statusbot.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    statuspage_url: HttpUrl
+    command: str | None = Field(None, pattern=r"^/[a-z0-9_-]{1,31}$")  # default: /<name>
+    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$")
+    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$")
+    routes: list[RouteSpec] = Field(default_factory=list)
+
+    @property
+    def page_base(self) -> str:
+        return str(self.statuspage_url).rstrip("/")
+
+    @property
+    def slash(self) -> str:
+        return self.command or f"/{self.name}"
 
 
 class Settings(BaseSettings):
@@ -168,6 +201,15 @@ class Settings(BaseSettings):
                                         validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
                                         description="Days raw probe results are kept before per-minute rollups.")
     probes: list[ProbeSpec] = Field(default_factory=list, description="`[[probes]]` tables (TOML only).")
+    services: list[ServiceSpec] = Field(default_factory=list, description="`[[services]]` tables (TOML only).")
+    catchup_hours: float = Field(6.0, ge=0, validation_alias=_env("STATUSBOT_CATCHUP_HOURS", "catchup_hours"),
+                                 description="After a shorter downtime, missed updates are posted; after a longer "
+                                             "one, what resolved meanwhile is recorded silently.")
+    retention_days: float | None = Field(None, gt=0,
+                                         validation_alias=_env("STATUSBOT_RETENTION_DAYS", "retention_days"),
+                                         description="Delete timelines of incidents resolved this long ago")
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("STATUSBOT_LOG_FORMAT", "log_format"),
+                                                description="`text`, or `json` for one JSON object per line.")
     remind_every: float = Field(15.0, ge=0, validation_alias=_env("STATUSBOT_REMIND_EVERY", "remind_every"),
                                 description="Minutes between reminders of an unacknowledged incident (0: off).")
     escalate_after: float = Field(30.0, ge=0, validation_alias=_env("STATUSBOT_ESCALATE_AFTER", "escalate_after"),
@@ -229,6 +271,15 @@ class Settings(BaseSettings):
             raise ValueError("DISCORD_WEBHOOK_URL: must be a channel webhook URL (…/api/webhooks/ID/TOKEN)")
         return self
 
+    def effective_services(self) -> list[ServiceSpec]:
+        """Declared services; by default the one named by STATUSBOT_SERVICE / STATUSPAGE_URL."""
+        return self.services or [ServiceSpec(name=self.service_name, statuspage_url=self.statuspage_url,
+                                             command=self.command, slack_channel=self.slack_channel,
+                                             discord_channel_id=self.discord_channel_id)]
+
+    def service_of(self, probe: ProbeSpec) -> str:
+        return probe.service or self.effective_services()[0].name
+
     def effective_probes(self) -> list[ProbeSpec]:
         """Declared probes; by default one `api` probe of the Messages API when a key is set. Anthropic
         probes need the key: without it they are left out (the app says so at start-up)."""
@@ -248,6 +299,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone name such as Europe/Paris") from None
         return value
+
+    @model_validator(mode="after")
+    def _services_consistent(self) -> Settings:
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{config_path() or DEFAULT_CONFIG_FILE}: [[services]] names must be unique")
+        known = {s.name for s in self.effective_services()}
+        for probe in self.probes:
+            if probe.service is not None and probe.service not in known:
+                raise ValueError(f"{config_path() or DEFAULT_CONFIG_FILE}: probe {probe.name} names an unknown "
+                                 f"service {probe.service!r}")
+        return self
 
     @property
     def discord_enabled(self) -> bool:
@@ -320,10 +383,10 @@ def _first_problem(exc: ValidationError) -> str:
             continue
         loc = err["loc"][0]
         name = env_name(str(loc)) if loc in Settings.model_fields else str(loc)
-        if loc == "probes":
+        if loc in ("probes", "services"):
             where = ".".join(str(part) for part in err["loc"][2:])
             index = err["loc"][1] + 1 if len(err["loc"]) > 1 and isinstance(err["loc"][1], int) else "?"
-            name = f"{config_path() or DEFAULT_CONFIG_FILE} [[probes]] #{index}" + (f" {where}" if where else "")
+            name = f"{config_path() or DEFAULT_CONFIG_FILE} [[{loc}]] #{index}" + (f" {where}" if where else "")
         message = err["msg"].removeprefix("Value error, ")
         secret = any(word in name for word in ("SECRET", "TOKEN", "KEY"))
         problems.append(f"{name}: {message}" + ("" if secret else f" (got {err.get('input')!r})"))
@@ -334,7 +397,7 @@ def describe() -> list[tuple[str, str, str]]:
     """(environment name, default, description) for every setting."""
     rows = []
     for field, info in Settings.model_fields.items():
-        if field == "probes":
+        if field in ("probes", "services"):
             continue
         default = info.default
         shown = "(unset)" if default is None else str(default).rstrip("/")

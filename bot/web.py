@@ -1,4 +1,4 @@
-"""The HTTP server: health, the Statuspage webhook (later: Slack events, metrics)."""
+"""The HTTP server: health, metrics and the Statuspage webhooks (chat platforms add their own routes)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,35 @@ import logging
 from collections.abc import Callable
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.engine.events import ComponentObserved
 from bot.engine.incidents import IncidentEngine
+from bot.metrics import Metrics
 from bot.sources.statuspage.parse import ParseError, parse_webhook
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
-def build_web_app(engine: IncidentEngine, service: str, webhook_secret: str | None,
-                  health: Callable[[], dict[str, object]]) -> web.Application:
+def build_web_app(engine: IncidentEngine, services: list[str], webhook_secret: str | None,
+                  health: Callable[[], dict[str, object]], metrics: Metrics) -> web.Application:
+    """`/webhooks/statuspage/<secret>` feeds the first service, `/webhooks/statuspage/<service>/<secret>`
+    any declared one."""
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
     app.router.add_get("/healthz", _healthz(health))
-    app.router.add_post("/webhooks/statuspage/{secret}", _statuspage_webhook(engine, service, webhook_secret))
+    app.router.add_get("/metrics", _metrics(metrics))
+    webhook = _statuspage_webhook(engine, services, webhook_secret)
+    app.router.add_post("/webhooks/statuspage/{secret}", webhook)
+    app.router.add_post("/webhooks/statuspage/{service}/{secret}", webhook)
     return app
+
+
+def _metrics(metrics: Metrics) -> Callable[[web.Request], object]:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return handler
 
 
 def _healthz(health: Callable[[], dict[str, object]]) -> Callable[[web.Request], object]:
@@ -33,11 +47,12 @@ def _healthz(health: Callable[[], dict[str, object]]) -> Callable[[web.Request],
     return handler
 
 
-def _statuspage_webhook(engine: IncidentEngine, service: str,
+def _statuspage_webhook(engine: IncidentEngine, services: list[str],
                         secret: str | None) -> Callable[[web.Request], object]:
     async def handler(request: web.Request) -> web.Response:
         given = request.match_info["secret"]
-        if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        service = request.match_info.get("service", services[0])
+        if secret is None or not hmac.compare_digest(given.encode(), secret.encode()) or service not in services:
             log.warning("statuspage webhook: refused a request with a wrong secret from %s", request.remote)
             raise web.HTTPNotFound()
         try:

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.engine.events import Actor
 from bot.engine.incidents import IncidentEngine
 from bot.engine.views import IncidentCard
+from bot.metrics import Metrics
 from bot.store.db import Database
 
 
@@ -21,6 +22,7 @@ async def anyone(actor: Actor) -> bool:
 class CommandContext:
     actor: Actor
     may_act: Callable[[Actor], Awaitable[bool]] = anyone
+    service: str | None = None  # the service whose command was used (None: the default one)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class Services:
     command: str = "/claude"
     page_url: str = ""
     probe_components: dict[str, list[str]] = field(default_factory=dict)
+    metrics: Metrics | None = None
+    pages: dict[str, str] = field(default_factory=dict)  # every watched service -> its status page
+
+    def service_for(self, ctx: CommandContext) -> str:
+        return ctx.service or self.service
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.commands import handlers  # noqa: F401  (registers the commands)
 from bot.commands.context import Answer, CommandContext, Services
@@ -22,6 +23,7 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     if spec.changes_state and not await ctx.may_act(ctx.actor):
         return Answer(f"You are not allowed to {name} incidents.",
                       ("Ask whoever set up statusbot to add you to the responders.",), ok=False)
+    started = time.perf_counter()
     try:
         return await spec.handler(ctx, services, words[1:])
     except ActionError as exc:
@@ -29,3 +31,6 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     except Exception:
         log.exception("command %r failed", name)
         return Answer("Something went wrong on my side; the error is in the bot's log.", ok=False)
+    finally:
+        if services.metrics is not None:
+            services.metrics.command(name, time.perf_counter() - started)

@@ -63,21 +63,28 @@ async def help_(ctx: CommandContext, services: Services, args: list[str]) -> Ans
                   "as one thread.", (*lines, "`ID` defaults to the most recent open incident."))
 
 
-@COMMANDS.command("status", "status", "Components, open incidents and probe results, on one screen.")
+@COMMANDS.command("status", "status [all]", "Components, open incidents and probe results, on one screen.")
 async def status(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     now = services.clock.now()
+    every = bool(args) and args[0].lower() == "all"
+    names = list(services.pages or {services.service: ""}) if every else [services.service_for(ctx)]
+    lines: list[str] = []
+    fields: tuple[tuple[str, str], ...] = ()
     with services.db.session() as session:
-        comps = queries.components(session, services.service)
-        open_ = [card(i) for i in queries.incidents(session)]
+        for name in names:
+            comps = queries.components(session, name)
+            broken = [c for c in comps if c.status != "operational"]
+            fields += tuple((f"{name}: {c.name}" if every else c.name, _word(c.status))
+                            for c in (broken if every else broken or comps)[:10])
+            summary = (f"{len(broken)} of {len(comps)} components affected" if broken
+                       else f"all {len(comps)} components operational" if comps else "no components seen yet")
+            open_ = [card(i) for i in queries.incidents(session) if i.service == name]
+            lines += [f"{name}: {summary}", *[incident_line(v, now) for v in open_]]
+            lines += [] if open_ else [f"{name}: no open incidents."]
         results = queries.latest_probe_results(session)
-    broken = [c for c in comps if c.status != "operational"]
-    fields = tuple((c.name, _word(c.status)) for c in (broken or comps)[:10])
-    summary = (f"{len(broken)} of {len(comps)} components affected" if broken
-               else f"all {len(comps)} components operational" if comps else "no components seen yet")
-    lines = [f"{services.service}: {summary}"]
-    lines += [incident_line(v, now) for v in open_] or ["No open incidents."]
     lines += [probe_line(r, now) for r in results] or ["Probes: none configured."]
-    return Answer(f"Status of {services.service}", tuple(lines), fields=fields)
+    title = "Status of every watched service" if every else f"Status of {names[0]}"
+    return Answer(title, tuple(lines), fields=fields[:10])
 
 
 @COMMANDS.command("incidents", "incidents", "Recent incidents with time to acknowledge and resolve.")

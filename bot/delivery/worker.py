@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
 from bot.engine.views import card, entry_view
+from bot.metrics import Metrics
 from bot.postmortem.draft import Draft, TemplateProblem
 from bot.store.db import Database
 from bot.store.models import ChatThread, Incident, OutboxAction, OutboxMessage, TimelineEntry
@@ -34,7 +35,8 @@ def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
 
 class DeliveryWorker:
     def __init__(self, db: Database, sinks: Mapping[str, Sink], clock: Clock,
-                 drafts: Callable[[int], Draft] | None = None) -> None:
+                 drafts: Callable[[int], Draft] | None = None, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
         self.db = db
         self.drafts = drafts
         self.sinks = dict(sinks)
@@ -44,6 +46,10 @@ class DeliveryWorker:
         self.delivered = 0
         self.failures: dict[str, int] = dict.fromkeys(self.sinks, 0)
         self._locks = {name: asyncio.Lock() for name in self.sinks}
+
+    def paused(self, sink: str) -> bool:
+        """The sink is waiting for a person to fix its configuration (already reported)."""
+        return sink in self._broken
 
     def kick(self) -> None:
         """Something was committed (or a retry may be due): drain soon."""
@@ -106,7 +112,8 @@ class DeliveryWorker:
         except RetryLater as exc:
             self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
         except Undeliverable as exc:
-            log.error("%s: gave up delivering #%s %s: %s", sink.name, row.incident_id, row.action, exc)
+            log.error("%s: gave up delivering #%s %s: %s", sink.name, row.incident_id, row.action, exc,
+                      extra={"incident": row.incident_id, "sink": sink.name})
             self._mark(row, self.clock.now(), None, gave_up=str(exc))
             return True
         except SinkMisconfigured as exc:
@@ -121,9 +128,15 @@ class DeliveryWorker:
                 log.info("%s: delivering again", sink.name)
             self._mark(row, self.clock.now(), thread)
             self.delivered += 1
+            self._count(sink.name, True)
             return True
         self.failures[sink.name] = self.failures.get(sink.name, 0) + 1
+        self._count(sink.name, False)
         return False
+
+    def _count(self, sink: str, ok: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.delivery(sink, ok)
 
     async def _send(self, sink: Sink, row: OutboxMessage) -> ThreadRef | None:
         with self.db.session() as session:
@@ -177,7 +190,8 @@ class DeliveryWorker:
             assert stored is not None
             if not quiet:
                 log.warning("%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s", row.sink,
-                            row.incident_id, row.action, stored.attempts, delay, error)
+                            row.incident_id, row.action, stored.attempts, delay, error,
+                            extra={"incident": row.incident_id, "sink": row.sink})
             stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
             stored.last_error = error[:500]
             session.commit()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.store.models import ComponentState, Incident, ProbeResult, Status, TimelineEntry
+from bot.store.models import ComponentState, Incident, OutboxMessage, ProbeResult, Status, TimelineEntry
 
 
 def incidents(session: Session, *, include_resolved: bool = False, limit: int = 20) -> list[Incident]:
@@ -39,3 +41,16 @@ def latest_probe_results(session: Session) -> list[ProbeResult]:
     newest = select(func.max(ProbeResult.id)).group_by(ProbeResult.probe)
     query = select(ProbeResult).where(col(ProbeResult.id).in_(newest)).order_by(ProbeResult.probe)
     return list(session.exec(query))
+
+
+def open_by_service(session: Session) -> dict[str, int]:
+    query = select(Incident.service, func.count()).where(Incident.status != Status.RESOLVED).group_by(Incident.service)
+    return {service: count for service, count in session.exec(query)}
+
+
+def oldest_due(session: Session, before: datetime) -> OutboxMessage | None:
+    """The oldest undelivered outbox row that has been due since before `before` (a stuck outbox)."""
+    query = (select(OutboxMessage).where(col(OutboxMessage.delivered_at).is_(None),
+                                         OutboxMessage.next_attempt_at < before)
+             .order_by(col(OutboxMessage.id)))
+    return session.exec(query).first()

@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.routing import Router
 from bot.chat.slack import render
 from bot.chat.slack.sink import SlackSink
 from bot.clock import Clock
@@ -78,9 +79,12 @@ class SlackPlatform:
                                      base_url=str(settings.slack_api_url), retry_handlers=[])
         mentions = {"reminder": render.mention(settings.slack_oncall),
                     "escalation": render.mention(settings.slack_escalation or settings.slack_oncall)}
-        self.sink = SlackSink(self.client, settings.slack_channel, clock, mentions=mentions)
+        router = Router(settings)
+        self.sink = SlackSink(self.client, settings.slack_channel, clock, mentions=mentions,
+                              route=lambda incident: router.channel("slack", incident))
         self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
-        self.commands = (settings.command,)
+        self.services = {s.slash: s.name for s in settings.effective_services()}  # command -> service
+        self.commands = tuple(self.services)
         self.actions = tuple(BUTTON_COMMANDS)
         self.app: AsyncApp | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -93,8 +97,8 @@ class SlackPlatform:
                             # Listeners ack themselves within budget and push slow work to a task, so
                             # Bolt can answer as soon as they return instead of polling for the ack.
                             process_before_response=True)
-        for command in self.commands:
-            self.app.command(command)(self._command_listener(services))
+        for command, service in self.services.items():
+            self.app.command(command)(self._command_listener(services, service))
         for action_id in self.actions:
             self.app.action(action_id)(self._button_listener(services, BUTTON_COMMANDS[action_id]))
 
@@ -126,11 +130,11 @@ class SlackPlatform:
         assert self.app is not None
         return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
 
-    def _command_listener(self, services: Services) -> Any:
+    def _command_listener(self, services: Services, service: str) -> Any:
         async def on_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
             actor = Actor(name=command.get("user_name") or command["user_id"], id=command["user_id"],
                           platform="slack")
-            work = asyncio.create_task(dispatch(command.get("text", ""), self._context(actor), services))
+            work = asyncio.create_task(dispatch(command.get("text", ""), self._context(actor, service), services))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
             if done:
                 await ack(**message(work.result()))
@@ -171,8 +175,8 @@ class SlackPlatform:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _context(self, actor: Actor) -> CommandContext:
-        return CommandContext(actor=actor, may_act=self.responders.may_act)
+    def _context(self, actor: Actor, service: str | None = None) -> CommandContext:
+        return CommandContext(actor=actor, may_act=self.responders.may_act, service=service)
 
     async def _ephemeral(self, channel: str, user: str, answer: Answer) -> None:
         payload = message(answer)

@@ -9,6 +9,7 @@ key, so a post whose answer was lost is found in the channel (or thread) and not
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -46,20 +47,22 @@ class SlackSink:
     name = "slack"
 
     def __init__(self, client: AsyncWebClient, channel: str, clock: Clock, pacer: Pacer | None = None,
-                 mentions: dict[str, str] | None = None) -> None:
+                 mentions: dict[str, str] | None = None, route: Callable[[IncidentCard], str] | None = None) -> None:
         self.client = client
         self.channel = channel
+        self.route = route or (lambda incident: channel)  # which channel a new incident's thread goes to
         self.clock = clock
         self.pacer = pacer or Pacer(1.0)
         self.mentions = mentions or {}  # entry kind -> who to call (reminders, escalations)
 
     async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
+        channel = self.route(incident)
         if delivery.maybe_sent:
-            found = await self._find(delivery.key, parent=None)
+            found = await self._find(delivery.key, channel, parent=None)
             if found:
                 log.info("slack: parent of #%s was already posted (ts %s); not posting again", incident.id, found)
-                return ThreadRef(self.channel, found)
-        answer = await self._call("chat_postMessage", channel=self.channel, text=render.parent_text(incident),
+                return ThreadRef(channel, found)
+        answer = await self._call("chat_postMessage", channel=channel, text=render.parent_text(incident),
                                   blocks=render.parent_blocks(incident, self.clock.now()),
                                   metadata=render.metadata(delivery.key, incident.id), unfurl_links=False,
                                   unfurl_media=False)
@@ -67,7 +70,7 @@ class SlackSink:
 
     async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
                           delivery: Delivery) -> None:
-        if delivery.maybe_sent and await self._find(delivery.key, parent=thread.parent):
+        if delivery.maybe_sent and await self._find(delivery.key, thread.channel, parent=thread.parent):
             return
         await self._call("chat_postMessage", channel=thread.channel, thread_ts=thread.parent,
                          text=render.entry_text(incident, entry, self.mentions),
@@ -102,13 +105,13 @@ class SlackSink:
         if session is not None and not session.closed:
             await session.close()
 
-    async def _find(self, key: str, parent: str | None) -> str | None:
+    async def _find(self, key: str, channel: str, parent: str | None) -> str | None:
         """The ts of the message that carries this outbox key, if an earlier attempt posted it."""
         if parent is None:
-            answer = await self._call("conversations_history", paced=False, channel=self.channel,
+            answer = await self._call("conversations_history", paced=False, channel=channel,
                                       include_all_metadata=True, limit=LOOKBACK)
         else:
-            answer = await self._call("conversations_replies", paced=False, channel=self.channel, ts=parent,
+            answer = await self._call("conversations_replies", paced=False, channel=channel, ts=parent,
                                       include_all_metadata=True, limit=LOOKBACK)
         for message in answer.get("messages", []):
             meta = message.get("metadata") or {}

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.config import ProbeSpec, Settings
 from bot.engine.incidents import IncidentEngine
+from bot.metrics import Metrics
 from bot.sources.probes import detector, kinds
 from bot.sources.probes.classify import Attempt, classify
 from bot.store.db import Database
@@ -37,8 +38,9 @@ def policy_from(settings: Settings) -> detector.Policy:
 
 class ProbeRunner:
     def __init__(self, settings: Settings, engine: IncidentEngine, db: Database, clock: Clock,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.specs = {spec.name: spec for spec in settings.effective_probes()}
         self.policy = policy_from(settings)
         self.engine, self.db, self.clock = engine, db, clock
@@ -63,8 +65,11 @@ class ProbeRunner:
             outcome = ProbeOutcome.LOCAL
         now = self.clock.now()
         self._record(spec, attempt, outcome)
+        if self.metrics is not None:
+            self.metrics.probe(name, outcome, attempt.latency_ms)
         state = self._load(name)
-        suppressed = outcome in detector.FAILING and self.engine.maintenance_active(self.settings.service_name, name)
+        service = self.settings.service_of(spec)
+        suppressed = outcome in detector.FAILING and self.engine.maintenance_active(service, name)
         state, decisions = detector.observe(state, now, outcome, self.policy, suppressed)
         self._save(name, state)
         for decision in decisions:
@@ -92,13 +97,14 @@ class ProbeRunner:
         return True
 
     def _act(self, spec: ProbeSpec, decision: detector.Decision, attempt: Attempt) -> None:
-        service = self.settings.service_name
+        service = self.settings.service_of(spec)
         if decision.action in ("open", "reopen"):
             assert decision.since is not None
             incident = self.engine.probe_failing(service, spec.name, decision.since, decision.outcomes,
                                                  reopen=decision.action == "reopen",
                                                  errors=self._errors_since(spec.name, decision.since))
-            log.info("probe %s: %s incident #%s", spec.name, decision.action, incident.id)
+            log.info("probe %s: %s incident #%s", spec.name, decision.action, incident.id,
+                     extra={"incident": incident.id, "source": "probe", "probe": spec.name})
         elif decision.action == "flapping":
             self.engine.probe_flapping(service, spec.name)
         elif decision.action == "resolve":

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.engine.incidents import Changes, IncidentEngine
+from bot.metrics import Metrics
 from bot.sources.statuspage.client import FetchError, StatuspageClient
 from bot.sources.statuspage.parse import ParseError, parse_incidents, parse_summary
 from bot.store.db import Database
@@ -20,7 +21,10 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 class StatuspagePoller:
     def __init__(self, client: StatuspageClient, engine: IncidentEngine, db: Database, service: str,
-                 interval: float, clock: Clock) -> None:
+                 interval: float, clock: Clock, metrics: Metrics | None = None,
+                 catchup: timedelta = timedelta(hours=6)) -> None:
+        self.metrics = metrics
+        self.catchup = catchup
         self.client = client
         self.engine = engine
         self.db = db
@@ -62,11 +66,14 @@ class StatuspagePoller:
     def _apply(self, summary: object, incidents: object) -> Changes:
         snapshot = parse_summary(summary, self.service)
         snapshot = replace(snapshot, incidents=parse_incidents(incidents, self.service))
-        changes = self.engine.apply_snapshot(snapshot, baseline=not self._baselined())
+        changes = self.engine.apply_snapshot(snapshot, baseline=self._needs_baseline())
         self._mark_baselined()
+        for incident in changes.opened:
+            log.info("%s: incident #%s opened from the status page", self.service, incident,
+                     extra={"incident": incident, "source": "statuspage", "service": self.service})
         if changes:
             log.info("%s: %d opened, %d updated, %d new updates", self.service, len(changes.opened),
-                     len(changes.updated), changes.entries)
+                     len(changes.updated), changes.entries, extra={"source": "statuspage", "service": self.service})
         return changes
 
     def _state(self) -> SourceState:
@@ -78,8 +85,19 @@ class StatuspagePoller:
             session.merge(state)
             session.commit()
 
-    def _baselined(self) -> bool:
-        return self._state().baselined
+    def _needs_baseline(self) -> bool:
+        """First start, or back after a downtime longer than the catch-up window: what resolved
+        meanwhile is history, recorded silently. A shorter gap is caught up: missed updates are posted."""
+        state = self._state()
+        if not state.baselined:
+            return True
+        last = state.last_success_at
+        gap = self.clock.now() - last if last else timedelta(0)
+        if gap > self.catchup:
+            log.info("%s: back after %s without a poll (longer than the catch-up window): incidents resolved "
+                     "meanwhile are recorded as history", self.service, gap)
+            return True
+        return False
 
     def _mark_baselined(self) -> None:
         state = self._state()
@@ -88,6 +106,8 @@ class StatuspagePoller:
             self._save(state)
 
     def _succeeded(self, now: datetime) -> None:
+        if self.metrics is not None:
+            self.metrics.poll(self.service, True, now)
         state = self._state()
         if state.failures:
             log.info("%s: status page reachable again after %d failed polls", self.service, state.failures)
@@ -96,11 +116,13 @@ class StatuspagePoller:
         self._save(state)
 
     def _failed(self, now: datetime, error: str) -> None:
+        if self.metrics is not None:
+            self.metrics.poll(self.service, False, now)
         state = self._state()
         state.failures += 1
         state.last_failure_at, state.last_error = now, error
         backoff = min(self.interval * (2 ** min(state.failures - 1, 10)), MAX_BACKOFF)
         self._next_try = now + backoff - self.interval
         log.warning("%s: poll failed (%d in a row, next try in %ds): %s", self.service, state.failures,
-                    backoff.total_seconds(), error)
+                    backoff.total_seconds(), error, extra={"source": "statuspage", "service": self.service})
         self._save(state)
