@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -60,8 +61,61 @@ def run() -> None:
     from bot.app import StatusBot
 
     settings = _settings()
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
     asyncio.run(StatusBot(settings).run_until_signalled())
+
+
+@db_app.command("backup")
+def db_backup(target: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy.")]) -> None:
+    """Copy the SQLite database while the bot runs (SQLite's online backup)."""
+    import sqlite3
+
+    settings = _settings()
+    if not settings.database_url.startswith("sqlite:///"):
+        typer.echo("statusbot: db backup copies SQLite databases; for Postgres use pg_dump", err=True)
+        raise typer.Exit(2)
+    source = Path(settings.database_url.removeprefix("sqlite:///"))
+    if not source.is_file():
+        typer.echo(f"statusbot: no database at {source}", err=True)
+        raise typer.Exit(1)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    typer.echo(f"copied {source} to {target}")
+
+
+@app.command()
+def backfill(since: Annotated[datetime | None, typer.Option(help="Only incidents started since (YYYY-MM-DD).")]
+             = None) -> None:
+    """Import older history from the status page's JSON API, without posting anything."""
+    def go(settings: Settings, database: Database) -> None:
+        engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
+        start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+        for service in settings.effective_services():
+            count = asyncio.run(_backfill_one(settings, engine, service.name, service.page_base, start))
+            typer.echo(f"{service.name}: {count} incidents imported as history (nothing posted)")
+
+    _with_db(go)
+
+
+async def _backfill_one(settings: Settings, engine: IncidentEngine, service: str, page_url: str,
+                        since: datetime | None) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from bot.sources.statuspage.backfill import backfill as run_backfill
+    from bot.sources.statuspage.client import FetchError, StatuspageClient
+    from bot.sources.statuspage.parse import ParseError
+
+    client = StatuspageClient(page_url, settings.http_timeout)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        task = bar.add_task(f"{service}: reading page 1")
+        try:
+            return await run_backfill(client, engine, service, since, lambda page, count: bar.update(
+                task, description=f"{service}: page {page}, {count} incidents imported"))
+        except (FetchError, ParseError) as exc:
+            typer.echo(f"statusbot: backfill of {service} stopped: {exc}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            await client.aclose()
 
 
 @db_app.command("upgrade")
@@ -73,21 +127,36 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def doctor() -> None:
+    """Check the set-up (database, status page, API key, Slack, Discord): one line each, a fix for each failure."""
+    from bot.doctor import run_checks
+
+    settings = _settings()
+    logs.setup("ERROR")
+    checks = asyncio.run(run_checks(settings))
+    for check in checks:
+        typer.echo(check.line())
+    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+
+
+@app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Components and open incidents, from the database."""
     def show(settings: Settings, database: Database) -> None:
         with database.session() as session:
-            comps = queries.components(session, settings.service_name)
+            comps = queries.components(session)
             open_ = queries.incidents(session)
         if as_json:
             _emit({"components": [component_json(c) for c in comps],
                    "open_incidents": [incident_json(i) for i in open_]})
             return
-        typer.echo(f"{settings.service_name} ({settings.statuspage_base})")
-        for comp in comps:
-            typer.echo(f"  {comp.status.replace('_', ' '):<22} {comp.name}")
-        if not comps:
-            typer.echo("  no components seen yet (is `statusbot run` running?)")
+        for service in settings.effective_services():
+            typer.echo(f"{service.name} ({service.page_base})")
+            own = [c for c in comps if c.service == service.name]
+            for comp in own:
+                typer.echo(f"  {comp.status.replace('_', ' '):<22} {comp.name}")
+            if not own:
+                typer.echo("  no components seen yet (is `statusbot run` running?)")
         typer.echo(f"open incidents: {len(open_)}")
         for incident in open_:
             typer.echo(_incident_line(incident))

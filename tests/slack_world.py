@@ -97,7 +97,7 @@ def slack_settings(tmp: Path, slack: FakeSlack, page: FakeStatuspage, **extra: A
 
 @asynccontextmanager
 async def slack_world(tmp: Path, start: datetime | None = None, fake: type[FakeSlack] = FakeSlack,
-                      **extra: Any) -> AsyncIterator[SlackWorld]:
+                      channels: dict[str, Any] | None = None, **extra: Any) -> AsyncIterator[SlackWorld]:
     clock = ManualClock(start or datetime(2026, 4, 15, 14, 0, tzinfo=UTC))
 
     async def simulated_sleep(seconds: float) -> None:
@@ -105,7 +105,7 @@ async def slack_world(tmp: Path, start: datetime | None = None, fake: type[FakeS
 
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]  # exactly what the committed manifest asks for
     async with fake(clock=lambda: clock.now().timestamp(), usergroups={"S0RESP": ["U0CAROL"]},
-                         scopes=granted) as slack, FakeStatuspage() as page:
+                    scopes=granted, channels=channels) as slack, FakeStatuspage() as page:
         bot = StatusBot(slack_settings(tmp, slack, page, **extra), clock=clock)
         bot.platforms[0].sink.pacer = Pacer(1.0, sleep=simulated_sleep,  # type: ignore[attr-defined]
                                             monotonic=lambda: clock.now().timestamp())

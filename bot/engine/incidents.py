@@ -102,9 +102,10 @@ class IncidentEngine:
                                                     "Maintenance window ended."))
         return changes
 
-    def apply_incident(self, event: IncidentObserved, *, baseline: bool = False) -> Changes:
+    def apply_incident(self, event: IncidentObserved, *, baseline: bool = False, history: bool = False) -> Changes:
+        """`baseline`: resolved incidents are recorded silently; `history` (backfill): everything is."""
         now = self.clock.now()
-        silent = baseline and event.is_resolved
+        silent = history or (baseline and event.is_resolved)
         changes = Changes()
         with self.db.session() as session:
             incident = _find(session, event) or self._correlate(session, event, now)
@@ -384,7 +385,7 @@ def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> 
     first = event.updates[0].at if event.updates else event.started_at
     return Incident(service=event.service, source=event.source, upstream_id=event.upstream_id,
                     kind=Kind.MAINTENANCE if event.is_maintenance else Kind.INCIDENT,
-                    title=event.title, status=vendor_status(event.status), impact=event.impact,
+                    title=event.title, status=Status.INVESTIGATING, impact=event.impact,  # _apply_state sets it
                     started_at=event.started_at, detected_at=now, vendor_acknowledged_at=first,
                     preexisting=preexisting, updated_at=now)
 
@@ -427,9 +428,9 @@ def _apply_state(session: Session, incident: Incident, event: IncidentObserved, 
     if status == Status.RESOLVED:
         at = event.resolved_at or _last_update_at(event) or now
         incident.vendor_resolved_at = incident.vendor_resolved_at or at
-        if incident.is_open and hold:
+        if incident.resolved_at is None and hold:
             incident.status = Status.MONITORING
-        elif incident.is_open:
+        elif incident.resolved_at is None:
             resolve_incident(incident, at, "vendor")
     else:
         incident.vendor_resolved_at = None

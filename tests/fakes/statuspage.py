@@ -23,6 +23,7 @@ class FakeStatuspage(PageServer):
         self.incidents: dict[str, Any] = incidents or {"page": {"id": "p"}, "incidents": []}
         self.summary: dict[str, Any] = summary or {"page": {"id": "p"}, "components": []}
         self._faults: list[str] = []
+        self.history: list[dict[str, Any]] = []  # what ?page=N serves (default: the incidents document)
         self.stall_seconds = 5.0
 
     def _documents(self) -> dict[str, Any]:
@@ -34,11 +35,25 @@ class FakeStatuspage(PageServer):
         if summary is not None:
             self.summary = summary
 
+    def _paged(self, request: web.Request) -> web.Response:
+        """`?page=N&per_page=M` over all incidents, newest first, as Statuspage pages its history."""
+        try:
+            page, per_page = int(request.query["page"]), int(request.query.get("per_page", "100"))
+        except ValueError:
+            return web.json_response({"error": "bad paging"}, status=400)
+        if page < 1 or not 1 <= per_page <= 100:
+            return web.json_response({"error": "bad paging"}, status=400)
+        items = self.history or self.incidents["incidents"]
+        chunk = items[(page - 1) * per_page: page * per_page]
+        return web.json_response({"page": self.incidents.get("page", {}), "incidents": chunk})
+
     def fault(self, kind: str, times: int = 1) -> None:
         assert kind in FAULTS, kind
         self._faults += [kind] * times
 
     async def respond(self, request: web.Request) -> web.StreamResponse:
+        if "page" in request.query and request.path == "/api/v2/incidents.json" and not self._faults:
+            return self._paged(request)
         if not self._faults:
             return await super().respond(request)
         kind = self._faults.pop(0)
