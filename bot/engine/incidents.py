@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.clock import Clock
 from bot.engine import probes, reminders
 from bot.engine.events import Actor, ComponentObserved, IncidentObserved, PageSnapshot, UpdateObserved
+from bot.engine.lifecycle import Lifecycle
+from bot.engine.probe_events import ProbeEvents
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
-from bot.engine.timeline import add_entry, incident_id, resolve_incident
+from bot.engine.timeline import ActionError, add_entry, get_open, incident_id, resolve_incident
 from bot.store.db import Database
 from bot.store.models import (
     ComponentState,
@@ -64,11 +66,7 @@ class Changes:
         return bool(self.opened or self.updated)
 
 
-class ActionError(Exception):
-    """A person asked for something the incident's state does not allow; the text says why."""
-
-
-class IncidentEngine:
+class IncidentEngine(ProbeEvents, Lifecycle):
     def __init__(self, db: Database, sinks: Sequence[str], clock: Clock,
                  on_commit: Callable[[], None] | None = None, probes: ProbeMap | None = None,
                  reminder_policy: ReminderPolicy | None = None, auto_resolve: str = "vendor") -> None:
@@ -191,68 +189,11 @@ class IncidentEngine:
             enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now, note.id)
         return incident
 
-    # -- probes --------------------------------------------------------------------------------
-    def probe_failing(self, service: str, probe: str, since: datetime, outcomes: Sequence[str],
-                      reopen: bool = False, errors: Sequence[str] = ()) -> Incident:
-        """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = self._probe_target(session, service, probe, reopen)
-            if incident is None:
-                degraded = all(o == "degraded" for o in outcomes)
-                incident = probes.new_probe_incident(service, probe, since, degraded, now)
-                session.add(incident)
-                session.flush()
-                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
-                self._announce(session, incident, now)
-            elif reopen and not incident.is_open:
-                probes.reopen(session, incident, probe, since, now)
-                self._publish(session, incident, _last_entry(session, incident), now)
-                self._followups(session, incident, False, now)
-            else:
-                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
-                self._publish(session, incident, _last_entry(session, incident), now)
-            session.commit()
-        self._on_commit()
-        return incident
-
-    def _probe_target(self, session: Session, service: str, probe: str, reopen: bool) -> Incident | None:
-        if reopen:
-            last = probes.last_probe_incident(session, service, probe)
-            if last is not None:
-                return last
-        return probes.open_vendor_incident(session, service, probe, self.probes)
-
-    def probe_recovered(self, service: str, probe: str) -> None:
-        self._probe_change(service, probe, probes.recovered)
-
-    def probe_flapping(self, service: str, probe: str) -> None:
-        self._probe_change(service, probe, probes.flapping)
-
-    def _probe_change(self, service: str, probe: str, change: Callable[..., None]) -> None:
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = probes.last_probe_incident(session, service, probe)
-            if incident is None or not incident.is_open:
-                return
-            change(session, incident, probe, now, self.auto_resolve)
-            self._publish(session, incident, _last_entry(session, incident), now)
-            self._followups(session, incident, True, now)
-            session.commit()
-        self._on_commit()
-
-    def maintenance_active(self, service: str, probe: str) -> bool:
-        """The vendor's maintenance window covering this probe's components is under way."""
-        with self.db.session() as session:
-            query = select(Incident).where(Incident.service == service, Incident.kind == Kind.MAINTENANCE,
-                                           col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]))
-            return any(self.probes.covers(probe, m.components) for m in session.exec(query))
-
     # -- people --------------------------------------------------------------------------------
     def acknowledge(self, incident_id: int, actor: Actor) -> Incident:
         now = self.clock.now()
         with self.db.session() as session:
-            incident = _get_open(session, incident_id)
+            incident = get_open(session, incident_id)
             if incident.acknowledged_at is not None:
                 raise ActionError(f"#{incident_id} was already acknowledged by {incident.acknowledged_by}.")
             incident.acknowledged_at, incident.acknowledged_by = now, actor.name
@@ -267,7 +208,7 @@ class IncidentEngine:
     def resolve(self, incident_id: int, actor: Actor) -> Incident:
         now = self.clock.now()
         with self.db.session() as session:
-            incident = _get_open(session, incident_id)
+            incident = get_open(session, incident_id)
             entry = add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor.name}",
                                source=actor.platform, actor=actor, status=Status.RESOLVED)
             resolve_incident(incident, now, actor.name)
@@ -308,50 +249,6 @@ class IncidentEngine:
         state = session.get(ProbeState, incident.probe_name)
         return bool(state and state.state.get("open"))
 
-    # -- reminders -----------------------------------------------------------------------------
-    def send_reminders(self) -> int:
-        """One tick: send every due reminder (or move it past quiet hours and snoozes)."""
-        if self.reminder_policy is None:
-            return 0
-        now, sent = self.clock.now(), 0
-        with self.db.session() as session:
-            for reminder in reminders.due(session, now):
-                incident = reminders.step(session, reminder, self.reminder_policy, now)
-                if incident is not None:
-                    enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now,
-                            _last_entry(session, incident).id)
-                    sent += 1
-            session.commit()
-        if sent:
-            self._on_commit()
-        return sent
-
-    def snooze(self, incident_id_: int, minutes: float, actor: Actor) -> Incident:
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = _get_open(session, incident_id_)
-            incident.snoozed_until = now + timedelta(minutes=minutes)
-            entry = add_entry(session, incident, EntryKind.SNOOZE, now, source=actor.platform, actor=actor,
-                              body=f"Reminders snoozed for {minutes:g} minutes by {actor.name}")
-            self._publish(session, incident, entry, now)
-            session.commit()
-        self._on_commit()
-        return incident
-
-    def request_postmortem(self, incident_id_: int) -> Incident:
-        """Post the draft to the incident's thread now (it is also posted on resolution)."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = session.get(Incident, incident_id_)
-            if incident is None:
-                raise ActionError(f"There is no incident #{incident_id_}.")
-            if not incident.announced:
-                raise ActionError(f"#{incident_id_} was recorded as history and has no thread.")
-            enqueue(session, self.sinks, incident_id(incident), OutboxAction.POSTMORTEM, now)
-            session.commit()
-        self._on_commit()
-        return incident
-
     @staticmethod
     def _merge(total: Changes, part: Changes) -> None:
         total.opened += part.opened
@@ -362,23 +259,6 @@ class IncidentEngine:
 def _find(session: Session, event: IncidentObserved) -> Incident | None:
     query = select(Incident).where(Incident.service == event.service, Incident.upstream_id == event.upstream_id)
     return session.exec(query).first()
-
-
-def _last_entry(session: Session, incident: Incident) -> TimelineEntry:
-    query = (select(TimelineEntry).where(TimelineEntry.incident_id == incident_id(incident))
-             .order_by(col(TimelineEntry.id).desc()))
-    entry = session.exec(query).first()
-    assert entry is not None
-    return entry
-
-
-def _get_open(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise ActionError(f"There is no incident #{incident_id}.")
-    if not incident.is_open:
-        raise ActionError(f"#{incident_id} is already resolved.")
-    return incident
 
 
 def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> Incident:

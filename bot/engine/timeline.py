@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.engine.events import Actor
 from bot.store.models import EntryKind, Incident, Status, TimelineEntry
+
+
+class ActionError(Exception):
+    """A person asked for something the incident's state does not allow; the text says why."""
 
 
 def incident_id(incident: Incident) -> int:
@@ -32,3 +36,20 @@ def add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetim
 
 def resolve_incident(incident: Incident, at: datetime, actor: str) -> None:
     incident.status, incident.resolved_at, incident.resolved_by = Status.RESOLVED, at, actor
+
+
+def last_entry(session: Session, incident: Incident) -> TimelineEntry:
+    query = (select(TimelineEntry).where(TimelineEntry.incident_id == incident_id(incident))
+             .order_by(col(TimelineEntry.id).desc()))
+    entry = session.exec(query).first()
+    assert entry is not None
+    return entry
+
+
+def get_open(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise ActionError(f"There is no incident #{incident_id}.")
+    if not incident.is_open:
+        raise ActionError(f"#{incident_id} is already resolved.")
+    return incident
