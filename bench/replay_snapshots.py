@@ -20,13 +20,7 @@ from bot.config import Settings
 from tests.fakes.statuspage import FakeStatuspage
 
 
-async def main() -> None:
-    folder = SHARED / "fixtures" / "anthropic" / "incidents_json_snapshots"
-    paths = sorted(folder.glob("*.json"))
-    if not paths:
-        print(f"no snapshots at {folder}: this benchmark needs ../shared")
-        return
-    docs = [json.loads(p.read_text()) for p in paths]
+async def replay(docs: list[dict], drafts: bool) -> tuple[float, list[float], list[str], int]:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeStatuspage() as page:
             out = io.StringIO()
@@ -37,6 +31,8 @@ async def main() -> None:
                             sinks={"console": ConsoleSink(out, colour=False, folder=Path(tmp) / "pm")})
             bot.db.upgrade()
             bot.poller.catchup = timedelta(days=365)  # the bot ran all along; the archive sampled the page
+            if not drafts:
+                bot.worker.drafts = None
             per_poll = []
             started = time.perf_counter()
             for doc in docs:
@@ -49,13 +45,28 @@ async def main() -> None:
             total = time.perf_counter() - started
             await bot.stop()
             size = sum(f.stat().st_size for f in Path(tmp).glob("bench.db*"))
-    lines = out.getvalue().splitlines()
+    return total, per_poll, out.getvalue().splitlines(), size
+
+
+async def main() -> None:
+    folder = SHARED / "fixtures" / "anthropic" / "incidents_json_snapshots"
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        print(f"no snapshots at {folder}: this benchmark needs ../shared")
+        return
+    docs = [json.loads(p.read_text()) for p in paths]
+    total, per_poll, lines, size = await replay(docs, drafts=False)
+    with_drafts, _, drafted, _ = await replay(docs, drafts=True)
+    threads = sum(x.startswith("● ") for x in lines)
     print(f"snapshots processed:   {len(docs)} ({sum(len(d['incidents']) for d in docs)} incident records)")
     print(f"total time:            {total:.2f} s (poll + parse + apply + deliver to console)")
     print(f"per poll:              p50 {ms(percentile(per_poll, 50))}, p99 {ms(percentile(per_poll, 99))},"
           f" max {ms(max(per_poll))}")
-    print(f"threads / lines:       {sum(x.startswith('● ') for x in lines)} threads, {len(lines)} console lines")
+    print(f"threads / lines:       {threads} threads, {len(lines)} console lines")
     print(f"database size:         {size / 1024:.0f} KiB (with WAL)")
+    drafts = sum(x.startswith("📝") for x in drafted)
+    print(f"with postmortem drafts: {with_drafts:.2f} s in all, {drafts} drafts + charts "
+          f"(~{ms((with_drafts - total) / max(1, drafts))} each)")
 
 
 if __name__ == "__main__":

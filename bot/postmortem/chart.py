@@ -38,6 +38,7 @@ def _per_minute(data: PostmortemData) -> tuple[list[datetime], list[float], list
 def render(data: PostmortemData) -> bytes:
     times, p50, p95, errors = _per_minute(data)
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.5), height_ratios=(3, 2))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.08)
     try:
         top.plot(times, p50, label="latency p50", color="#1f77b4", linewidth=1.4)
         top.plot(times, p95, label="latency p95", color="#9467bd", linewidth=1.0, linestyle="--")
@@ -53,7 +54,6 @@ def render(data: PostmortemData) -> bytes:
         bottom.set_xlabel("UTC")
         top.set_title(f"#{data.incident.id} {data.incident.title}"[:90], fontsize=10)
         top.legend(loc="upper left", fontsize=8)
-        fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=110)
         return out.getvalue()
