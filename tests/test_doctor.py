@@ -19,13 +19,14 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner, Result
 
 from bot.chat.slack import manifest
 from bot.cli import app
 from bot.config import Settings, describe
 from bot.doctor import Check, Doctor, Spec, run_checks
-from bot.store.db import upgrade
+from bot.store.db import alembic_config, upgrade
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
 from tests.fakes.slack_api import FakeSlack
@@ -53,6 +54,8 @@ INCIDENTS = {"page": {"id": "p"}, "incidents": [
     {"id": f"i{n}", "name": f"Elevated errors {n}", "status": "resolved", "impact": "minor",
      "created_at": "2026-04-15T14:53:00Z", "incident_updates": [UPDATE]} for n in (1, 2)
 ]}
+
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +137,7 @@ async def test_all_green(world: World) -> None:
     assert [c.name for c in checks] == ["database", "status page", "anthropic api", "slack token", "slack scopes",
                                         "slack channel", "discord token", "discord channel", "discord commands",
                                         "discord webhook"]
-    assert named["database"].detail.endswith("is reachable and migrated (revision 0004)")
+    assert named["database"].detail.endswith(f"is reachable and migrated (revision {HEAD})")
     assert named["status page"].line() == (f"✔ status page: {world.page.base_url} answers and parses "
                                            "(3 components, 2 incidents)")
     assert named["anthropic api"].detail == f"{world.api.base_url} accepts the key (GET /v1/models)"
@@ -194,7 +197,7 @@ CASES = [
      "run `statusbot db upgrade`", False),
     ("database file missing", change(database_url="sqlite:////nonexistent/dir/statusbot.db"), "database",
      "there is no database file at /nonexistent/dir/statusbot.db", "statusbot db upgrade", False),
-    ("database behind", db_change(older_schema), "database", "at revision 0003, not the newest (0004)",
+    ("database behind", db_change(older_schema), "database", f"at revision 0003, not the newest ({HEAD})",
      "statusbot db upgrade", False),
     ("status page 500", act(lambda w: w.page.fault("500")), "status page", "HTTP 500", "check STATUSPAGE_URL",
      False),

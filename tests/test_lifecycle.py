@@ -67,6 +67,7 @@ async def test_a_real_incident_with_probes_acked_resolved_and_drafted(tmp_path: 
         for update in reversed(real["incident_updates"]):
             assert update["body"].split(".")[0] in draft.markdown
         assert "| Detection lead time | 3m 02s |" in draft.markdown
+        assert "| Time to resolve (vendor, started → resolved) | 2h 49m |" in draft.markdown  # 14:53:02 → 17:42:57
         assert "| Time to acknowledge | 20m (alice) |" in draft.markdown
         assert "overloaded_error" in draft.markdown
         assert data.window == (detected - timedelta(minutes=10), incident.resolved_at + timedelta(minutes=10))

@@ -302,6 +302,7 @@ def _apply_state(session: Session, incident: Incident, event: IncidentObserved, 
                  hold: bool = False) -> None:
     incident.title = event.title
     incident.impact = event.impact
+    incident.vendor_started_at = event.started_at
     incident.shortlink = event.shortlink or incident.shortlink
     incident.components = _components(session, event)
     status = vendor_status(event.status)

@@ -64,7 +64,8 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
         window = (min(view.detected_at, view.started_at) - MARGIN, (view.resolved_at or now) + MARGIN)
         probe = _probe_window(session, incident.probe_name, window)
     vendor = tuple(e for e in entries if e.kind == "vendor_update")
-    vendor_ttr = (incident.vendor_resolved_at - incident.started_at) if incident.vendor_resolved_at else None
+    vendor_start = incident.vendor_started_at or incident.started_at
+    vendor_ttr = (incident.vendor_resolved_at - vendor_start) if incident.vendor_resolved_at else None
     return PostmortemData(
         incident=view, upstream_id=incident.upstream_id, severity=SEVERITY.get(view.impact, view.impact),
         timeline=tuple(sorted(_moments(entries, probe), key=lambda m: m.at)), vendor_updates=vendor,

@@ -72,6 +72,7 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = _time(index=True)
     resolved_by: str | None = None
     resolved_by_id: str | None = None
+    vendor_started_at: datetime | None = _time()  # the vendor's own start, for its TTR
     vendor_resolved_at: datetime | None = _time()  # the vendor's own resolution, for its TTR
     snoozed_until: datetime | None = _time()
     updated_at: datetime = _time(nullable=False)
