@@ -13,4 +13,8 @@ def configured_platforms(settings: Settings, clock: Clock) -> list[ChatPlatform]
         from bot.chat.slack.platform import SlackPlatform
 
         platforms.append(SlackPlatform(settings, clock))
+    if settings.discord_enabled:
+        from bot.chat.discord.platform import DiscordPlatform
+
+        platforms.append(DiscordPlatform(settings, clock))
     return platforms

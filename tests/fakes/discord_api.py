@@ -68,9 +68,9 @@ global, ``X-RateLimit-Global``.
 Public API (summary)
 --------------------
 ``async with FakeDiscord(token=..., application_id=..., guild_id=..., channels={id: {...}}) as dc``.
-Channel options are ``name``, ``type`` (0 or 5), ``can_view``, ``can_send``, ``can_create_threads``,
-``can_send_in_threads`` and ``topic``; missing permissions show up as a bot-member permission
-overwrite.
+Channel options are ``name``, ``type`` (0, 5 or 15), ``can_view``, ``can_send``, ``can_create_threads``,
+``can_send_in_threads``, ``can_attach_files`` and ``topic``; missing permissions show up as a bot-member
+permission overwrite. A bot message with files needs Attach Files (403 50013 otherwise).
 
 * URLs: ``dc.api_base``, ``dc.gateway_url``, ``dc.port``.
 * Knobs: ``ratelimit_next(n, retry_after=0.2, global_=False)``, ``fail_next(n, status=500)``,
@@ -89,6 +89,17 @@ overwrite.
   ({interaction_id: [callback bodies]}), plus ``dc.global_commands`` / ``dc.guild_commands`` and
   ``dc.commands(guild_id=None)``.
 * ``await dc.wait_for(predicate, timeout=5.0)`` polls until ``predicate()`` is true.
+
+Idempotent posts and forum channels
+----------------------------------
+* ``POST /channels/{id}/messages`` with a ``nonce`` and ``enforce_nonce: true`` returns the message the
+  same author already created with that nonce in the last ``nonce_window`` seconds (default 300;
+  Discord says "the past few minutes") and creates nothing, as Discord does.
+* Channel option ``type=15`` makes a forum channel. Bots cannot post in it directly (50008). A webhook
+  post there needs ``thread_name`` (a new post: a thread whose id is the starter message's id) or
+  ``thread_id``, else 400 220001; ``thread_name`` in a text channel is 400 220003, and both together
+  220002. Webhook message edits and reads find a message in a thread only with ``?thread_id=`` (as on
+  Discord: the lookup is scoped to the webhook's channel otherwise).
 
 Gateway behaviour: HELLO, heartbeat ACK, IDENTIFY, READY and GUILD_CREATE as described below. A
 bad token closes with 4004, bad intents with 4013 and privileged intents with 4014. Sending before
@@ -156,6 +167,7 @@ CHANNEL_FLAG_PERMS = {
     "can_send": PERM_SEND_MESSAGES,
     "can_create_threads": PERM_CREATE_PUBLIC_THREADS,
     "can_send_in_threads": PERM_SEND_MESSAGES_IN_THREADS,
+    "can_attach_files": PERM_ATTACH_FILES,
 }
 
 # Message flags.
@@ -173,6 +185,8 @@ CALLBACKS_BY_INTERACTION = {2: {4, 5, 9, 12}, 3: {4, 5, 6, 7, 9, 12}, 4: {8}, 5:
 MESSAGE_CALLBACKS = {4, 7}
 
 TEXT_CHANNEL_TYPES = {0, 5}
+FORUM_CHANNEL = 15
+NONCE_WINDOW = 300.0
 PUBLIC_THREAD = 11
 MESSAGE_CONTENT_MAX = 2000
 EMBED_TOTAL_MAX = 6000
@@ -738,6 +752,7 @@ class StoredMessage:
     webhook_id: int | None = None
     interaction_id: int | None = None
     by_bot: bool = True
+    created_at: float = field(default_factory=time.monotonic)
 
     @property
     def content(self) -> str:
@@ -763,6 +778,7 @@ class FakeChannel:
     can_send: bool = True
     can_create_threads: bool = True
     can_send_in_threads: bool = True
+    can_attach_files: bool = True
     owner_id: int | None = None
     archived: bool = False
     locked: bool = False
@@ -888,6 +904,7 @@ class FakeDiscord:
         self.interaction_deadline = interaction_deadline
         self.allowed_privileged_intents = allowed_privileged_intents
         self.emit_rest_events = emit_rest_events
+        self.nonce_window = NONCE_WINDOW
         path = spec_path or os.environ.get("DISCORD_OPENAPI_SPEC") or DEFAULT_SPEC_PATH
         self._spec = load_spec(str(path))
         self._validator = SchemaValidator(self._spec)
@@ -931,8 +948,8 @@ class FakeDiscord:
         kwargs = dict(options)
         kwargs.setdefault("name", f"channel-{channel_id}")
         kwargs.setdefault("can_send_in_threads", kwargs.get("can_send", True))
-        if kwargs.get("type", 0) not in TEXT_CHANNEL_TYPES:
-            raise ValueError("only text (0) and announcement (5) channels are supported")
+        if kwargs.get("type", 0) not in (*TEXT_CHANNEL_TYPES, FORUM_CHANNEL):
+            raise ValueError("only text (0), announcement (5) and forum (15) channels are supported")
         return FakeChannel(id=channel_id, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
@@ -1105,6 +1122,8 @@ class FakeDiscord:
             "topic": channel.topic, "nsfw": False, "rate_limit_per_user": channel.rate_limit_per_user,
             "last_message_id": _opt_str(channel.last_message_id), "parent_id": None, "flags": 0,
             "last_pin_timestamp": None, "default_auto_archive_duration": 1440,
+            **({"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None,
+                "default_forum_layout": 0} if channel.type == FORUM_CHANNEL else {}),
         }
 
     def _thread_payload(self, thread: FakeChannel) -> dict[str, Any]:
@@ -1239,6 +1258,8 @@ class FakeDiscord:
                 files.append({"field": name, "filename": value.filename, "size": len(data),
                               "content_type": value.content_type})
         raw = form.get("payload_json")
+        if isinstance(raw, bytes | bytearray):  # sent with its own Content-Type: Discord reads it all the same
+            raw = bytes(raw).decode("utf-8", "replace")
         try:
             return (json.loads(raw) if isinstance(raw, str) else {}), files, None
         except ValueError:
@@ -1383,9 +1404,16 @@ class FakeDiscord:
 
     async def _h_create_message(self, call: _Call) -> _Reply:
         channel = self._sendable_channel(call.snowflake("channel_id"))
+        if call.files:
+            self._require_perm(channel, PERM_ATTACH_FILES)
+        if channel.type == FORUM_CHANNEL:
+            raise api_error(400, "Cannot send messages in a non-text channel", 50008)
         body = call.body
         if message_is_empty(body) and not call.files:
             raise empty_message()
+        earlier = self._same_nonce(body)
+        if earlier is not None:
+            return _Reply(200, earlier.data)
         reference = self._resolve_reference(channel, body.get("message_reference"))
         data = self._build_message(channel, body, call.files, author=self.bot_user(),
                                    flags=int(body.get("flags") or 0) & CREATE_FLAGS)
@@ -1395,6 +1423,20 @@ class FakeDiscord:
         message = self._store(channel, data)
         await self._emit_message("MESSAGE_CREATE", message)
         return _Reply(200, message.data)
+
+    def _same_nonce(self, body: Mapping[str, Any]) -> StoredMessage | None:
+        """With ``enforce_nonce``, the bot's own recent message that carried this nonce, if any."""
+        nonce = body.get("nonce")
+        if nonce is None or not body.get("enforce_nonce"):
+            return None
+        since = time.monotonic() - self.nonce_window
+        for message in reversed(self._messages.values()):
+            if message.created_at < since:
+                break
+            same = str(message.data.get("nonce")) == str(nonce) and message.by_bot and message.webhook_id is None
+            if same and not message.deleted:
+                return message
+        return None
 
     def _resolve_reference(self, channel: FakeChannel, ref: Any) -> StoredMessage | None:
         if not isinstance(ref, dict):
@@ -1688,25 +1730,47 @@ class FakeDiscord:
         if self._is_interaction_webhook(call):
             return await self._followup(call)
         hook = self._webhook(call)
-        channel = self._webhook_target(hook, call.request.query.get("thread_id"))
         if message_is_empty(call.body) and not call.files:
             raise empty_message()
+        thread_name = call.body.get("thread_name")
+        channel = self._webhook_target(hook, call.request.query.get("thread_id"), thread_name)
+        if thread_name:
+            channel = await self._new_forum_post(channel, thread_name, hook)
         author = {"id": str(hook.id), "username": call.body.get("username") or hook.name, "avatar": None,
                   "discriminator": "0000", "bot": True, "global_name": None, "public_flags": 0}
         data = self._build_message(channel, call.body, call.files, author=author,
                                    flags=int(call.body.get("flags") or 0) & CREATE_FLAGS)
         data["webhook_id"] = str(hook.id)
+        if thread_name:
+            data["id"] = str(channel.id)  # a forum post's starter message has the thread's id
         message = self._store(channel, data, webhook_id=hook.id, by_bot=False)
         await self._emit_message("MESSAGE_CREATE", message)
         return _Reply(200, message.data) if call.query_bool("wait") else _Reply(204)
 
-    def _webhook_target(self, hook: FakeWebhook, thread_id: str | None) -> FakeChannel:
+    def _webhook_target(self, hook: FakeWebhook, thread_id: str | None, thread_name: Any = None) -> FakeChannel:
+        home = self._channels[hook.channel_id]
+        if thread_name and thread_id is not None:
+            raise api_error(400, "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
+                            220002)
+        if thread_name and home.type != FORUM_CHANNEL:
+            raise api_error(400, "Webhooks can only create threads in forum channels", 220003)
+        if thread_id is None and not thread_name and home.type == FORUM_CHANNEL:
+            raise api_error(400, "Webhooks posted to forum channels must have a thread_name or thread_id", 220001)
         if thread_id is None:
-            return self._channels[hook.channel_id]
+            return home
         thread = self._channels.get(int(thread_id))
         if thread is None or thread.parent_id != hook.channel_id:
             raise unknown_channel()
         self._open_thread_for_post(thread)
+        return thread
+
+    async def _new_forum_post(self, forum: FakeChannel, name: Any, hook: FakeWebhook) -> FakeChannel:
+        thread = FakeChannel(id=self._ids.next(), name=str(name)[:100], type=PUBLIC_THREAD, parent_id=forum.id,
+                             owner_id=hook.id)
+        self._channels[thread.id] = thread
+        self._channel_messages[thread.id] = []
+        self.threads.append(thread)
+        await self._emit("THREAD_CREATE", {**self._thread_payload(thread), "newly_created": True}, INTENT_GUILDS)
         return thread
 
     async def _followup(self, call: _Call) -> _Reply:
@@ -1727,7 +1791,9 @@ class FakeDiscord:
             message_id = interaction.original_id if raw_id is None else int(raw_id)
         else:
             hook = self._webhook(call)
-            allowed = [m.id for m in self._messages.values() if m.webhook_id == hook.id]
+            thread_id = call.request.query.get("thread_id")
+            home = int(thread_id) if thread_id else hook.channel_id
+            allowed = [m.id for m in self._messages.values() if m.webhook_id == hook.id and m.channel_id == home]
             message_id = None if raw_id is None else int(raw_id)
         message = self._messages.get(message_id or 0)
         if message is None or message.id not in allowed or message.deleted:

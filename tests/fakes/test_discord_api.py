@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import time
@@ -388,3 +389,66 @@ async def test_interaction_callback_strictness(
         assert (resp.status, (await resp.json())["code"]) == (404, 10062)
     with pytest.raises(ValueError, match="not registered"):
         await dc.send_interaction(dc.slash_command_payload("unknown-command"))
+
+
+# --------------------------------------------------------------------------- idempotent posts, forums
+
+
+async def test_enforce_nonce_returns_the_first_message(dc: FakeDiscord, raw: aiohttp.ClientSession) -> None:
+    url = f"{dc.api_base}/channels/{CHANNEL_ID}/messages"
+    body = {"content": "once", "nonce": "k42", "enforce_nonce": True}
+    async with raw.post(url, json=body, headers=auth()) as first, raw.post(url, json=body, headers=auth()) as again:
+        assert (first.status, again.status) == (200, 200)
+        assert (await first.json())["id"] == (await again.json())["id"]
+    assert [m.content for m in dc.messages(CHANNEL_ID)] == ["once"]
+    dc.nonce_window = 0.0  # outside "the past few minutes", the nonce no longer dedupes
+    async with raw.post(url, json=body, headers=auth()) as late:
+        assert late.status == 200
+    assert len(dc.messages(CHANNEL_ID)) == 2
+
+
+async def test_discord_py_retry_after_a_lost_answer_is_not_a_second_message(
+        rest_client: discord.Client, dc: FakeDiscord) -> None:
+    channel = await rest_client.fetch_channel(CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    dc.drop_response_next(1, match="POST /channels/")
+    with pytest.raises(aiohttp.ClientError):
+        await channel.send("exactly once", nonce="outbox-7")
+    again = await channel.send("exactly once", nonce="outbox-7")
+    assert [m.id for m in dc.messages(CHANNEL_ID)] == [again.id]
+
+
+async def test_webhook_forum_posts_need_a_thread(dc: FakeDiscord, raw: aiohttp.ClientSession) -> None:
+    forum_id = 1300000000000000009
+    dc._channels[forum_id] = dc._make_channel(forum_id, {"name": "incident-forum", "type": 15})
+    dc._channel_messages[forum_id] = []
+    forum, text = dc.add_webhook(forum_id), dc.add_webhook(CHANNEL_ID)
+    async with raw.post(forum.url, json={"content": "x"}) as bare:
+        assert (bare.status, (await bare.json())["code"]) == (400, 220001)
+    async with raw.post(text.url, json={"content": "x", "thread_name": "t"}) as not_forum:
+        assert (not_forum.status, (await not_forum.json())["code"]) == (400, 220003)
+    async with raw.post(f"{forum.url}?wait=true", json={"content": "opened", "thread_name": "#1 outage"}) as post:
+        starter = await post.json()
+    thread_id = starter["channel_id"]
+    assert starter["id"] == thread_id and dc.channel(int(thread_id)).parent_id == forum_id
+    async with raw.post(f"{forum.url}?wait=true&thread_id={thread_id}", json={"content": "update"}) as reply:
+        assert reply.status == 200
+    edit = f"{forum.url}/messages/{starter['id']}"
+    async with raw.patch(edit, json={"content": "edited"}) as unscoped:
+        assert (unscoped.status, (await unscoped.json())["code"]) == (404, 10008)
+    async with raw.patch(f"{edit}?thread_id={thread_id}", json={"content": "edited"}) as scoped:
+        assert scoped.status == 200
+    assert [m.content for m in dc.messages(int(thread_id))] == ["edited", "update"]
+    async with raw.post(f"{dc.api_base}/channels/{forum_id}/messages", json={"content": "x"}, headers=auth()) as bot:
+        assert (bot.status, (await bot.json())["code"]) == (400, 50008)
+
+
+async def test_files_need_attach_files(rest_client: discord.Client, dc: FakeDiscord) -> None:
+    channel = await rest_client.fetch_channel(CHANNEL_ID)
+    assert isinstance(channel, discord.TextChannel)
+    dc.set_channel_permissions(CHANNEL_ID, can_attach_files=False)
+    with pytest.raises(discord.Forbidden) as refused:
+        await channel.send("draft", file=discord.File(io.BytesIO(b"# notes"), filename="notes.md"))
+    assert refused.value.code == 50013
+    await channel.send("no file, no problem")
+    assert [m.content for m in dc.messages(CHANNEL_ID)] == ["no file, no problem"]
