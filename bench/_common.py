@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -19,3 +23,45 @@ def percentile(values: list[float], q: float) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+INCIDENTS, UPDATES = 50, 1000
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def burst_events() -> list[Any]:
+    """1,000 updates across 50 incidents, each event the incident's whole view so far."""
+    from bot.engine.events import IncidentObserved, UpdateObserved
+
+    now = datetime.now(UTC)
+    per = UPDATES // INCIDENTS
+    return [IncidentObserved(service="claude", source="statuspage", upstream_id=f"inc{i}", title=f"Incident {i}",
+                             status="investigating", impact="minor", started_at=now,
+                             updates=tuple(UpdateObserved(f"inc{i}u{u}", "investigating", f"update {u}", now)
+                                           for u in range(n + 1)))
+            for i in range(INCIDENTS) for n in range(per)]
+
+
+async def one_at_a_time(engine: Any, received: dict[str, float], count: int = 200) -> list[float]:
+    """Commit one update, wait until the fake has it, repeat: latency without any queue."""
+    from bot.engine.events import IncidentObserved, UpdateObserved
+
+    now = datetime.now(UTC)
+    lags = []
+    for n in range(count):
+        before = len(received)
+        committed = time.time()
+        engine.apply_incident(IncidentObserved(
+            service="claude", source="statuspage", upstream_id="inc0", title="Incident 0", status="investigating",
+            impact="minor", started_at=now,
+            updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),)))
+        while len(received) == before:
+            await asyncio.sleep(0)
+        lags.append(max(received.values()) - committed)
+    return lags

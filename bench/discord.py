@@ -28,13 +28,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from _common import ms, percentile
+from _common import INCIDENTS, UPDATES, burst_events, ms, one_at_a_time, percentile, rss_mib
 from aiohttp import web
 
 from bot.chat.slack import manifest
 from bot.clock import SystemClock
 from bot.demo.scenario import Scenario
-from bot.engine.events import IncidentObserved, UpdateObserved
 from tests.discord_world import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, discord_world
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
@@ -42,7 +41,6 @@ from tests.fakes.statuspage import FakeStatuspage
 from tests.slack_world import CHANNEL as SLACK_CHANNEL
 from tests.slack_world import SIGNING_SECRET
 
-INCIDENTS, UPDATES = 50, 1000
 CALLBACK = re.compile(r"/interactions/(?P<id>[0-9]+)/[^/]+/callback$")
 DISCORD_LIMIT = (5, 5.0)  # Discord's usual per-channel message bucket (the fake's default)
 
@@ -86,11 +84,6 @@ async def round_trips(dc: TimedDiscord, concurrency: int, rounds: int) -> list[f
     return times
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def bot_environment(tmp: Path, page: FakeStatuspage, slack: FakeSlack, dc: FakeDiscord) -> dict[str, str]:
@@ -131,14 +124,6 @@ async def interaction_figures(tmp: Path) -> None:
             proc.wait(timeout=15)
 
 
-def burst_events() -> list[IncidentObserved]:
-    now = datetime.now(UTC)
-    per = UPDATES // INCIDENTS
-    return [IncidentObserved(service="claude", source="statuspage", upstream_id=f"inc{i}", title=f"Incident {i}",
-                             status="investigating", impact="minor", started_at=now,
-                             updates=tuple(UpdateObserved(f"inc{i}u{u}", "investigating", f"update {u}", now)
-                                           for u in range(n + 1)))
-            for i in range(INCIDENTS) for n in range(per)]
 
 
 def committed_times(world: Any) -> dict[str, float]:
@@ -170,7 +155,7 @@ async def burst_figures(tmp: Path) -> None:
         await dc.wait_for(lambda: all(k in dc.received for k in committed), timeout=600)
         elapsed = time.perf_counter() - start
         lags = [dc.received[k] - t for k, t in committed.items()]
-        single = await one_at_a_time(world, dc)
+        single = await one_at_a_time(world.bot.engine, dc.received)
         drain.cancel()
         statuses = {r.status for r in dc.requests}
     requests = len(dc.requests)
@@ -188,20 +173,6 @@ async def burst_figures(tmp: Path) -> None:
           f"p99 {ms(percentile(single, 99))} over {len(single)} changes")
 
 
-async def one_at_a_time(world: Any, dc: TimedDiscord, count: int = 200) -> list[float]:
-    now = datetime.now(UTC)
-    lags = []
-    for n in range(count):
-        before = len(dc.received)
-        committed = time.time()
-        world.bot.engine.apply_incident(IncidentObserved(
-            service="claude", source="statuspage", upstream_id="inc0", title="Incident 0", status="investigating",
-            impact="minor", started_at=now,
-            updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),)))
-        while len(dc.received) == before:
-            await asyncio.sleep(0)
-        lags.append(max(dc.received.values()) - committed)
-    return lags
 
 
 async def main() -> None:

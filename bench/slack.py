@@ -16,22 +16,18 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import ms, percentile
+from _common import INCIDENTS, burst_events, ms, one_at_a_time, percentile, rss_mib
 
 from bot.chat.slack import manifest
 from bot.clock import SystemClock
 from bot.delivery.pacing import Pacer
 from bot.demo.scenario import Scenario
-from bot.engine.events import IncidentObserved, UpdateObserved
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.statuspage import FakeStatuspage
 from tests.slack_world import CHANNEL, SIGNING_SECRET, sign, slack_world
-
-INCIDENTS, UPDATES = 50, 1000
 
 
 class TimedSlack(FakeSlack):
@@ -110,21 +106,8 @@ async def wait_healthy(http: httpx.AsyncClient) -> None:
     raise RuntimeError("the bot did not come up")
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
-def burst_events() -> list[IncidentObserved]:
-    now = datetime.now(UTC)
-    per = UPDATES // INCIDENTS
-    return [IncidentObserved(service="claude", source="statuspage", upstream_id=f"inc{i}", title=f"Incident {i}",
-                             status="investigating", impact="minor", started_at=now,
-                             updates=tuple(UpdateObserved(f"inc{i}u{u}", "investigating", f"update {u}", now)
-                                           for u in range(n + 1)))
-            for i in range(INCIDENTS) for n in range(per)]
 
 
 async def burst_figures(tmp: Path) -> None:
@@ -151,7 +134,7 @@ async def burst_figures(tmp: Path) -> None:
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
         lags = [slack.received[k] - t for k, t in committed.items()]  # type: ignore[attr-defined]
-        single = await one_at_a_time(world, slack)  # type: ignore[arg-type]
+        single = await one_at_a_time(world.bot.engine, slack.received)
         drain.cancel()
     print(f"burst: {len(committed)} updates across {INCIDENTS} incidents delivered in {elapsed:.1f} s with pacing off")
     print(f"committed change -> chat.postMessage received: p50 {ms(percentile(lags, 50))}, "
@@ -162,20 +145,6 @@ async def burst_figures(tmp: Path) -> None:
           f"p99 {ms(percentile(single, 99))} over {len(single)} changes")
 
 
-async def one_at_a_time(world, slack: TimedSlack, count: int = 200) -> list[float]:  # type: ignore[no-untyped-def]
-    now = datetime.now(UTC)
-    lags = []
-    for n in range(count):
-        before = len(slack.received)
-        committed = time.time()
-        world.bot.engine.apply_incident(IncidentObserved(
-            service="claude", source="statuspage", upstream_id="inc0", title="Incident 0", status="investigating",
-            impact="minor", started_at=now,
-            updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),)))
-        while len(slack.received) == before:
-            await asyncio.sleep(0)
-        lags.append(max(slack.received.values()) - committed)
-    return lags
 
 
 async def main() -> None:
