@@ -147,7 +147,8 @@ def discord_settings(tmp: Path, dc: FakeDiscord, page: FakeStatuspage, **extra: 
 
 
 def fake_discord(fake: type[FakeDiscord] = FakeDiscord, **options: Any) -> FakeDiscord:
-    channels = {CHANNEL_ID: {"name": "incidents"}, FORUM_ID: {"name": "incident-forum", "type": 15}}
+    channels = {CHANNEL_ID: {"name": "incidents"}, FORUM_ID: {"name": "incident-forum", "type": 15},
+                **options.pop("extra_channels", {})}
     # Discord's own per-channel limit is 5 messages per 5 s; discord.py would sleep it out for real, so
     # the world allows more (one test shows the bot keeping to tight limits without a 429).
     settings = {"message_rate_limit": (50, 1.0), **options}

@@ -488,3 +488,27 @@ async def test_a_deleted_webhook_is_reported_once(tmp_path: Path, caplog: pytest
             await later(world, 3, 30)
         problems = [r.getMessage() for r in caplog.records if "configuration problem" in r.getMessage()]
         assert len(problems) == 1 and "create a new one" in problems[0]
+
+
+async def test_two_services_get_their_own_command_and_channel(tmp_path: Path) -> None:
+    from bot.config import ServiceSpec
+    from tests.fakes.statuspage import FakeStatuspage
+    from tests.test_operating import START, incident_doc
+
+    other = 1300000000000000077
+    async with FakeStatuspage() as openai_page:
+        services = [ServiceSpec(name="claude", statuspage_url="http://127.0.0.1:1",  # type: ignore[arg-type]
+                                discord_channel_id=str(CHANNEL_ID)),
+                    ServiceSpec(name="openai", statuspage_url=openai_page.base_url,  # type: ignore[arg-type]
+                                command="/openai", discord_channel_id=str(other))]
+        async with discord_world(tmp_path, dc_options={"extra_channels": {other: {"name": "openai"}}},
+                                 services=services) as world:
+            assert {c["name"] for c in world.dc.commands(GUILD_ID)} == {"claude", "openai"}
+            world.bot.pollers[0].client.base_url = world.page.base_url  # the claude page is the world's page
+            world.serve_minute(SCENARIO, 3)
+            openai_page.serve(incidents={"page": {}, "incidents": [incident_doc(1, "investigating", START)]})
+            for poller in world.bot.pollers:
+                await poller.poll()
+            await world.drain()
+            assert len(world.alerts(CHANNEL_ID)) == 1 and len(world.alerts(other)) == 1
+            assert "Problem 1" in embed_text(world.alerts(other)[0].data)
