@@ -64,14 +64,15 @@ class StatusBot:
                 sinks = {"console": ConsoleSink(folder=settings.postmortem_dir), **sinks}
         self.sinks = dict(sinks)
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft, metrics=self.metrics)
-        probe_map = ProbeMap({p.name: p.components for p in settings.effective_probes()})
+        probe_components = {p.name: p.components for p in settings.effective_probes()}
+        probe_map = ProbeMap(probe_components)
         policy = ReminderPolicy.parse(settings.remind_every, settings.escalate_after, settings.quiet_hours,
                                       settings.timezone)
         self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick,
                                      probes=probe_map, reminder_policy=policy, auto_resolve=settings.auto_resolve)
         services = settings.effective_services()
         self.services = Services(self.db, self.engine, self.clock, services[0].name, services[0].slash,
-                                 services[0].page_base, {p.name: p.components for p in settings.effective_probes()},
+                                 services[0].page_base, probe_components,
                                  self.metrics, {s.name: s.page_base for s in services})
         for platform in self.platforms:
             platform.bind(self.services)

@@ -4,6 +4,7 @@ probe, and the median lead time of our detection over the vendor's first update.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -39,8 +40,8 @@ class Stats:
 def p90(values: list[float]) -> float | None:
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered) + 0.5) - 1))]
+    ordered = sorted(values)  # nearest rank: the smallest value with 90% of values at or below it
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 def median(values: list[float]) -> float | None:

@@ -64,8 +64,7 @@ class DiscordWorld:
             await self.bot.worker.drain()
 
     def serve_minute(self, scenario: Scenario, minute: float) -> None:
-        docs = scenario.documents(minute)
-        self.page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+        self.page.serve_scenario(scenario, minute)
 
     async def restart(self) -> None:
         """Stop the bot (its Discord client disconnects) and start a new one on the same database."""

@@ -53,8 +53,7 @@ class SlackWorld:
             await self.bot.worker.drain()
 
     def serve_minute(self, scenario: Scenario, minute: float) -> None:
-        docs = scenario.documents(minute)
-        self.page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+        self.page.serve_scenario(scenario, minute)
 
     async def command(self, text: str, user: str = "U0ALICE", **headers: str) -> httpx.Response:
         payload = self.slack.slash_command(self.bot.settings.command, text, user_id=user)

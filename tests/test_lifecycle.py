@@ -3,6 +3,7 @@ TTA/TTR and lead time, the draft and its chart, stats over a seeded history."""
 
 from __future__ import annotations
 
+import io
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,3 +253,27 @@ def test_cli_postmortem_and_stats(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "Traceback" not in broken.output
     listed = CliRunner().invoke(app, ["stats", "--window", "90d", "--json"])
     assert listed.exit_code == 0 and '"incidents": 3' in listed.output
+
+
+async def test_one_draft_serves_every_sink(tmp_path: Path) -> None:
+    from bot.chat.console.sink import ConsoleSink
+    from bot.delivery.worker import DeliveryWorker
+
+    database = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    database.upgrade()
+    clock = ManualClock(T0)
+    made: list[int] = []
+
+    def drafts(incident_id: int) -> object:
+        made.append(incident_id)
+        return build(database, incident_id, clock.now())
+
+    sinks = {name: ConsoleSink(io.StringIO(), colour=False, folder=tmp_path / name) for name in ("one", "two")}
+    worker = DeliveryWorker(database, sinks, clock, drafts=drafts)  # type: ignore[arg-type]
+    engine = IncidentEngine(database, list(sinks), clock, on_commit=worker.kick)
+    open_incident(engine, T0)
+    engine.resolve(1, Actor("bob"))
+    await worker.drain()
+    assert made == [1]  # the chart is drawn once, not once per sink
+    assert (tmp_path / "one" / "postmortem-1.md").is_file() and (tmp_path / "two" / "postmortem-1.md").is_file()
+    database.dispose()

@@ -67,8 +67,7 @@ async def test_first_start_posts_only_the_incident_in_progress(harness: Harness,
 
 
 async def serve_minute(page: FakeStatuspage, minute: float) -> None:
-    docs = SCENARIO.documents(minute)
-    page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+    page.serve_scenario(SCENARIO, minute)
 
 
 async def test_a_two_hour_downtime_posts_the_missed_updates_in_order(harness: Harness, page: FakeStatuspage,

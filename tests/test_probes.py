@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from bot.demo.scenario import Scenario
 from bot.sources.probes import detector
 from bot.sources.probes.retention import prune
-from bot.store.models import ProbeOutcome, ProbeResult, ProbeRollup
+from bot.store.models import ProbeOutcome, ProbeResult, ProbeRollup, TimelineEntry
 from tests import probe_world as pw
 from tests.probe_world import CLOSED_PORT_URL, outage_windows, probe_world
 
@@ -24,8 +24,7 @@ DETECTION_BOUND = (POLICY.interval + (POLICY.open_after - 1) * POLICY.recheck).t
 
 
 def serve_vendor(world: pw.ProbeWorld, minute: float) -> None:
-    docs = SCENARIO.documents(minute)
-    world.page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+    world.page.serve_scenario(SCENARIO, minute)
 
 
 def opened(world: pw.ProbeWorld) -> list[str]:
@@ -38,7 +37,10 @@ async def test_an_outage_opens_within_the_settings_and_recovers(tmp_path: Path) 
         await world.run_until(1400)
         [incident] = world.incidents()
         lag = (incident.detected_at - pw.START).total_seconds() - 600
-        opened_at = next(t for t, _ in world.outcomes if t >= incident.detected_at) + 2 * POLICY.recheck
+        with world.bot.db.session() as session:  # when the incident was opened: its first probe entry
+            opened_at = session.exec(select(TimelineEntry.at).where(TimelineEntry.incident_id == incident.id)
+                                     .order_by(TimelineEntry.id)).first()
+        assert opened_at is not None and opened_at > incident.detected_at
         assert 0 <= lag <= POLICY.interval.total_seconds()
         assert (opened_at - pw.START).total_seconds() - 600 <= DETECTION_BOUND
         assert incident.resolved_by == "probe" and incident.resolved_at is not None

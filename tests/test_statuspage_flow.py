@@ -39,8 +39,7 @@ def update_lines(lines: list[str]) -> list[str]:
 
 
 async def serve_minute(page: FakeStatuspage, scenario: Scenario, minute: float) -> None:
-    docs = scenario.documents(minute)
-    page.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+    page.serve_scenario(scenario, minute)
 
 
 async def test_scenario_polled_twice_per_step_prints_each_update_once(harness: Harness,

@@ -20,10 +20,10 @@ def _word(status: str) -> str:
     return status.replace("_", " ")
 
 
-def incident_line(view: IncidentCard, now: object) -> str:
+def incident_line(view: IncidentCard, now: datetime) -> str:
     owner = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
     return (f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
-            f"{human_duration(view.duration(now))}, {owner}")  # type: ignore[arg-type]
+            f"{human_duration(view.duration(now))}, {owner}")
 
 
 def probe_line(result: ProbeResult, now: datetime) -> str:

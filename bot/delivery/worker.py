@@ -39,6 +39,7 @@ class DeliveryWorker:
         self.metrics = metrics
         self.db = db
         self.drafts = drafts
+        self._made: dict[int, asyncio.Future[Draft]] = {}  # drafts of this drain, shared by the sinks
         self.sinks = dict(sinks)
         self.clock = clock
         self._wake = asyncio.Event()
@@ -62,6 +63,7 @@ class DeliveryWorker:
             await self.drain()
 
     async def drain(self) -> int:
+        self._made.clear()
         counts = await asyncio.gather(*(self._drain_sink(name) for name in self.sinks))
         return sum(counts)
 
@@ -112,26 +114,26 @@ class DeliveryWorker:
         except RetryLater as exc:
             self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
         except Undeliverable as exc:
-            log.error("%s: gave up delivering #%s %s: %s", sink.name, row.incident_id, row.action, exc,
-                      extra={"incident": row.incident_id, "sink": sink.name})
+            log.error("%s: gave up delivering #%s %s: %s", row.sink, row.incident_id, row.action, exc,
+                      extra={"incident": row.incident_id, "sink": row.sink})
             self._mark(row, self.clock.now(), None, gave_up=str(exc))
             return True
         except SinkMisconfigured as exc:
-            if self._broken.get(sink.name) != str(exc):
-                log.error("%s: configuration problem, delivery paused: %s", sink.name, exc)
-            self._broken[sink.name] = str(exc)
+            if self._broken.get(row.sink) != str(exc):
+                log.error("%s: configuration problem, delivery paused: %s", row.sink, exc)
+            self._broken[row.sink] = str(exc)
             self._retry(row, str(exc), MISCONFIGURED_RETRY.total_seconds(), quiet=True)
         except Exception as exc:
             self._retry(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts + 1))
         else:
-            if self._broken.pop(sink.name, None):
-                log.info("%s: delivering again", sink.name)
+            if self._broken.pop(row.sink, None):
+                log.info("%s: delivering again", row.sink)
             self._mark(row, self.clock.now(), thread)
             self.delivered += 1
-            self._count(sink.name, True)
+            self._count(row.sink, True)
             return True
-        self.failures[sink.name] = self.failures.get(sink.name, 0) + 1
-        self._count(sink.name, False)
+        self.failures[row.sink] = self.failures.get(row.sink, 0) + 1
+        self._count(row.sink, False)
         return False
 
     def _count(self, sink: str, ok: bool) -> None:
@@ -144,7 +146,7 @@ class DeliveryWorker:
             stored = session.get(OutboxMessage, row.id)
             assert incident is not None and stored is not None
             view = card(incident)
-            thread = _thread(session, row.incident_id, sink.name)
+            thread = _thread(session, row.incident_id, row.sink)
             entry = session.get(TimelineEntry, row.entry_id) if row.entry_id else None
             # Count the attempt before making it: after a crash mid-send, the retry knows the post
             # may have landed and asks the sink to reconcile instead of posting again.
@@ -154,7 +156,7 @@ class DeliveryWorker:
         if row.action == OutboxAction.OPEN:
             return None if thread else await sink.open_thread(view, delivery)
         if thread is None:
-            raise RetryLater(f"incident #{row.incident_id} has no {sink.name} thread yet")
+            raise RetryLater(f"incident #{row.incident_id} has no {row.sink} thread yet")
         if row.action == OutboxAction.UPDATE and entry is not None:
             await sink.post_update(thread, view, entry_view(entry), delivery)
         elif row.action == OutboxAction.REFRESH:
@@ -167,8 +169,10 @@ class DeliveryWorker:
         """Drafts (and their charts) are made at delivery time, off the event loop, once per incident
         and drain, whichever sinks want it."""
         assert self.drafts is not None
+        if incident_id not in self._made:  # sinks drain concurrently: the first asks, the others wait
+            self._made[incident_id] = asyncio.ensure_future(asyncio.to_thread(self.drafts, incident_id))
         try:
-            return await asyncio.to_thread(self.drafts, incident_id)
+            return await asyncio.shield(self._made[incident_id])
         except TemplateProblem as exc:
             raise Undeliverable(f"postmortem template: {exc}") from None
 

@@ -33,6 +33,16 @@ class IncidentCard:
     flapping: bool = False
 
     @property
+    def remarks(self) -> list[str]:
+        """Short notes every platform shows beside the card's facts."""
+        notes = ["already in progress when statusbot started"] if self.preexisting else []
+        if self.informational:
+            notes.append("informational: none of the components your probes use")
+        if self.flapping:
+            notes.append("flapping")
+        return notes
+
+    @property
     def vendor_status(self) -> str:
         """What the vendor has said, for incidents our probes saw first."""
         if self.vendor_confirmed:

@@ -47,6 +47,11 @@ class FakeStatuspage(PageServer):
         chunk = items[(page - 1) * per_page: page * per_page]
         return web.json_response({"page": self.incidents.get("page", {}), "incidents": chunk})
 
+    def serve_scenario(self, scenario: Any, minute: float) -> None:
+        """The demo scenario's incidents.json and summary.json as they stood at `minute`."""
+        docs = scenario.documents(minute)
+        self.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
+
     def fault(self, kind: str, times: int = 1) -> None:
         assert kind in FAULTS, kind
         self._faults += [kind] * times

@@ -59,12 +59,9 @@ class ConsoleSink:
         if incident.components:
             facts.append(", ".join(clean(c) for c in incident.components))
         facts.append(f"started {incident.started_at:%Y-%m-%d %H:%M} UTC")
-        if incident.preexisting:
-            facts.append("already in progress when statusbot started")
         if not incident.vendor_confirmed:
             facts.append(incident.vendor_status)
-        if incident.informational:
-            facts.append("informational: none of the components your probes use")
+        facts += incident.remarks
         link = f"  {incident.shortlink}" if incident.shortlink else ""
         self._write(f"{marker} #{incident.id} {incident.service}  {self._bold(clean(incident.title))}"
                     f" — {' · '.join(facts)}{link}")

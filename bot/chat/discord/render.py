@@ -66,14 +66,7 @@ def card_embed(card: IncidentCard, now: datetime) -> discord.Embed:
 
 
 def _notes(card: IncidentCard) -> list[str]:
-    notes = [f"#{card.id} · {card.service}"]
-    if card.preexisting:
-        notes.append("already in progress when statusbot started")
-    if card.informational:
-        notes.append("informational: none of the components your probes use")
-    if card.flapping:
-        notes.append("flapping")
-    return notes
+    return [f"#{card.id} · {card.service}", *card.remarks]
 
 
 def _card_fields(card: IncidentCard, now: datetime) -> list[tuple[str, str, bool]]:

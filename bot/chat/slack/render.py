@@ -37,7 +37,7 @@ STATUS_ICON = {"investigating": "🔴", "identified": "🟠", "monitoring": "�
 ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note",
                "probe": "Probe", "reopen": "Reopened", "reminder": "Reminder", "escalation": "Escalation",
                "snooze": "Snoozed"}
-PEOPLE_ENTRIES = ("ack", "resolve", "snooze")
+SIGNED_BY_PERSON = ("ack", "resolve")  # shown as "by @someone"
 
 
 def escape(text: str) -> str:
@@ -90,12 +90,7 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
     context = [f"#{card.id} · {escape(card.service)}"]
     if card.shortlink:
         context.append(f"<{card.shortlink}|status page>")
-    if card.preexisting:
-        context.append("already in progress when statusbot started")
-    if card.informational:
-        context.append("informational: none of the components your probes use")
-    if card.flapping:
-        context.append("flapping")
+    context += card.remarks
     return [
         HeaderBlock(text=PlainTextObject(text=cut(f"{icon} {card.title}", HEADER_LIMIT), emoji=True)),
         SectionBlock(fields=[MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_LIMIT))
@@ -129,7 +124,7 @@ def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] 
         body = escape(entry.body)
     else:
         head = f"*{ENTRY_TITLE.get(entry.kind, entry.kind)}* · {when(entry.at)}"
-        body = (f"by {person(entry.actor, entry.actor_id)}" if entry.kind in PEOPLE_ENTRIES[:2]
+        body = (f"by {person(entry.actor, entry.actor_id)}" if entry.kind in SIGNED_BY_PERSON
                 else escape(entry.body))
         calling = (mentions or {}).get(entry.kind, "")
         body = f"{calling} {body}" if calling else body
