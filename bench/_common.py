@@ -41,11 +41,20 @@ def burst_events() -> list[Any]:
 
     now = datetime.now(UTC)
     per = UPDATES // INCIDENTS
-    return [IncidentObserved(service="claude", source="statuspage", upstream_id=f"inc{i}", title=f"Incident {i}",
-                             status="investigating", impact="minor", started_at=now,
-                             updates=tuple(UpdateObserved(f"inc{i}u{u}", "investigating", f"update {u}", now)
-                                           for u in range(n + 1)))
-            for i in range(INCIDENTS) for n in range(per)]
+    return [
+        IncidentObserved(
+            service="claude",
+            source="statuspage",
+            upstream_id=f"inc{i}",
+            title=f"Incident {i}",
+            status="investigating",
+            impact="minor",
+            started_at=now,
+            updates=tuple(UpdateObserved(f"inc{i}u{u}", "investigating", f"update {u}", now) for u in range(n + 1)),
+        )
+        for i in range(INCIDENTS)
+        for n in range(per)
+    ]
 
 
 async def one_at_a_time(engine: Any, received: dict[str, float], count: int = 200) -> list[float]:
@@ -57,10 +66,18 @@ async def one_at_a_time(engine: Any, received: dict[str, float], count: int = 20
     for n in range(count):
         before = len(received)
         committed = time.time()
-        engine.apply_incident(IncidentObserved(
-            service="claude", source="statuspage", upstream_id="inc0", title="Incident 0", status="investigating",
-            impact="minor", started_at=now,
-            updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),)))
+        engine.apply_incident(
+            IncidentObserved(
+                service="claude",
+                source="statuspage",
+                upstream_id="inc0",
+                title="Incident 0",
+                status="investigating",
+                impact="minor",
+                started_at=now,
+                updates=(UpdateObserved(f"single{n}", "investigating", f"single {n}", now),),
+            )
+        )
         while len(received) == before:
             await asyncio.sleep(0)
         lags.append(max(received.values()) - committed)

@@ -68,8 +68,10 @@ class TimedDiscord(FakeDiscord):
 
     async def interact(self, text: str = "status") -> int:
         interaction_id = self._ids.next()
-        payload = {**self.slash_command_payload("claude", [{"type": 1, "name": text, "options": []}]),
-                   "id": str(interaction_id)}
+        payload = {
+            **self.slash_command_payload("claude", [{"type": 1, "name": text, "options": []}]),
+            "id": str(interaction_id),
+        }
         self.sent[interaction_id] = time.perf_counter()
         await self.send_interaction(payload, channel_id=CHANNEL_ID)
         return interaction_id
@@ -84,27 +86,42 @@ async def round_trips(dc: TimedDiscord, concurrency: int, rounds: int) -> list[f
     return times
 
 
-
-
 def bot_environment(tmp: Path, page: FakeStatuspage, slack: FakeSlack, dc: FakeDiscord) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/cmd.db", "STATUSPAGE_URL": page.base_url,
-            "PORT": "0", "STATUSBOT_HOST": "127.0.0.1",
-            "SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CHANNEL": SLACK_CHANNEL,
-            "SLACK_API_URL": slack.base_url,
-            "DISCORD_BOT_TOKEN": TOKEN, "DISCORD_CHANNEL_ID": str(CHANNEL_ID), "DISCORD_GUILD_ID": str(GUILD_ID),
-            "DISCORD_API_URL": dc.api_base, "DISCORD_GATEWAY_URL": dc.gateway_url}
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp}/cmd.db",
+        "STATUSPAGE_URL": page.base_url,
+        "PORT": "0",
+        "STATUSBOT_HOST": "127.0.0.1",
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CHANNEL": SLACK_CHANNEL,
+        "SLACK_API_URL": slack.base_url,
+        "DISCORD_BOT_TOKEN": TOKEN,
+        "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
+        "DISCORD_GUILD_ID": str(GUILD_ID),
+        "DISCORD_API_URL": dc.api_base,
+        "DISCORD_GATEWAY_URL": dc.gateway_url,
+    }
 
 
 async def interaction_figures(tmp: Path) -> None:
     """The bot runs as its own process (`statusbot run`), as in production; load comes from here."""
     docs = Scenario.load().documents(20)
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]
-    async with FakeSlack(scopes=granted) as slack, \
-            FakeStatuspage(docs["/api/v2/incidents.json"], docs["/api/v2/summary.json"]) as page, \
-            TimedDiscord(token=TOKEN, application_id=APP_ID, guild_id=GUILD_ID,
-                         channels={CHANNEL_ID: {"name": "incidents"}}) as dc:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=bot_environment(tmp, page, slack, dc),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    async with (
+        FakeSlack(scopes=granted) as slack,
+        FakeStatuspage(docs["/api/v2/incidents.json"], docs["/api/v2/summary.json"]) as page,
+        TimedDiscord(
+            token=TOKEN, application_id=APP_ID, guild_id=GUILD_ID, channels={CHANNEL_ID: {"name": "incidents"}}
+        ) as dc,
+    ):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=bot_environment(tmp, page, slack, dc),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             started = time.monotonic()
             await dc.wait_for(lambda: dc.connected and dc.commands(GUILD_ID), timeout=30)
@@ -114,16 +131,16 @@ async def interaction_figures(tmp: Path) -> None:
             await round_trips(dc, 1, 20)  # warm up
             for concurrency, rounds in ((1, 200), (50, 10)):
                 times = await round_trips(dc, concurrency, rounds)
-                print(f"interaction received -> response sent, {concurrency:>2} concurrent: p50 "
-                      f"{ms(percentile(times, 50))}, p99 {ms(percentile(times, 99))}, max {ms(max(times))} "
-                      f"over {len(times)} interactions")
+                print(
+                    f"interaction received -> response sent, {concurrency:>2} concurrent: p50 "
+                    f"{ms(percentile(times, 50))}, p99 {ms(percentile(times, 99))}, max {ms(max(times))} "
+                    f"over {len(times)} interactions"
+                )
             late = sum(done - dc.sent[i] > 3 for i, done in dc.answered.items())
             print(f"answers later than 3 s: {late}; RSS after the load: {rss_mib(proc.pid):.0f} MiB")
         finally:
             proc.terminate()
             proc.wait(timeout=15)
-
-
 
 
 def committed_times(world: Any) -> dict[str, float]:
@@ -132,8 +149,9 @@ def committed_times(world: Any) -> dict[str, float]:
     from bot.store.models import OutboxMessage
 
     with world.bot.db.session() as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.action == "update",
-                                                        OutboxMessage.sink == "discord")).all()
+        rows = session.exec(
+            select(OutboxMessage).where(OutboxMessage.action == "update", OutboxMessage.sink == "discord")
+        ).all()
         return {str(r.id): _epoch(r.created_at) for r in rows}
 
 
@@ -159,20 +177,26 @@ async def burst_figures(tmp: Path) -> None:
         drain.cancel()
         statuses = {r.status for r in dc.requests}
     requests = len(dc.requests)
-    print(f"burst: {len(committed)} updates across {INCIDENTS} incidents delivered in {elapsed:.1f} s "
-          f"({requests} requests, statuses {sorted(statuses)}: no 429, so discord.py never waited)")
-    print(f"committed change -> message request received: p50 {ms(percentile(lags, 50))}, "
-          f"p99 {ms(percentile(lags, 99))} (queueing behind the burst included)")
+    print(
+        f"burst: {len(committed)} updates across {INCIDENTS} incidents delivered in {elapsed:.1f} s "
+        f"({requests} requests, statuses {sorted(statuses)}: no 429, so discord.py never waited)"
+    )
+    print(
+        f"committed change -> message request received: p50 {ms(percentile(lags, 50))}, "
+        f"p99 {ms(percentile(lags, 99))} (queueing behind the burst included)"
+    )
     print(f"per request, sequential: {ms(elapsed / requests)} of bot + fake work")
     limit, window = DISCORD_LIMIT
     per_thread = math.ceil(UPDATES / INCIDENTS / limit) - 1
-    print(f"at Discord's {limit} messages per {window:g} s per channel, discord.py would wait ~{window:g} s "
-          f"{per_thread}x in each thread (sequential delivery): ~{per_thread * window * INCIDENTS:.0f} s for this "
-          "burst, apart from the overhead above")
-    print(f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
-          f"p99 {ms(percentile(single, 99))} over {len(single)} changes")
-
-
+    print(
+        f"at Discord's {limit} messages per {window:g} s per channel, discord.py would wait ~{window:g} s "
+        f"{per_thread}x in each thread (sequential delivery): ~{per_thread * window * INCIDENTS:.0f} s for this "
+        "burst, apart from the overhead above"
+    )
+    print(
+        f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
+        f"p99 {ms(percentile(single, 99))} over {len(single)} changes"
+    )
 
 
 async def main() -> None:

@@ -39,12 +39,15 @@ def detect(outage_at: datetime, attempt_takes: timedelta, phase: timedelta) -> f
 
 
 def detection_figures(rng: random.Random) -> None:
-    for label, takes in (("fast errors (5xx/529 in 0.3 s)", timedelta(seconds=0.3)),
-                         (f"timeouts ({TIMEOUT.total_seconds():g} s each)", TIMEOUT)):
-        lags = [detect(START + timedelta(hours=1), takes, timedelta(seconds=rng.uniform(0, 30)))
-                for _ in range(100)]
-        print(f"detection latency, {label}: p50 {percentile(lags, 50):.1f} s, p95 {percentile(lags, 95):.1f} s,"
-              f" max {max(lags):.1f} s over 100 outages")
+    for label, takes in (
+        ("fast errors (5xx/529 in 0.3 s)", timedelta(seconds=0.3)),
+        (f"timeouts ({TIMEOUT.total_seconds():g} s each)", TIMEOUT),
+    ):
+        lags = [detect(START + timedelta(hours=1), takes, timedelta(seconds=rng.uniform(0, 30))) for _ in range(100)]
+        print(
+            f"detection latency, {label}: p50 {percentile(lags, 50):.1f} s, p95 {percentile(lags, 95):.1f} s,"
+            f" max {max(lags):.1f} s over 100 outages"
+        )
 
 
 def false_incidents(rng: random.Random, days: int = 365) -> None:
@@ -54,8 +57,10 @@ def false_incidents(rng: random.Random, days: int = 365) -> None:
         state, decisions = detector.observe(state, now, outcome, POLICY)
         opened += sum(d.action in ("open", "reopen") for d in decisions)
         now += detector.next_delay(state, POLICY)
-    print(f"false incidents at 1% background errors: {opened} in {days} simulated days "
-          f"({opened * 30 / days:.2f} per 30 days)")
+    print(
+        f"false incidents at 1% background errors: {opened} in {days} simulated days "
+        f"({opened * 30 / days:.2f} per 30 days)"
+    )
 
 
 def storage_figures(rng: random.Random, days: int = 365) -> None:
@@ -74,9 +79,11 @@ def storage_figures(rng: random.Random, days: int = 365) -> None:
             before = path.stat().st_size
             conn.execute("VACUUM")
         after = path.stat().st_size
-    print(f"database size for one probe after a simulated year ({per_day} results a day, 7 days raw, then "
-          f"per-minute rollups, per-hour after 90 days): {before / 2**20:.1f} MiB, {after / 2**20:.1f} MiB "
-          f"after VACUUM (simulated in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"database size for one probe after a simulated year ({per_day} results a day, 7 days raw, then "
+        f"per-minute rollups, per-hour after 90 days): {before / 2**20:.1f} MiB, {after / 2**20:.1f} MiB "
+        f"after VACUUM (simulated in {time.perf_counter() - started:.0f} s)"
+    )
 
 
 def _insert_day(path: Path, day: datetime, count: int, rng: random.Random) -> None:
@@ -84,11 +91,23 @@ def _insert_day(path: Path, day: datetime, count: int, rng: random.Random) -> No
     for n in range(count):
         at = (day + timedelta(seconds=n * POLICY.interval.total_seconds())).replace(tzinfo=None)
         failed = rng.random() < 0.01
-        rows.append(("api", at.isoformat(sep=" "), "failure" if failed else "ok", rng.uniform(300, 900),
-                     529 if failed else 200, "overloaded_error" if failed else None, f"req_{n:08d}"))
+        rows.append(
+            (
+                "api",
+                at.isoformat(sep=" "),
+                "failure" if failed else "ok",
+                rng.uniform(300, 900),
+                529 if failed else 200,
+                "overloaded_error" if failed else None,
+                f"req_{n:08d}",
+            )
+        )
     with sqlite3.connect(path) as conn:
-        conn.executemany("INSERT INTO probe_result (probe, at, outcome, latency_ms, status_code, error_type,"
-                         " request_id) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO probe_result (probe, at, outcome, latency_ms, status_code, error_type,"
+            " request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def main() -> None:

@@ -25,10 +25,14 @@ async def replay(docs: list[dict], drafts: bool) -> tuple[float, list[float], li
         async with FakeStatuspage() as page:
             out = io.StringIO()
             clock = ManualClock(parse_time(docs[0]["page"]["updated_at"]))  # type: ignore[arg-type]
-            settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", statuspage_url=page.base_url,  # type: ignore[arg-type]
-                                console=True)
-            bot = StatusBot(settings, clock=clock,
-                            sinks={"console": ConsoleSink(out, colour=False, folder=Path(tmp) / "pm")})
+            settings = Settings(
+                database_url=f"sqlite:///{tmp}/bench.db",
+                statuspage_url=page.base_url,  # type: ignore[arg-type]
+                console=True,
+            )
+            bot = StatusBot(
+                settings, clock=clock, sinks={"console": ConsoleSink(out, colour=False, folder=Path(tmp) / "pm")}
+            )
             bot.db.upgrade()
             bot.poller.catchup = timedelta(days=365)  # the bot ran all along; the archive sampled the page
             if not drafts:
@@ -60,13 +64,17 @@ async def main() -> None:
     threads = sum(x.startswith("● ") for x in lines)
     print(f"snapshots processed:   {len(docs)} ({sum(len(d['incidents']) for d in docs)} incident records)")
     print(f"total time:            {total:.2f} s (poll + parse + apply + deliver to console)")
-    print(f"per poll:              p50 {ms(percentile(per_poll, 50))}, p99 {ms(percentile(per_poll, 99))},"
-          f" max {ms(max(per_poll))}")
+    print(
+        f"per poll:              p50 {ms(percentile(per_poll, 50))}, p99 {ms(percentile(per_poll, 99))},"
+        f" max {ms(max(per_poll))}"
+    )
     print(f"threads / lines:       {threads} threads, {len(lines)} console lines")
     print(f"database size:         {size / 1024:.0f} KiB (with WAL)")
     drafts = sum(x.startswith("📝") for x in drafted)
-    print(f"with postmortem drafts: {with_drafts:.2f} s in all, {drafts} drafts + charts "
-          f"(~{ms((with_drafts - total) / max(1, drafts))} each)")
+    print(
+        f"with postmortem drafts: {with_drafts:.2f} s in all, {drafts} drafts + charts "
+        f"(~{ms((with_drafts - total) / max(1, drafts))} each)"
+    )
 
 
 if __name__ == "__main__":

@@ -72,14 +72,25 @@ async def command_figures(tmp: Path) -> None:
     scenario = Scenario.load()
     docs = scenario.documents(20)
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]
-    async with FakeSlack(scopes=granted) as slack, FakeStatuspage(docs["/api/v2/incidents.json"],
-                                                                   docs["/api/v2/summary.json"]) as page:
+    async with (
+        FakeSlack(scopes=granted) as slack,
+        FakeStatuspage(docs["/api/v2/incidents.json"], docs["/api/v2/summary.json"]) as page,
+    ):
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/cmd.db", "STATUSPAGE_URL": page.base_url,
-               "PORT": str(port), "STATUSBOT_HOST": "127.0.0.1", "SLACK_BOT_TOKEN": slack.token,
-               "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_CHANNEL": CHANNEL, "SLACK_API_URL": slack.base_url}
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp}/cmd.db",
+            "STATUSPAGE_URL": page.base_url,
+            "PORT": str(port),
+            "STATUSBOT_HOST": "127.0.0.1",
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_CHANNEL": CHANNEL,
+            "SLACK_API_URL": slack.base_url,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 await wait_healthy(http)
@@ -87,8 +98,10 @@ async def command_figures(tmp: Path) -> None:
                 await round_trips(http, slack, 1, 20)  # warm up
                 for concurrency, rounds in ((1, 300), (50, 10)):
                     times = await round_trips(http, slack, concurrency, rounds)
-                    print(f"slash command round trip, {concurrency:>2} concurrent: p50 {ms(percentile(times, 50))},"
-                          f" p99 {ms(percentile(times, 99))}, max {ms(max(times))} over {len(times)} requests")
+                    print(
+                        f"slash command round trip, {concurrency:>2} concurrent: p50 {ms(percentile(times, 50))},"
+                        f" p99 {ms(percentile(times, 99))}, max {ms(max(times))} over {len(times)} requests"
+                    )
                 print(f"RSS of the running bot (Slack on): {rss_mib(proc.pid):.0f} MiB")
         finally:
             proc.terminate()
@@ -104,10 +117,6 @@ async def wait_healthy(http: httpx.AsyncClient) -> None:
             pass
         await asyncio.sleep(0.05)
     raise RuntimeError("the bot did not come up")
-
-
-
-
 
 
 async def burst_figures(tmp: Path) -> None:
@@ -137,14 +146,16 @@ async def burst_figures(tmp: Path) -> None:
         single = await one_at_a_time(world.bot.engine, slack.received)
         drain.cancel()
     print(f"burst: {len(committed)} updates across {INCIDENTS} incidents delivered in {elapsed:.1f} s with pacing off")
-    print(f"committed change -> chat.postMessage received: p50 {ms(percentile(lags, 50))}, "
-          f"p99 {ms(percentile(lags, 99))} (queueing behind the burst included)")
+    print(
+        f"committed change -> chat.postMessage received: p50 {ms(percentile(lags, 50))}, "
+        f"p99 {ms(percentile(lags, 99))} (queueing behind the burst included)"
+    )
     print(f"per message, sequential: {ms(elapsed / (len(committed) + INCIDENTS))} of bot + fake work")
     print(f"pacing at 1 msg/s in one channel would add ~{len(committed) + INCIDENTS} s for this burst")
-    print(f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
-          f"p99 {ms(percentile(single, 99))} over {len(single)} changes")
-
-
+    print(
+        f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
+        f"p99 {ms(percentile(single, 99))} over {len(single)} changes"
+    )
 
 
 async def main() -> None:

@@ -34,10 +34,17 @@ def page_document() -> dict[str, object]:
 async def main() -> None:
     async with FakeStatuspage(incidents=page_document()) as page:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/rss.db", "STATUSPAGE_URL": page.base_url,
-                   "PORT": "0", "STATUSBOT_HOST": "127.0.0.1", "STATUSBOT_CONSOLE": "true"}
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            env = {
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{tmp}/rss.db",
+                "STATUSPAGE_URL": page.base_url,
+                "PORT": "0",
+                "STATUSBOT_HOST": "127.0.0.1",
+                "STATUSBOT_CONSOLE": "true",
+            }
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             started = time.monotonic()
             while not page.requests and time.monotonic() - started < 30:
                 await asyncio.sleep(0.05)

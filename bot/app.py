@@ -49,9 +49,14 @@ def sink_names(settings: Settings) -> list[str]:
 
 
 class StatusBot:
-    def __init__(self, settings: Settings, clock: Clock | None = None, sinks: Mapping[str, Sink] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 probe_transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        sinks: Mapping[str, Sink] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        probe_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
@@ -66,22 +71,49 @@ class StatusBot:
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft, metrics=self.metrics)
         probe_components = {p.name: p.components for p in settings.effective_probes()}
         probe_map = ProbeMap(probe_components)
-        policy = ReminderPolicy.parse(settings.remind_every, settings.escalate_after, settings.quiet_hours,
-                                      settings.timezone)
-        self.engine = IncidentEngine(self.db, list(self.sinks), self.clock, on_commit=self.worker.kick,
-                                     probes=probe_map, reminder_policy=policy, auto_resolve=settings.auto_resolve)
+        policy = ReminderPolicy.parse(
+            settings.remind_every, settings.escalate_after, settings.quiet_hours, settings.timezone
+        )
+        self.engine = IncidentEngine(
+            self.db,
+            list(self.sinks),
+            self.clock,
+            on_commit=self.worker.kick,
+            probes=probe_map,
+            reminder_policy=policy,
+            auto_resolve=settings.auto_resolve,
+        )
         services = settings.effective_services()
-        self.services = Services(self.db, self.engine, self.clock, services[0].name, services[0].slash,
-                                 services[0].page_base, probe_components,
-                                 self.metrics, {s.name: s.page_base for s in services})
+        self.services = Services(
+            self.db,
+            self.engine,
+            self.clock,
+            services[0].name,
+            services[0].slash,
+            services[0].page_base,
+            probe_components,
+            self.metrics,
+            {s.name: s.page_base for s in services},
+        )
         for platform in self.platforms:
             platform.bind(self.services)
         catchup = timedelta(hours=settings.catchup_hours)
-        self.pollers = [StatuspagePoller(StatuspageClient(s.page_base, settings.http_timeout, transport), self.engine,
-                                         self.db, s.name, settings.poll_interval, self.clock, self.metrics, catchup)
-                        for s in services]
-        self.probes = ProbeRunner(settings, self.engine, self.db, self.clock, transport=probe_transport,
-                                  metrics=self.metrics)
+        self.pollers = [
+            StatuspagePoller(
+                StatuspageClient(s.page_base, settings.http_timeout, transport),
+                self.engine,
+                self.db,
+                s.name,
+                settings.poll_interval,
+                self.clock,
+                self.metrics,
+                catchup,
+            )
+            for s in services
+        ]
+        self.probes = ProbeRunner(
+            settings, self.engine, self.db, self.clock, transport=probe_transport, metrics=self.metrics
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -93,23 +125,48 @@ class StatusBot:
         self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
         self.worker.kick()  # deliver what a previous run left in the outbox
         for poller in self.pollers:
-            self.scheduler.add_job(poller.poll, "interval", seconds=self.settings.poll_interval,
-                                   next_run_time=self.clock.now(), id=f"poll:{poller.service}", max_instances=1,
-                                   coalesce=True)
-        self.scheduler.add_job(self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval,
-                               id="outbox-sweep", coalesce=True)
-        self.scheduler.add_job(self.engine.send_reminders, "interval", seconds=REMINDER_TICK, id="reminders",
-                               coalesce=True, max_instances=1)
-        self.scheduler.add_job(self._prune, "interval", hours=1, id="retention", coalesce=True,
-                               next_run_time=self.clock.now() + timedelta(minutes=1))
+            self.scheduler.add_job(
+                poller.poll,
+                "interval",
+                seconds=self.settings.poll_interval,
+                next_run_time=self.clock.now(),
+                id=f"poll:{poller.service}",
+                max_instances=1,
+                coalesce=True,
+            )
+        self.scheduler.add_job(
+            self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval, id="outbox-sweep", coalesce=True
+        )
+        self.scheduler.add_job(
+            self.engine.send_reminders,
+            "interval",
+            seconds=REMINDER_TICK,
+            id="reminders",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._prune,
+            "interval",
+            hours=1,
+            id="retention",
+            coalesce=True,
+            next_run_time=self.clock.now() + timedelta(minutes=1),
+        )
         self.scheduler.start()
         self._start_probes()
         await self.start_http()
         for platform in self.platforms:
             await platform.start()
         watched = ", ".join(f"{p.service} ({p.client.base_url})" for p in self.pollers)
-        log.info("watching %s every %gs; sinks: %s; HTTP on %s:%s", watched, self.settings.poll_interval,
-                 ", ".join(self.sinks) or "none", self.settings.host, self.http_port)
+        log.info(
+            "watching %s every %gs; sinks: %s; HTTP on %s:%s",
+            watched,
+            self.settings.poll_interval,
+            ", ".join(self.sinks) or "none",
+            self.settings.host,
+            self.http_port,
+        )
 
     @property
     def poller(self) -> StatuspagePoller:
@@ -137,8 +194,13 @@ class StatusBot:
 
     async def start_http(self) -> None:
         secret = self.settings.webhook_secret
-        app = build_web_app(self.engine, [s.name for s in self.settings.effective_services()],
-                            secret.get_secret_value() if secret else None, self.health, self.metrics)
+        app = build_web_app(
+            self.engine,
+            [s.name for s in self.settings.effective_services()],
+            secret.get_secret_value() if secret else None,
+            self.health,
+            self.metrics,
+        )
         for platform in self.platforms:
             app.router.add_routes(platform.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -157,9 +219,11 @@ class StatusBot:
             for poller in self.pollers:
                 state = session.get(SourceState, poller.key)
                 last_ok = state.last_success_at if state else None
-                pages[poller.service] = {"ok": (last_ok or self.started_at) > now - limit,
-                                         "last_success": last_ok.isoformat() if last_ok else None,
-                                         "failures": state.failures if state else 0}
+                pages[poller.service] = {
+                    "ok": (last_ok or self.started_at) > now - limit,
+                    "last_success": last_ok.isoformat() if last_ok else None,
+                    "failures": state.failures if state else 0,
+                }
             queued, stuck = depth(session), queries.oldest_due(session, now - OUTBOX_STUCK)
         outbox_ok = stuck is None or self.worker.paused(stuck.sink)
         ok = outbox_ok and all(p["ok"] for p in pages.values())  # type: ignore[index]

@@ -23,8 +23,12 @@ from bot.serialize import component_json, entry_json, incident_json
 from bot.store import queries
 from bot.store.db import Database, upgrade
 
-app = typer.Typer(help="Watches a vendor's status page and runs each incident as one chat thread.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Watches a vendor's status page and runs each incident as one chat thread.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 T = TypeVar("T")
@@ -84,9 +88,11 @@ def db_backup(target: Annotated[Path, typer.Argument(metavar="FILE", help="Where
 
 
 @app.command()
-def backfill(since: Annotated[datetime | None, typer.Option(help="Only incidents started since (YYYY-MM-DD).")]
-             = None) -> None:
+def backfill(
+    since: Annotated[datetime | None, typer.Option(help="Only incidents started since (YYYY-MM-DD).")] = None,
+) -> None:
     """Import older history from the status page's JSON API, without posting anything."""
+
     def go(settings: Settings, database: Database) -> None:
         engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
         start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
@@ -97,8 +103,9 @@ def backfill(since: Annotated[datetime | None, typer.Option(help="Only incidents
     _with_db(go)
 
 
-async def _backfill_one(settings: Settings, engine: IncidentEngine, service: str, page_url: str,
-                        since: datetime | None) -> int:
+async def _backfill_one(
+    settings: Settings, engine: IncidentEngine, service: str, page_url: str, since: datetime | None
+) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from bot.sources.statuspage.backfill import backfill as run_backfill
@@ -109,8 +116,13 @@ async def _backfill_one(settings: Settings, engine: IncidentEngine, service: str
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
         task = bar.add_task(f"{service}: reading page 1")
         try:
-            return await run_backfill(client, engine, service, since, lambda page, count: bar.update(
-                task, description=f"{service}: page {page}, {count} incidents imported"))
+            return await run_backfill(
+                client,
+                engine,
+                service,
+                since,
+                lambda page, count: bar.update(task, description=f"{service}: page {page}, {count} incidents imported"),
+            )
         except (FetchError, ParseError) as exc:
             typer.echo(f"statusbot: backfill of {service} stopped: {exc}", err=True)
             raise typer.Exit(1) from None
@@ -142,13 +154,15 @@ def doctor() -> None:
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Components and open incidents, from the database."""
+
     def show(settings: Settings, database: Database) -> None:
         with database.session() as session:
             comps = queries.components(session)
             open_ = queries.incidents(session)
         if as_json:
-            _emit({"components": [component_json(c) for c in comps],
-                   "open_incidents": [incident_json(i) for i in open_]})
+            _emit(
+                {"components": [component_json(c) for c in comps], "open_incidents": [incident_json(i) for i in open_]}
+            )
             return
         for service in settings.effective_services():
             typer.echo(f"{service.name} ({service.page_base})")
@@ -167,15 +181,20 @@ def status(as_json: JsonFlag = False) -> None:
 def _incident_line(incident: Any) -> str:
     view = card(incident)
     acked = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
-    return (f"  #{view.id:<4} {view.status:<13} {view.impact:<8} {view.started_at:%Y-%m-%d %H:%M}  "
-            f"{human_duration(view.duration(SystemClock().now())):>8}  {acked:<22} {view.title}")
+    return (
+        f"  #{view.id:<4} {view.status:<13} {view.impact:<8} {view.started_at:%Y-%m-%d %H:%M}  "
+        f"{human_duration(view.duration(SystemClock().now())):>8}  {acked:<22} {view.title}"
+    )
 
 
 @app.command()
-def incidents(all_: Annotated[bool, typer.Option("--all", help="Include resolved incidents.")] = False,
-              limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
-              as_json: JsonFlag = False) -> None:
+def incidents(
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved incidents.")] = False,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
     """Open incidents (or all, newest first)."""
+
     def show(settings: Settings, database: Database) -> None:
         with database.session() as session:
             rows = queries.incidents(session, include_resolved=all_, limit=limit)
@@ -193,6 +212,7 @@ def incidents(all_: Annotated[bool, typer.Option("--all", help="Include resolved
 @app.command()
 def show(incident_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonFlag = False) -> None:
     """One incident and its whole timeline."""
+
     def show_one(settings: Settings, database: Database) -> None:
         with database.session() as session:
             incident = _get(session, incident_id)
@@ -201,10 +221,14 @@ def show(incident_id: Annotated[int, typer.Argument(metavar="ID")], as_json: Jso
             _emit({**incident_json(incident), "timeline": [entry_json(e) for e in entries]})
             return
         view = card(incident)
-        typer.echo(f"#{view.id} {view.title}\n  {view.status}, {view.impact} impact, "
-                   f"{', '.join(view.components) or 'no components named'}")
-        typer.echo(f"  started {view.started_at:%Y-%m-%d %H:%M} UTC, TTA {human_duration(view.time_to_acknowledge)},"
-                   f" TTR {human_duration(view.time_to_resolve)}  {view.shortlink or ''}")
+        typer.echo(
+            f"#{view.id} {view.title}\n  {view.status}, {view.impact} impact, "
+            f"{', '.join(view.components) or 'no components named'}"
+        )
+        typer.echo(
+            f"  started {view.started_at:%Y-%m-%d %H:%M} UTC, TTA {human_duration(view.time_to_acknowledge)},"
+            f" TTR {human_duration(view.time_to_resolve)}  {view.shortlink or ''}"
+        )
         for entry in entries:
             who = f" ({entry.actor})" if entry.actor else ""
             typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind:<14} {entry.status or '':<13} {entry.body}{who}")
@@ -281,9 +305,13 @@ def stats(window: Annotated[str, typer.Option(help="7d, 30d or 90d.")] = "30d", 
 
 
 @app.command()
-def postmortem(incident_id: Annotated[int, typer.Argument(metavar="ID")],
-               out: Annotated[Path | None, typer.Option(help="Markdown file to write (default postmortem-ID.md); "
-                                                             "the chart goes beside it as .png")] = None) -> None:
+def postmortem(
+    incident_id: Annotated[int, typer.Argument(metavar="ID")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Markdown file to write (default postmortem-ID.md); the chart goes beside it as .png"),
+    ] = None,
+) -> None:
     """Write the postmortem draft of an incident (Markdown) and its chart (PNG)."""
     from bot.postmortem.draft import TemplateProblem, build
 
@@ -319,8 +347,12 @@ app.add_typer(slack_app, name="slack")
 
 
 @slack_app.command("manifest")
-def slack_manifest(url: Annotated[str | None, typer.Option(
-        help="Public base URL of the bot (https://…); without it, the manifest uses Socket Mode.")] = None) -> None:
+def slack_manifest(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Public base URL of the bot (https://…); without it, the manifest uses Socket Mode."),
+    ] = None,
+) -> None:
     """Print the Slack app manifest to paste at api.slack.com/apps → Create New App → From a manifest."""
     from bot.chat.slack.manifest import for_install
 

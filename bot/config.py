@@ -102,141 +102,288 @@ class ServiceSpec(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    database_url: str = Field("sqlite:///statusbot.db", validation_alias=_env("DATABASE_URL", "database_url"),
-                              description="SQLAlchemy URL of the database.")
-    statuspage_url: HttpUrl = Field(HttpUrl("https://status.claude.com"),
-                                    validation_alias=_env("STATUSPAGE_URL", "statuspage_url"),
-                                    description="Base URL of the vendor's Atlassian Statuspage.")
-    service_name: str = Field("claude", min_length=1, max_length=40,
-                              validation_alias=_env("STATUSBOT_SERVICE", "service_name"),
-                              description="Name shown for the watched service.")
-    poll_interval: PositiveSeconds = Field(30.0, validation_alias=_env("STATUSBOT_POLL_INTERVAL", "poll_interval"),
-                                           description="Seconds between status page polls.")
-    http_timeout: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_HTTP_TIMEOUT", "http_timeout"),
-                                          description="Timeout of one request to the status page, in seconds.")
+    database_url: str = Field(
+        "sqlite:///statusbot.db",
+        validation_alias=_env("DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL of the database.",
+    )
+    statuspage_url: HttpUrl = Field(
+        HttpUrl("https://status.claude.com"),
+        validation_alias=_env("STATUSPAGE_URL", "statuspage_url"),
+        description="Base URL of the vendor's Atlassian Statuspage.",
+    )
+    service_name: str = Field(
+        "claude",
+        min_length=1,
+        max_length=40,
+        validation_alias=_env("STATUSBOT_SERVICE", "service_name"),
+        description="Name shown for the watched service.",
+    )
+    poll_interval: PositiveSeconds = Field(
+        30.0,
+        validation_alias=_env("STATUSBOT_POLL_INTERVAL", "poll_interval"),
+        description="Seconds between status page polls.",
+    )
+    http_timeout: PositiveSeconds = Field(
+        10.0,
+        validation_alias=_env("STATUSBOT_HTTP_TIMEOUT", "http_timeout"),
+        description="Timeout of one request to the status page, in seconds.",
+    )
     outbox_sweep_interval: PositiveSeconds = Field(
-        5.0, validation_alias=_env("STATUSBOT_OUTBOX_SWEEP", "outbox_sweep_interval"),
-        description="Seconds between outbox sweeps (delivery also starts at once on each change).")
-    host: str = Field("0.0.0.0", validation_alias=_env("STATUSBOT_HOST", "host"),
-                      description="Address the HTTP server listens on.")
-    port: int = Field(8080, ge=0, le=65535, validation_alias=_env("PORT", "port"),
-                      description="Port of the HTTP server (health, webhooks, Slack events); 0 picks a free one.")
+        5.0,
+        validation_alias=_env("STATUSBOT_OUTBOX_SWEEP", "outbox_sweep_interval"),
+        description="Seconds between outbox sweeps (delivery also starts at once on each change).",
+    )
+    host: str = Field(
+        "0.0.0.0", validation_alias=_env("STATUSBOT_HOST", "host"), description="Address the HTTP server listens on."
+    )
+    port: int = Field(
+        8080,
+        ge=0,
+        le=65535,
+        validation_alias=_env("PORT", "port"),
+        description="Port of the HTTP server (health, webhooks, Slack events); 0 picks a free one.",
+    )
     webhook_secret: SecretStr | None = Field(
-        None, validation_alias=_env("STATUSBOT_WEBHOOK_SECRET", "webhook_secret"),
-        description="Secret path part of the Statuspage webhook URL; the route is off without it.")
-    console: bool | None = Field(None, validation_alias=_env("STATUSBOT_CONSOLE", "console"),
-                                 description="Print incident threads to stdout (default: on when no chat is set).")
-    command: str = Field("/claude", pattern=r"^/[a-z0-9_-]{1,31}$",
-                         validation_alias=_env("STATUSBOT_COMMAND", "command"),
-                         description="The slash command's name (as created in Slack / Discord).")
-    responders: str = Field("", validation_alias=_env("STATUSBOT_RESPONDERS", "responders"),
-                            description="Comma-separated chat user ids who may ack/resolve (default: anyone).")
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN", "slack_bot_token"),
-                                              description="Bot token (`xoxb-…`); enables Slack.")
+        None,
+        validation_alias=_env("STATUSBOT_WEBHOOK_SECRET", "webhook_secret"),
+        description="Secret path part of the Statuspage webhook URL; the route is off without it.",
+    )
+    console: bool | None = Field(
+        None,
+        validation_alias=_env("STATUSBOT_CONSOLE", "console"),
+        description="Print incident threads to stdout (default: on when no chat is set).",
+    )
+    command: str = Field(
+        "/claude",
+        pattern=r"^/[a-z0-9_-]{1,31}$",
+        validation_alias=_env("STATUSBOT_COMMAND", "command"),
+        description="The slash command's name (as created in Slack / Discord).",
+    )
+    responders: str = Field(
+        "",
+        validation_alias=_env("STATUSBOT_RESPONDERS", "responders"),
+        description="Comma-separated chat user ids who may ack/resolve (default: anyone).",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=_env("SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Bot token (`xoxb-…`); enables Slack.",
+    )
     slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_SIGNING_SECRET", "slack_signing_secret"),
-        description="Verifies requests to `/slack/events` (HTTP mode).")
+        None,
+        validation_alias=_env("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="Verifies requests to `/slack/events` (HTTP mode).",
+    )
     slack_app_token: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_APP_TOKEN", "slack_app_token"),
-        description="App-level token (`xapp-…`): use Socket Mode instead of a public URL.")
-    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$",
-                                      validation_alias=_env("SLACK_CHANNEL", "slack_channel"),
-                                      description="Channel id (`C…`) for incident threads.")
-    slack_api_url: HttpUrl = Field(HttpUrl("https://slack.com/api/"),
-                                   validation_alias=_env("SLACK_API_URL", "slack_api_url"),
-                                   description="Slack Web API base URL (for proxies and tests).")
+        None,
+        validation_alias=_env("SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token (`xapp-…`): use Socket Mode instead of a public URL.",
+    )
+    slack_channel: str | None = Field(
+        None,
+        pattern=r"^[CGD][A-Z0-9]{2,}$",
+        validation_alias=_env("SLACK_CHANNEL", "slack_channel"),
+        description="Channel id (`C…`) for incident threads.",
+    )
+    slack_api_url: HttpUrl = Field(
+        HttpUrl("https://slack.com/api/"),
+        validation_alias=_env("SLACK_API_URL", "slack_api_url"),
+        description="Slack Web API base URL (for proxies and tests).",
+    )
     slack_responder_group: str | None = Field(
-        None, pattern=r"^S[A-Z0-9]{2,}$", validation_alias=_env("SLACK_RESPONDER_GROUP", "slack_responder_group"),
-        description="Slack user group id (`S…`) whose members may ack/resolve.")
+        None,
+        pattern=r"^S[A-Z0-9]{2,}$",
+        validation_alias=_env("SLACK_RESPONDER_GROUP", "slack_responder_group"),
+        description="Slack user group id (`S…`) whose members may ack/resolve.",
+    )
     discord_bot_token: SecretStr | None = Field(
-        None, validation_alias=_env("DISCORD_BOT_TOKEN", "discord_bot_token"),
-        description="Bot token; enables Discord (alerts, thread, /claude, buttons).")
-    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$",
-                                           validation_alias=_env("DISCORD_CHANNEL_ID", "discord_channel_id"),
-                                           description="Channel id for incident alerts.")
+        None,
+        validation_alias=_env("DISCORD_BOT_TOKEN", "discord_bot_token"),
+        description="Bot token; enables Discord (alerts, thread, /claude, buttons).",
+    )
+    discord_channel_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]{15,25}$",
+        validation_alias=_env("DISCORD_CHANNEL_ID", "discord_channel_id"),
+        description="Channel id for incident alerts.",
+    )
     discord_guild_id: str | None = Field(
-        None, pattern=r"^[0-9]{15,25}$", validation_alias=_env("DISCORD_GUILD_ID", "discord_guild_id"),
-        description="Server id: sync /claude to this server only (available at once).")
-    discord_api_url: HttpUrl = Field(HttpUrl("https://discord.com/api/v10"),
-                                     validation_alias=_env("DISCORD_API_URL", "discord_api_url"),
-                                     description="Discord REST base URL (for proxies and tests).")
-    discord_gateway_url: str = Field("wss://gateway.discord.gg", pattern=r"^wss?://",
-                                     validation_alias=_env("DISCORD_GATEWAY_URL", "discord_gateway_url"),
-                                     description="Discord gateway URL (for proxies and tests).")
+        None,
+        pattern=r"^[0-9]{15,25}$",
+        validation_alias=_env("DISCORD_GUILD_ID", "discord_guild_id"),
+        description="Server id: sync /claude to this server only (available at once).",
+    )
+    discord_api_url: HttpUrl = Field(
+        HttpUrl("https://discord.com/api/v10"),
+        validation_alias=_env("DISCORD_API_URL", "discord_api_url"),
+        description="Discord REST base URL (for proxies and tests).",
+    )
+    discord_gateway_url: str = Field(
+        "wss://gateway.discord.gg",
+        pattern=r"^wss?://",
+        validation_alias=_env("DISCORD_GATEWAY_URL", "discord_gateway_url"),
+        description="Discord gateway URL (for proxies and tests).",
+    )
     discord_webhook_url: SecretStr | None = Field(
-        None, validation_alias=_env("DISCORD_WEBHOOK_URL", "discord_webhook_url"),
-        description="Channel webhook URL: alerts only, no bot (webhook-only mode).")
+        None,
+        validation_alias=_env("DISCORD_WEBHOOK_URL", "discord_webhook_url"),
+        description="Channel webhook URL: alerts only, no bot (webhook-only mode).",
+    )
     discord_responder_role: str | None = Field(
-        None, pattern=r"^[0-9]{15,25}$", validation_alias=_env("DISCORD_RESPONDER_ROLE", "discord_responder_role"),
-        description="Role id whose members may ack/resolve.")
+        None,
+        pattern=r"^[0-9]{15,25}$",
+        validation_alias=_env("DISCORD_RESPONDER_ROLE", "discord_responder_role"),
+        description="Role id whose members may ack/resolve.",
+    )
     anthropic_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"),
-        description="API key for the Anthropic probes; without it they are off.")
-    anthropic_base_url: HttpUrl = Field(HttpUrl("https://api.anthropic.com"),
-                                        validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"),
-                                        description="Anthropic API base URL (for proxies and tests).")
-    probe_interval: PositiveSeconds = Field(30.0, validation_alias=_env("STATUSBOT_PROBE_INTERVAL", "probe_interval"),
-                                            description="Seconds between probes while all is well.")
-    probe_recheck: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_PROBE_RECHECK", "probe_recheck"),
-                                           description="Seconds between probes after a failure.")
-    probe_timeout: PositiveSeconds = Field(10.0, validation_alias=_env("STATUSBOT_PROBE_TIMEOUT", "probe_timeout"),
-                                           description="Timeout of one probe attempt (no hidden retries).")
-    probe_open_after: int = Field(3, ge=1, validation_alias=_env("STATUSBOT_PROBE_OPEN_AFTER", "probe_open_after"),
-                                  description="Consecutive failures that open an incident.")
-    probe_resolve_after: int = Field(2, ge=1,
-                                     validation_alias=_env("STATUSBOT_PROBE_RESOLVE_AFTER", "probe_resolve_after"),
-                                     description="Consecutive successes that resolve it.")
-    probe_flap_cycles: int = Field(3, ge=1, validation_alias=_env("STATUSBOT_PROBE_FLAP_CYCLES", "probe_flap_cycles"),
-                                   description="More open/close cycles than this in the window: flapping.")
+        None,
+        validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"),
+        description="API key for the Anthropic probes; without it they are off.",
+    )
+    anthropic_base_url: HttpUrl = Field(
+        HttpUrl("https://api.anthropic.com"),
+        validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"),
+        description="Anthropic API base URL (for proxies and tests).",
+    )
+    probe_interval: PositiveSeconds = Field(
+        30.0,
+        validation_alias=_env("STATUSBOT_PROBE_INTERVAL", "probe_interval"),
+        description="Seconds between probes while all is well.",
+    )
+    probe_recheck: PositiveSeconds = Field(
+        10.0,
+        validation_alias=_env("STATUSBOT_PROBE_RECHECK", "probe_recheck"),
+        description="Seconds between probes after a failure.",
+    )
+    probe_timeout: PositiveSeconds = Field(
+        10.0,
+        validation_alias=_env("STATUSBOT_PROBE_TIMEOUT", "probe_timeout"),
+        description="Timeout of one probe attempt (no hidden retries).",
+    )
+    probe_open_after: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("STATUSBOT_PROBE_OPEN_AFTER", "probe_open_after"),
+        description="Consecutive failures that open an incident.",
+    )
+    probe_resolve_after: int = Field(
+        2,
+        ge=1,
+        validation_alias=_env("STATUSBOT_PROBE_RESOLVE_AFTER", "probe_resolve_after"),
+        description="Consecutive successes that resolve it.",
+    )
+    probe_flap_cycles: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("STATUSBOT_PROBE_FLAP_CYCLES", "probe_flap_cycles"),
+        description="More open/close cycles than this in the window: flapping.",
+    )
     probe_flap_window: PositiveSeconds = Field(
-        3600.0, validation_alias=_env("STATUSBOT_PROBE_FLAP_WINDOW", "probe_flap_window"),
-        description="Window (seconds) for counting flapping cycles.")
+        3600.0,
+        validation_alias=_env("STATUSBOT_PROBE_FLAP_WINDOW", "probe_flap_window"),
+        description="Window (seconds) for counting flapping cycles.",
+    )
     probe_reopen_window: PositiveSeconds = Field(
-        1800.0, validation_alias=_env("STATUSBOT_PROBE_REOPEN_WINDOW", "probe_reopen_window"),
-        description="Failing again this soon (seconds) after recovery reopens the same incident.")
-    connectivity_url: HttpUrl = Field(HttpUrl("https://www.google.com/generate_204"),
-                                      validation_alias=_env("STATUSBOT_CONNECTIVITY_URL", "connectivity_url"),
-                                      description="Independent target checked before blaming the vendor.")
-    probe_retention_days: float = Field(7.0, gt=0,
-                                        validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
-                                        description="Days raw probe results are kept before per-minute rollups.")
+        1800.0,
+        validation_alias=_env("STATUSBOT_PROBE_REOPEN_WINDOW", "probe_reopen_window"),
+        description="Failing again this soon (seconds) after recovery reopens the same incident.",
+    )
+    connectivity_url: HttpUrl = Field(
+        HttpUrl("https://www.google.com/generate_204"),
+        validation_alias=_env("STATUSBOT_CONNECTIVITY_URL", "connectivity_url"),
+        description="Independent target checked before blaming the vendor.",
+    )
+    probe_retention_days: float = Field(
+        7.0,
+        gt=0,
+        validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
+        description="Days raw probe results are kept before per-minute rollups.",
+    )
     probes: list[ProbeSpec] = Field(default_factory=list, description="`[[probes]]` tables (TOML only).")
     services: list[ServiceSpec] = Field(default_factory=list, description="`[[services]]` tables (TOML only).")
-    catchup_hours: float = Field(6.0, ge=0, validation_alias=_env("STATUSBOT_CATCHUP_HOURS", "catchup_hours"),
-                                 description="After a shorter downtime, missed updates are posted; after a longer "
-                                             "one, what resolved meanwhile is recorded silently.")
-    retention_days: float | None = Field(None, gt=0,
-                                         validation_alias=_env("STATUSBOT_RETENTION_DAYS", "retention_days"),
-                                         description="Delete timelines of incidents resolved this long ago")
-    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("STATUSBOT_LOG_FORMAT", "log_format"),
-                                                description="`text`, or `json` for one JSON object per line.")
-    remind_every: float = Field(15.0, ge=0, validation_alias=_env("STATUSBOT_REMIND_EVERY", "remind_every"),
-                                description="Minutes between reminders of an unacknowledged incident (0: off).")
-    escalate_after: float = Field(30.0, ge=0, validation_alias=_env("STATUSBOT_ESCALATE_AFTER", "escalate_after"),
-                                  description="Minutes unacknowledged before the escalation target is called (0: off).")
-    quiet_hours: str = Field("", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
-                             validation_alias=_env("STATUSBOT_QUIET_HOURS", "quiet_hours"),
-                             description="No reminders in this span, e.g. `22:00-07:00` (in STATUSBOT_TIMEZONE).")
-    timezone: str = Field("UTC", validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
-                          description="Time zone of the quiet hours (IANA name).")
+    catchup_hours: float = Field(
+        6.0,
+        ge=0,
+        validation_alias=_env("STATUSBOT_CATCHUP_HOURS", "catchup_hours"),
+        description="After a shorter downtime, missed updates are posted; after a longer "
+        "one, what resolved meanwhile is recorded silently.",
+    )
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        validation_alias=_env("STATUSBOT_RETENTION_DAYS", "retention_days"),
+        description="Delete timelines of incidents resolved this long ago",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias=_env("STATUSBOT_LOG_FORMAT", "log_format"),
+        description="`text`, or `json` for one JSON object per line.",
+    )
+    remind_every: float = Field(
+        15.0,
+        ge=0,
+        validation_alias=_env("STATUSBOT_REMIND_EVERY", "remind_every"),
+        description="Minutes between reminders of an unacknowledged incident (0: off).",
+    )
+    escalate_after: float = Field(
+        30.0,
+        ge=0,
+        validation_alias=_env("STATUSBOT_ESCALATE_AFTER", "escalate_after"),
+        description="Minutes unacknowledged before the escalation target is called (0: off).",
+    )
+    quiet_hours: str = Field(
+        "",
+        pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        validation_alias=_env("STATUSBOT_QUIET_HOURS", "quiet_hours"),
+        description="No reminders in this span, e.g. `22:00-07:00` (in STATUSBOT_TIMEZONE).",
+    )
+    timezone: str = Field(
+        "UTC",
+        validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
+        description="Time zone of the quiet hours (IANA name).",
+    )
     auto_resolve: Literal["vendor", "agree", "either"] = Field(
-        "vendor", validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
-        description="Who closes an incident both saw: vendor, agree (vendor and probes), either.")
-    slack_oncall: str = Field("", validation_alias=_env("SLACK_ONCALL", "slack_oncall"),
-                              description="Who reminders mention in Slack: user group (`S…`) or user ids (`U…`).")
-    slack_escalation: str = Field("", validation_alias=_env("SLACK_ESCALATION", "slack_escalation"),
-                                  description="Who escalations mention in Slack (same form).")
-    discord_oncall: str = Field("", validation_alias=_env("DISCORD_ONCALL", "discord_oncall"),
-                                description="Who reminders mention in Discord: `role:ID` or `user:ID`, comma-separated")
-    discord_escalation: str = Field("", validation_alias=_env("DISCORD_ESCALATION", "discord_escalation"),
-                                    description="Who escalations mention in Discord (same form).")
-    templates_dir: str | None = Field(None, validation_alias=_env("STATUSBOT_TEMPLATES", "templates_dir"),
-                                      description="Folder with your own `postmortem.md.j2` (default: the shipped one).")
-    postmortem_dir: str = Field("postmortems", validation_alias=_env("STATUSBOT_POSTMORTEM_DIR", "postmortem_dir"),
-                                description="Where the console writes postmortem drafts and charts.")
-    log_level: str = Field("INFO", pattern=r"(?i)^(debug|info|warning|error)$",
-                           validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
-                           description="debug, info, warning or error.")
+        "vendor",
+        validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
+        description="Who closes an incident both saw: vendor, agree (vendor and probes), either.",
+    )
+    slack_oncall: str = Field(
+        "",
+        validation_alias=_env("SLACK_ONCALL", "slack_oncall"),
+        description="Who reminders mention in Slack: user group (`S…`) or user ids (`U…`).",
+    )
+    slack_escalation: str = Field(
+        "",
+        validation_alias=_env("SLACK_ESCALATION", "slack_escalation"),
+        description="Who escalations mention in Slack (same form).",
+    )
+    discord_oncall: str = Field(
+        "",
+        validation_alias=_env("DISCORD_ONCALL", "discord_oncall"),
+        description="Who reminders mention in Discord: `role:ID` or `user:ID`, comma-separated",
+    )
+    discord_escalation: str = Field(
+        "",
+        validation_alias=_env("DISCORD_ESCALATION", "discord_escalation"),
+        description="Who escalations mention in Discord (same form).",
+    )
+    templates_dir: str | None = Field(
+        None,
+        validation_alias=_env("STATUSBOT_TEMPLATES", "templates_dir"),
+        description="Folder with your own `postmortem.md.j2` (default: the shipped one).",
+    )
+    postmortem_dir: str = Field(
+        "postmortems",
+        validation_alias=_env("STATUSBOT_POSTMORTEM_DIR", "postmortem_dir"),
+        description="Where the console writes postmortem drafts and charts.",
+    )
+    log_level: str = Field(
+        "INFO",
+        pattern=r"(?i)^(debug|info|warning|error)$",
+        validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
+        description="debug, info, warning or error.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -273,9 +420,15 @@ class Settings(BaseSettings):
 
     def effective_services(self) -> list[ServiceSpec]:
         """Declared services; by default the one named by STATUSBOT_SERVICE / STATUSPAGE_URL."""
-        return self.services or [ServiceSpec(name=self.service_name, statuspage_url=self.statuspage_url,
-                                             command=self.command, slack_channel=self.slack_channel,
-                                             discord_channel_id=self.discord_channel_id)]
+        return self.services or [
+            ServiceSpec(
+                name=self.service_name,
+                statuspage_url=self.statuspage_url,
+                command=self.command,
+                slack_channel=self.slack_channel,
+                discord_channel_id=self.discord_channel_id,
+            )
+        ]
 
     def service_of(self, probe: ProbeSpec) -> str:
         return probe.service or self.effective_services()[0].name
@@ -283,8 +436,7 @@ class Settings(BaseSettings):
     def effective_probes(self) -> list[ProbeSpec]:
         """Declared probes; by default one `api` probe of the Messages API when a key is set. Anthropic
         probes need the key: without it they are left out (the app says so at start-up)."""
-        probes = self.probes or [ProbeSpec(name="api", kind="anthropic_messages",
-                                           components=[CLAUDE_API_COMPONENT])]
+        probes = self.probes or [ProbeSpec(name="api", kind="anthropic_messages", components=[CLAUDE_API_COMPONENT])]
         if self.anthropic_api_key is None:
             probes = [p for p in probes if p.kind == "http"]
         return probes
@@ -308,8 +460,10 @@ class Settings(BaseSettings):
         known = {s.name for s in self.effective_services()}
         for probe in self.probes:
             if probe.service is not None and probe.service not in known:
-                raise ValueError(f"{config_path() or DEFAULT_CONFIG_FILE}: probe {probe.name} names an unknown "
-                                 f"service {probe.service!r}")
+                raise ValueError(
+                    f"{config_path() or DEFAULT_CONFIG_FILE}: probe {probe.name} names an unknown "
+                    f"service {probe.service!r}"
+                )
         return self
 
     @property

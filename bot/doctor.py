@@ -49,17 +49,25 @@ WEBHOOK = re.compile(r"/webhooks/(?P<id>[0-9]+)/(?P<token>[^/?#]+)")
 T = TypeVar("T")
 
 UPGRADE = "run `statusbot db upgrade`"
-PAGE_DOWN = ("check STATUSPAGE_URL and this host's network; if both are right, the page itself is failing and "
-             "statusbot catches up once it answers")
-SLACK_APP_UPDATE = ("update the app from `statusbot slack manifest` (api.slack.com/apps → your app → App Manifest), "
-                    "then reinstall it to the workspace")
-SLACK_REVOKED = ("the token was revoked (was the app uninstalled?): reinstall the app (api.slack.com/apps → your app "
-                 "→ Install App) and set SLACK_BOT_TOKEN to the new Bot User OAuth Token")
+PAGE_DOWN = (
+    "check STATUSPAGE_URL and this host's network; if both are right, the page itself is failing and "
+    "statusbot catches up once it answers"
+)
+SLACK_APP_UPDATE = (
+    "update the app from `statusbot slack manifest` (api.slack.com/apps → your app → App Manifest), "
+    "then reinstall it to the workspace"
+)
+SLACK_REVOKED = (
+    "the token was revoked (was the app uninstalled?): reinstall the app (api.slack.com/apps → your app "
+    "→ Install App) and set SLACK_BOT_TOKEN to the new Bot User OAuth Token"
+)
 SLACK_AUTH_FIXES = {
     "invalid_auth": "SLACK_BOT_TOKEN is wrong: copy the Bot User OAuth Token (xoxb-…) from api.slack.com/apps → "
-                    "your app → OAuth & Permissions",
+    "your app → OAuth & Permissions",
     "not_authed": "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…)",
-    "token_revoked": SLACK_REVOKED, "token_expired": SLACK_REVOKED, "account_inactive": SLACK_REVOKED,
+    "token_revoked": SLACK_REVOKED,
+    "token_expired": SLACK_REVOKED,
+    "account_inactive": SLACK_REVOKED,
 }
 
 
@@ -171,8 +179,10 @@ def _database(url: str) -> Check:
     if current is None:
         return failed(f"{shown} has no statusbot schema yet", UPGRADE)
     if current not in {script.revision for script in scripts.walk_revisions()}:
-        return failed(f"{shown} is at revision {current}, which this statusbot does not know",
-                      "upgrade statusbot to the version that wrote it, or point DATABASE_URL at the right database")
+        return failed(
+            f"{shown} is at revision {current}, which this statusbot does not know",
+            "upgrade statusbot to the version that wrote it, or point DATABASE_URL at the right database",
+        )
     return failed(f"{shown} is at revision {current}, not the newest ({head})", UPGRADE)
 
 
@@ -200,8 +210,10 @@ async def check_status_page(doctor: Doctor, service: ServiceSpec) -> Check:
         components = parse_summary(summary.body, service.name).components
         found = parse_incidents(incidents.body, service.name)
     except ParseError as exc:
-        return failed(f"{base} answers, but not like a Statuspage: {exc}",
-                      "set STATUSPAGE_URL to the base URL of an Atlassian Statuspage (its JSON API is under /api/v2/)")
+        return failed(
+            f"{base} answers, but not like a Statuspage: {exc}",
+            "set STATUSPAGE_URL to the base URL of an Atlassian Statuspage (its JSON API is under /api/v2/)",
+        )
     return passed(f"{base} answers and parses ({len(components)} components, {len(found)} incidents)")
 
 
@@ -219,16 +231,23 @@ async def check_anthropic(doctor: Doctor) -> Check:
     if status == 429:
         return passed(f"{base} accepts the key, but is rate-limiting it right now ({why})")
     if status == 401:
-        return failed(f"{base} refuses the key ({why})",
-                      "set ANTHROPIC_API_KEY to an active key from console.anthropic.com → Settings → API keys")
+        return failed(
+            f"{base} refuses the key ({why})",
+            "set ANTHROPIC_API_KEY to an active key from console.anthropic.com → Settings → API keys",
+        )
     if status == 403:
-        return failed(f"the key may not use the API ({why})",
-                      "use a key of a workspace with API access (console.anthropic.com → Settings → API keys)")
+        return failed(
+            f"the key may not use the API ({why})",
+            "use a key of a workspace with API access (console.anthropic.com → Settings → API keys)",
+        )
     if status == 404:
-        return failed(f"there is no Anthropic API at {base} ({why})",
-                      "check ANTHROPIC_BASE_URL (default https://api.anthropic.com)")
-    return failed(f"{base} answers {why}",
-                  "the API itself is failing: try again later (statusbot's probes report such outages)")
+        return failed(
+            f"there is no Anthropic API at {base} ({why})",
+            "check ANTHROPIC_BASE_URL (default https://api.anthropic.com)",
+        )
+    return failed(
+        f"{base} answers {why}", "the API itself is failing: try again later (statusbot's probes report such outages)"
+    )
 
 
 def _anthropic_error(response: httpx.Response) -> str:
@@ -248,8 +267,12 @@ class SlackAuth:
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
-    return AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url),
-                          timeout=max(1, round(settings.http_timeout)), retry_handlers=[])
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url),
+        timeout=max(1, round(settings.http_timeout)),
+        retry_handlers=[],
+    )
 
 
 def _slack_error(exc: Exception, settings: Settings) -> str:
@@ -276,8 +299,9 @@ async def check_slack_token(doctor: Doctor) -> Check:
         return skipped(f"{NOT_CONFIGURED} (no SLACK_BOT_TOKEN)")
     auth = await _slack_auth(doctor)
     if auth.response is None:
-        fix = SLACK_AUTH_FIXES.get(auth.error, "check SLACK_API_URL and this host's network; Slack may be down "
-                                               "(slack-status.com)")
+        fix = SLACK_AUTH_FIXES.get(
+            auth.error, "check SLACK_API_URL and this host's network; Slack may be down (slack-status.com)"
+        )
         return failed(f"Slack refuses the bot token ({auth.error})", fix)
     return passed(f"valid: @{auth.response.get('user')} in the workspace {auth.response.get('team')}")
 
@@ -290,8 +314,10 @@ async def check_slack_scopes(doctor: Doctor) -> Check:
         return skipped(NEEDS_SLACK_TOKEN)
     header = {k.lower(): v for k, v in auth.response.headers.items()}.get("x-oauth-scopes")
     if header is None:
-        return failed("Slack did not say which scopes the token has (no x-oauth-scopes header)",
-                      "point SLACK_API_URL at Slack's Web API (https://slack.com/api) or a proxy that keeps headers")
+        return failed(
+            "Slack did not say which scopes the token has (no x-oauth-scopes header)",
+            "point SLACK_API_URL at Slack's Web API (https://slack.com/api) or a proxy that keeps headers",
+        )
     granted = {scope.strip() for scope in header.split(",")}
     wanted: list[str] = manifest.load()["oauth_config"]["scopes"]["bot"]
     missing = [scope for scope in wanted if scope not in granted]
@@ -312,8 +338,9 @@ async def check_slack_channel(doctor: Doctor, channel: str | None) -> Check:
         await _slack_client(doctor.settings).conversations_history(channel=channel, limit=1)
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         setting = "SLACK_CHANNEL" if channel == doctor.settings.slack_channel else "its slack_channel in the TOML"
-        return _slack_channel_failure(channel, setting, f"@{auth.response.get('user') or 'statusbot'}",
-                                      _slack_error(exc, doctor.settings))
+        return _slack_channel_failure(
+            channel, setting, f"@{auth.response.get('user') or 'statusbot'}", _slack_error(exc, doctor.settings)
+        )
     return passed(f"the bot is in {channel}")
 
 
@@ -321,9 +348,10 @@ def _slack_channel_failure(channel: str, setting: str, bot: str, error: str) -> 
     if error == "not_in_channel":
         return failed(f"the bot is not in {channel}", f"type /invite {bot} in that channel")
     if error == "channel_not_found":
-        return failed(f"the bot cannot see {channel} (a wrong id, or a private channel it is not in)",
-                      f"set {setting} to the channel's id (C…, at the bottom of its details) and /invite {bot} "
-                      "there")
+        return failed(
+            f"the bot cannot see {channel} (a wrong id, or a private channel it is not in)",
+            f"set {setting} to the channel's id (C…, at the bottom of its details) and /invite {bot} there",
+        )
     if error == "missing_scope":
         return skipped("needs the channels:history and groups:history scopes (see slack scopes)")
     return failed(f"reading {channel} failed ({error})", f"check {setting} and SLACK_API_URL")
@@ -367,8 +395,11 @@ async def check_discord_token(doctor: Doctor) -> Check:
     me = await _discord_me(doctor)
     if me.status_code == 200:
         return passed(f"valid: the bot is {me.json().get('username')} ({me.json().get('id')})")
-    fix = ("set DISCORD_BOT_TOKEN to the bot's token (discord.com/developers/applications → your app → Bot → "
-           "Reset Token)" if me.status_code == 401 else "check DISCORD_API_URL; Discord may be down")
+    fix = (
+        "set DISCORD_BOT_TOKEN to the bot's token (discord.com/developers/applications → your app → Bot → Reset Token)"
+        if me.status_code == 401
+        else "check DISCORD_API_URL; Discord may be down"
+    )
     return failed(f"Discord refuses the bot token ({_discord_error(me)})", fix)
 
 
@@ -383,12 +414,17 @@ async def check_discord_channel(doctor: Doctor, channel: str | None) -> Check:
     why = _discord_error(response)
     setting = "DISCORD_CHANNEL_ID" if channel == doctor.settings.discord_channel_id else "its discord_channel_id"
     if response.status_code == 404:
-        return failed(f"there is no channel {channel} ({why})", f"set {setting} to the channel's id (turn on Developer "
-                                                                "Mode, then right-click the channel → Copy Channel ID)")
+        return failed(
+            f"there is no channel {channel} ({why})",
+            f"set {setting} to the channel's id (turn on Developer "
+            "Mode, then right-click the channel → Copy Channel ID)",
+        )
     if response.status_code == 403:
-        return failed(f"the bot cannot see channel {channel} ({why})",
-                      "invite the bot to that server, and give its role View Channel, Send Messages, Create Public "
-                      "Threads and Send Messages in Threads in that channel")
+        return failed(
+            f"the bot cannot see channel {channel} ({why})",
+            "invite the bot to that server, and give its role View Channel, Send Messages, Create Public "
+            "Threads and Send Messages in Threads in that channel",
+        )
     return failed(f"reading channel {channel} failed ({why})", f"check {setting} and DISCORD_API_URL")
 
 
@@ -403,20 +439,24 @@ async def check_discord_commands(doctor: Doctor) -> Check:
         return failed(f"reading the bot's application failed ({_discord_error(app)})", "check DISCORD_API_URL")
     guild, name = settings.discord_guild_id, settings.command.lstrip("/")
     where = f"in server {guild}" if guild else "globally"
-    listed = await _discord_get(doctor, f"/applications/{app.json()['id']}" + (f"/guilds/{guild}" if guild else "")
-                                + "/commands")
+    listed = await _discord_get(
+        doctor, f"/applications/{app.json()['id']}" + (f"/guilds/{guild}" if guild else "") + "/commands"
+    )
     if listed.status_code == 403:
-        return failed(f"the bot has no access to server {guild} ({_discord_error(listed)})",
-                      "invite the bot to that server with the bot and applications.commands scopes, or fix "
-                      "DISCORD_GUILD_ID")
+        return failed(
+            f"the bot has no access to server {guild} ({_discord_error(listed)})",
+            "invite the bot to that server with the bot and applications.commands scopes, or fix DISCORD_GUILD_ID",
+        )
     if listed.status_code != 200:
         return failed(f"listing the commands failed ({_discord_error(listed)})", "check DISCORD_GUILD_ID")
     if any(c.get("name") == name and c.get("type", 1) == 1 for c in listed.json()):
         return passed(f"/{name} is registered {where}")
     later = "" if guild else "; global commands can take a while to show, DISCORD_GUILD_ID makes them instant"
-    return failed(f"/{name} is not registered {where}",
-                  f"start `statusbot run` once: it registers /{name} when it logs in (the bot needs the "
-                  f"applications.commands scope){later}")
+    return failed(
+        f"/{name} is not registered {where}",
+        f"start `statusbot run` once: it registers /{name} when it logs in (the bot needs the "
+        f"applications.commands scope){later}",
+    )
 
 
 async def check_discord_webhook(doctor: Doctor) -> Check:
@@ -428,15 +468,18 @@ async def check_discord_webhook(doctor: Doctor) -> Check:
     found = WEBHOOK.search(settings.discord_webhook_url.get_secret_value())
     assert found is not None  # Settings insists on …/webhooks/ID/TOKEN
     hook = found["id"]
-    response = await doctor.get(f"{_discord_base(settings)}/webhooks/{hook}/{found['token']}",
-                                headers={"User-Agent": DISCORD_AGENT})
+    response = await doctor.get(
+        f"{_discord_base(settings)}/webhooks/{hook}/{found['token']}", headers={"User-Agent": DISCORD_AGENT}
+    )
     if response.status_code == 200:
         return passed(f"webhook {hook} answers (channel {response.json().get('channel_id')})")
     why = _discord_error(response)
     if response.status_code in (401, 403, 404):
-        return failed(f"webhook {hook} is gone or its URL is wrong ({why})",
-                      "create a webhook again (channel settings → Integrations → Webhooks → New Webhook → Copy "
-                      "Webhook URL) and set DISCORD_WEBHOOK_URL to it")
+        return failed(
+            f"webhook {hook} is gone or its URL is wrong ({why})",
+            "create a webhook again (channel settings → Integrations → Webhooks → New Webhook → Copy "
+            "Webhook URL) and set DISCORD_WEBHOOK_URL to it",
+        )
     return failed(f"webhook {hook} answers {why}", "check DISCORD_API_URL; Discord may be down")
 
 
@@ -451,24 +494,49 @@ class Spec:
 def plan(settings: Settings) -> list[Spec]:
     """The checks these settings call for, in the order they are printed."""
     services = settings.effective_services()
-    specs = [Spec("database", check_database, f"check DATABASE_URL (and that the database server is up), then "
-                                              f"{UPGRADE}")]
-    specs += [Spec(_named("status page", s.name, len(services)), partial(check_status_page, service=s), PAGE_DOWN)
-              for s in services]
-    specs += [Spec("anthropic api", check_anthropic, "check ANTHROPIC_BASE_URL and this host's network"),
-              Spec("slack token", check_slack_token, "check SLACK_API_URL and this host's network"),
-              Spec("slack scopes", check_slack_scopes, "check SLACK_API_URL and this host's network")]
-    slack = _channels(settings.slack_channel, [(s.slack_channel, [r.slack_channel for r in s.routes])
-                                               for s in services]) if settings.slack_enabled else [None]
-    specs += [Spec(_named("slack channel", c, len(slack)), partial(check_slack_channel, channel=c),
-                   "check the channel id, SLACK_API_URL and this host's network") for c in slack]
+    specs = [
+        Spec("database", check_database, f"check DATABASE_URL (and that the database server is up), then {UPGRADE}")
+    ]
+    specs += [
+        Spec(_named("status page", s.name, len(services)), partial(check_status_page, service=s), PAGE_DOWN)
+        for s in services
+    ]
+    specs += [
+        Spec("anthropic api", check_anthropic, "check ANTHROPIC_BASE_URL and this host's network"),
+        Spec("slack token", check_slack_token, "check SLACK_API_URL and this host's network"),
+        Spec("slack scopes", check_slack_scopes, "check SLACK_API_URL and this host's network"),
+    ]
+    slack = (
+        _channels(settings.slack_channel, [(s.slack_channel, [r.slack_channel for r in s.routes]) for s in services])
+        if settings.slack_enabled
+        else [None]
+    )
+    specs += [
+        Spec(
+            _named("slack channel", c, len(slack)),
+            partial(check_slack_channel, channel=c),
+            "check the channel id, SLACK_API_URL and this host's network",
+        )
+        for c in slack
+    ]
     specs.append(Spec("discord token", check_discord_token, "check DISCORD_API_URL and this host's network"))
-    discord = _channels(settings.discord_channel_id, [(s.discord_channel_id, [r.discord_channel_id for r in s.routes])
-                                                      for s in services]) or [None]
-    specs += [Spec(_named("discord channel", c, len(discord)), partial(check_discord_channel, channel=c),
-                   "check the channel id, DISCORD_API_URL and this host's network") for c in discord]
-    return [*specs, Spec("discord commands", check_discord_commands, "check DISCORD_API_URL and this host's network"),
-            Spec("discord webhook", check_discord_webhook, "check DISCORD_API_URL and this host's network")]
+    discord = _channels(
+        settings.discord_channel_id,
+        [(s.discord_channel_id, [r.discord_channel_id for r in s.routes]) for s in services],
+    ) or [None]
+    specs += [
+        Spec(
+            _named("discord channel", c, len(discord)),
+            partial(check_discord_channel, channel=c),
+            "check the channel id, DISCORD_API_URL and this host's network",
+        )
+        for c in discord
+    ]
+    return [
+        *specs,
+        Spec("discord commands", check_discord_commands, "check DISCORD_API_URL and this host's network"),
+        Spec("discord webhook", check_discord_webhook, "check DISCORD_API_URL and this host's network"),
+    ]
 
 
 def _channels(default: str | None, per_service: list[tuple[str | None, list[str | None]]]) -> list[str]:
@@ -482,15 +550,17 @@ def _named(check: str, target: str | None, count: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------- runner
-async def run_checks(settings: Settings, timeout: float | None = None,
-                     checks: Iterable[Spec] | None = None) -> list[Check]:
+async def run_checks(
+    settings: Settings, timeout: float | None = None, checks: Iterable[Spec] | None = None
+) -> list[Check]:
     """Every check of `plan(settings)`, in order. Each gets `timeout` seconds (default 10 s, or two HTTP
     time-outs if that is longer)."""
     limit = timeout if timeout is not None else max(CHECK_TIMEOUT, 2 * settings.http_timeout)
     doctor = Doctor(settings)
     try:
-        results = await asyncio.gather(*(_run_one(spec, doctor, limit) for spec in
-                                         (plan(settings) if checks is None else checks)))
+        results = await asyncio.gather(
+            *(_run_one(spec, doctor, limit) for spec in (plan(settings) if checks is None else checks))
+        )
     finally:
         await doctor.aclose()
     redact = _redactor(settings)
@@ -519,10 +589,19 @@ def _origin(url: str) -> str:
 
 def _redactor(settings: Settings) -> Callable[[str], str]:
     """Blank out every secret the settings hold, wherever a message might have picked one up."""
-    values = [s.get_secret_value() for s in (settings.slack_bot_token, settings.slack_app_token,
-                                             settings.slack_signing_secret, settings.discord_bot_token,
-                                             settings.anthropic_api_key, settings.webhook_secret,
-                                             settings.discord_webhook_url) if s is not None]
+    values = [
+        s.get_secret_value()
+        for s in (
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+            settings.discord_bot_token,
+            settings.anthropic_api_key,
+            settings.webhook_secret,
+            settings.discord_webhook_url,
+        )
+        if s is not None
+    ]
     hook = WEBHOOK.search(settings.discord_webhook_url.get_secret_value()) if settings.discord_webhook_url else None
     values += [hook["token"]] if hook else []
     values += [password] if (password := _db_password(settings.database_url)) else []

@@ -12,15 +12,29 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-QUIET = ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic", "discord", "slack_bolt", "slack_sdk",
-         "matplotlib", "PIL")
+QUIET = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "aiohttp.access",
+    "alembic",
+    "discord",
+    "slack_bolt",
+    "slack_sdk",
+    "matplotlib",
+    "PIL",
+)
 CONTEXT = ("incident", "source", "service", "probe", "sink")
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        line = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         line.update({key: getattr(record, key) for key in CONTEXT if hasattr(record, key)})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info).splitlines()[-1]
@@ -29,8 +43,11 @@ class JsonFormatter(logging.Formatter):
 
 def setup(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -41,16 +41,20 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.probe_latency = Histogram("statusbot_probe_latency_seconds", "Probe latency", ["probe"],
-                                       buckets=LATENCY_BUCKETS, registry=r)
-        self.probe_results = Counter("statusbot_probe_results", "Probe results by class", ["probe", "outcome"],
-                                     registry=r)
+        self.probe_latency = Histogram(
+            "statusbot_probe_latency_seconds", "Probe latency", ["probe"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.probe_results = Counter(
+            "statusbot_probe_results", "Probe results by class", ["probe", "outcome"], registry=r
+        )
         self.polls = Counter("statusbot_polls", "Status page polls", ["service", "result"], registry=r)
-        self.poll_success = Gauge("statusbot_poll_last_success_timestamp_seconds",
-                                  "Time of the last successful poll", ["service"], registry=r)
+        self.poll_success = Gauge(
+            "statusbot_poll_last_success_timestamp_seconds", "Time of the last successful poll", ["service"], registry=r
+        )
         self.deliveries = Counter("statusbot_deliveries", "Outbox deliveries", ["sink", "result"], registry=r)
-        self.commands = Histogram("statusbot_command_seconds", "Command latency", ["command"],
-                                  buckets=COMMAND_BUCKETS, registry=r)
+        self.commands = Histogram(
+            "statusbot_command_seconds", "Command latency", ["command"], buckets=COMMAND_BUCKETS, registry=r
+        )
 
     def watch_database(self, read: Callable[[], tuple[dict[str, int], dict[str, int]]]) -> None:
         self.registry.register(_DatabaseGauges(read))

@@ -20,13 +20,23 @@ def _seconds(delta: timedelta | None) -> float | None:
 def incident_json(incident: Incident) -> dict[str, Any]:
     view: IncidentCard = card(incident)
     return {
-        "id": view.id, "service": view.service, "kind": view.kind, "title": view.title,
-        "status": view.status, "impact": view.impact, "components": list(view.components),
-        "source": incident.source, "upstream_id": incident.upstream_id, "url": view.shortlink,
-        "started_at": _time(view.started_at), "detected_at": _time(view.detected_at),
+        "id": view.id,
+        "service": view.service,
+        "kind": view.kind,
+        "title": view.title,
+        "status": view.status,
+        "impact": view.impact,
+        "components": list(view.components),
+        "source": incident.source,
+        "upstream_id": incident.upstream_id,
+        "url": view.shortlink,
+        "started_at": _time(view.started_at),
+        "detected_at": _time(view.detected_at),
         "vendor_acknowledged_at": _time(view.vendor_acknowledged_at),
-        "acknowledged_at": _time(view.acknowledged_at), "acknowledged_by": view.acknowledged_by,
-        "resolved_at": _time(view.resolved_at), "resolved_by": view.resolved_by,
+        "acknowledged_at": _time(view.acknowledged_at),
+        "acknowledged_by": view.acknowledged_by,
+        "resolved_at": _time(view.resolved_at),
+        "resolved_by": view.resolved_by,
         "time_to_acknowledge_s": _seconds(view.time_to_acknowledge),
         "time_to_resolve_s": _seconds(view.time_to_resolve),
         "lead_time_s": _seconds(view.lead_time),
@@ -34,12 +44,26 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 
 
 def entry_json(entry: TimelineEntry) -> dict[str, Any]:
-    return {"at": _time(entry.at), "kind": entry.kind, "source": entry.source, "status": entry.status,
-            "body": entry.body, "actor": entry.actor, "upstream_id": entry.upstream_id,
-            "components": [{"id": c["id"], "name": c["name"], "old_status": c.get("old") or None,
-                            "new_status": c["new"]} for c in entry.components]}
+    return {
+        "at": _time(entry.at),
+        "kind": entry.kind,
+        "source": entry.source,
+        "status": entry.status,
+        "body": entry.body,
+        "actor": entry.actor,
+        "upstream_id": entry.upstream_id,
+        "components": [
+            {"id": c["id"], "name": c["name"], "old_status": c.get("old") or None, "new_status": c["new"]}
+            for c in entry.components
+        ],
+    }
 
 
 def component_json(component: ComponentState) -> dict[str, Any]:
-    return {"service": component.service, "id": component.component_id, "name": component.name,
-            "status": component.status, "updated_at": _time(component.upstream_updated_at)}
+    return {
+        "service": component.service,
+        "id": component.component_id,
+        "name": component.name,
+        "status": component.status,
+        "updated_at": _time(component.upstream_updated_at),
+    }

@@ -51,8 +51,13 @@ def median(values: list[float]) -> float | None:
 def compute(db: Database, now: datetime, days: int, probe_components: Mapping[str, Iterable[str]]) -> Stats:
     since = now - timedelta(days=days)
     with db.session() as session:
-        rows = list(session.exec(select(Incident).where(Incident.kind == Kind.INCIDENT, Incident.started_at >= since,
-                                                        col(Incident.informational).is_(False))))
+        rows = list(
+            session.exec(
+                select(Incident).where(
+                    Incident.kind == Kind.INCIDENT, Incident.started_at >= since, col(Incident.informational).is_(False)
+                )
+            )
+        )
         views = [card(i) for i in rows]
         vendor = _vendor_minutes(session, rows, since, now)
         down, uptime = _probe_figures(session, since, now)
@@ -63,9 +68,20 @@ def compute(db: Database, now: datetime, days: int, probe_components: Mapping[st
     for probe, minutes in down.items():
         for component in probe_components.get(probe) or [f"probe {probe}"]:
             probe_minutes[component] += minutes
-    return Stats(days=days, since=since, incidents=len(views), acknowledged=len(tta), mtta_median_s=median(tta),
-                 mtta_p90_s=p90(tta), mttr_median_s=median(ttr), mttr_p90_s=p90(ttr), vendor_minutes=vendor,
-                 probe_minutes=dict(probe_minutes), uptime=uptime, lead_median_s=median(leads))
+    return Stats(
+        days=days,
+        since=since,
+        incidents=len(views),
+        acknowledged=len(tta),
+        mtta_median_s=median(tta),
+        mtta_p90_s=p90(tta),
+        mttr_median_s=median(ttr),
+        mttr_p90_s=p90(ttr),
+        vendor_minutes=vendor,
+        probe_minutes=dict(probe_minutes),
+        uptime=uptime,
+        lead_median_s=median(leads),
+    )
 
 
 def _vendor_minutes(session: Session, incidents: list[Incident], since: datetime, now: datetime) -> dict[str, float]:
@@ -73,9 +89,11 @@ def _vendor_minutes(session: Session, incidents: list[Incident], since: datetime
     names = {c.component_id: c.name for c in session.exec(select(ComponentState))}
     minutes: dict[str, float] = defaultdict(float)
     for incident in incidents:
-        entries = session.exec(select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
-                                                           TimelineEntry.kind == "vendor_update")
-                               .order_by(col(TimelineEntry.at)))
+        entries = session.exec(
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "vendor_update")
+            .order_by(col(TimelineEntry.at))
+        )
         down: dict[str, datetime] = {}
         for entry in entries:
             for change in entry.components:
@@ -102,8 +120,11 @@ def _probe_figures(session: Session, since: datetime, now: datetime) -> ProbeFig
     down: dict[str, float] = defaultdict(float)
     good: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
-    results = session.exec(select(ProbeResult).where(ProbeResult.at >= since, ProbeResult.at <= now)
-                           .order_by(ProbeResult.probe, col(ProbeResult.at)))
+    results = session.exec(
+        select(ProbeResult)
+        .where(ProbeResult.at >= since, ProbeResult.at <= now)
+        .order_by(ProbeResult.probe, col(ProbeResult.at))
+    )
     previous: ProbeResult | None = None
     for result in results:
         if previous is not None and previous.probe == result.probe and previous.outcome in FAILING:
@@ -126,10 +147,12 @@ def _dur(seconds: float | None) -> str:
 
 def describe(stats: Stats) -> list[str]:
     """The figures as lines of text, for `/claude stats` and `statusbot stats`."""
-    lines = [f"{stats.incidents} incidents in the last {stats.days} days ({stats.acknowledged} acknowledged)",
-             f"MTTA: median {_dur(stats.mtta_median_s)}, p90 {_dur(stats.mtta_p90_s)}",
-             f"MTTR: median {_dur(stats.mttr_median_s)}, p90 {_dur(stats.mttr_p90_s)}",
-             f"Our lead over the vendor's first update: median {_dur(stats.lead_median_s)}"]
+    lines = [
+        f"{stats.incidents} incidents in the last {stats.days} days ({stats.acknowledged} acknowledged)",
+        f"MTTA: median {_dur(stats.mtta_median_s)}, p90 {_dur(stats.mtta_p90_s)}",
+        f"MTTR: median {_dur(stats.mttr_median_s)}, p90 {_dur(stats.mttr_p90_s)}",
+        f"Our lead over the vendor's first update: median {_dur(stats.lead_median_s)}",
+    ]
     for name, minutes in sorted(stats.vendor_minutes.items(), key=lambda kv: -kv[1]):
         seen = stats.probe_minutes.get(name)
         ours = f", {seen:.0f} min seen by our probes" if seen is not None else ""

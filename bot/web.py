@@ -19,8 +19,13 @@ log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
-def build_web_app(engine: IncidentEngine, services: list[str], webhook_secret: str | None,
-                  health: Callable[[], dict[str, object]], metrics: Metrics) -> web.Application:
+def build_web_app(
+    engine: IncidentEngine,
+    services: list[str],
+    webhook_secret: str | None,
+    health: Callable[[], dict[str, object]],
+    metrics: Metrics,
+) -> web.Application:
     """`/webhooks/statuspage/<secret>` feeds the first service, `/webhooks/statuspage/<service>/<secret>`
     any declared one."""
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
@@ -47,8 +52,9 @@ def _healthz(health: Callable[[], dict[str, object]]) -> Callable[[web.Request],
     return handler
 
 
-def _statuspage_webhook(engine: IncidentEngine, services: list[str],
-                        secret: str | None) -> Callable[[web.Request], object]:
+def _statuspage_webhook(
+    engine: IncidentEngine, services: list[str], secret: str | None
+) -> Callable[[web.Request], object]:
     async def handler(request: web.Request) -> web.Response:
         given = request.match_info["secret"]
         service = request.match_info.get("service", services[0])

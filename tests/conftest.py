@@ -67,15 +67,24 @@ class Harness:
 
 
 def make_settings(db_url: str, page_url: str, **extra: Any) -> Settings:
-    return Settings(database_url=db_url, statuspage_url=page_url, console=True, poll_interval=30,  # type: ignore[arg-type]
-                    http_timeout=1.0, **extra)
+    return Settings(
+        database_url=db_url,
+        statuspage_url=page_url,
+        console=True,
+        poll_interval=30,  # type: ignore[arg-type]
+        http_timeout=1.0,
+        **extra,
+    )
 
 
 @pytest.fixture
 async def harness(db_url: str, page: FakeStatuspage, clock: ManualClock, tmp_path: Path) -> AsyncIterator[Harness]:
     out = io.StringIO()
-    bot = StatusBot(make_settings(db_url, page.base_url), clock=clock,
-                    sinks={"console": ConsoleSink(out, colour=False, folder=tmp_path / "postmortems")})
+    bot = StatusBot(
+        make_settings(db_url, page.base_url),
+        clock=clock,
+        sinks={"console": ConsoleSink(out, colour=False, folder=tmp_path / "postmortems")},
+    )
     bot.db.upgrade()
     yield Harness(bot, out)
     await bot.stop()

@@ -79,18 +79,24 @@ class DiscordWorld:
     def thread(self, alert: StoredMessage) -> list[StoredMessage]:
         return self.dc.messages(alert.id)  # a thread started on a message has the message's id
 
-    async def command(self, sub: str, incident: str | None = None, user: int = ALICE,
-                      roles: tuple[int, ...] = (), **more: str) -> Answered:
+    async def command(
+        self, sub: str, incident: str | None = None, user: int = ALICE, roles: tuple[int, ...] = (), **more: str
+    ) -> Answered:
         given = {"incident": incident, **more}
         options = [{"type": 3, "name": name, "value": value} for name, value in given.items() if value is not None]
-        payload = self.dc.slash_command_payload(self.bot.settings.command.lstrip("/"),
-                                                [{"type": 1, "name": sub, "options": options}])
+        payload = self.dc.slash_command_payload(
+            self.bot.settings.command.lstrip("/"), [{"type": 1, "name": sub, "options": options}]
+        )
         return await self._interact({**payload, "member": member(user, roles)})
 
     async def click(self, verb: str, incident_id: int, user: int = ALICE, roles: tuple[int, ...] = ()) -> Answered:
         alert = next(m for m in self.alerts() if f"statusbot:{verb}:{incident_id}" in json.dumps(m.data))
-        payload = {"type": 3, "data": {"custom_id": f"statusbot:{verb}:{incident_id}", "component_type": 2},
-                   "message": alert.data, "member": member(user, roles)}
+        payload = {
+            "type": 3,
+            "data": {"custom_id": f"statusbot:{verb}:{incident_id}", "component_type": 2},
+            "message": alert.data,
+            "member": member(user, roles),
+        }
         return await self._interact(payload)
 
     async def _interact(self, payload: dict[str, Any]) -> Answered:
@@ -123,8 +129,11 @@ class DiscordWorld:
 def member(user: int, roles: tuple[int, ...] = ()) -> dict[str, Any]:
     names = {ALICE: "alice", BOB: "bob", MALLORY: "mallory"}
     name = names.get(user, f"user{user % 1000}")
-    return {"user": {"id": str(user), "username": name, "global_name": name.capitalize()},
-            "roles": [str(r) for r in roles], "nick": None}
+    return {
+        "user": {"id": str(user), "username": name, "global_name": name.capitalize()},
+        "roles": [str(r) for r in roles],
+        "nick": None,
+    }
 
 
 def embed_text(data: dict[str, Any]) -> str:
@@ -138,16 +147,27 @@ def embed_text(data: dict[str, Any]) -> str:
 
 def discord_settings(tmp: Path, dc: FakeDiscord, page: FakeStatuspage, **extra: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp / 'bot.db'}", "statuspage_url": page.base_url, "console": False,
-        "port": 0, "host": "127.0.0.1", "http_timeout": 1.0, "discord_bot_token": TOKEN,
-        "discord_channel_id": str(CHANNEL_ID), "discord_guild_id": str(GUILD_ID),
-        "discord_api_url": dc.api_base, "discord_gateway_url": dc.gateway_url}
+        "database_url": f"sqlite:///{tmp / 'bot.db'}",
+        "statuspage_url": page.base_url,
+        "console": False,
+        "port": 0,
+        "host": "127.0.0.1",
+        "http_timeout": 1.0,
+        "discord_bot_token": TOKEN,
+        "discord_channel_id": str(CHANNEL_ID),
+        "discord_guild_id": str(GUILD_ID),
+        "discord_api_url": dc.api_base,
+        "discord_gateway_url": dc.gateway_url,
+    }
     return Settings(**{k: v for k, v in {**values, **extra}.items() if v is not None})
 
 
 def fake_discord(fake: type[FakeDiscord] = FakeDiscord, **options: Any) -> FakeDiscord:
-    channels = {CHANNEL_ID: {"name": "incidents"}, FORUM_ID: {"name": "incident-forum", "type": 15},
-                **options.pop("extra_channels", {})}
+    channels = {
+        CHANNEL_ID: {"name": "incidents"},
+        FORUM_ID: {"name": "incident-forum", "type": 15},
+        **options.pop("extra_channels", {}),
+    }
     # Discord's own per-channel limit is 5 messages per 5 s; discord.py would sleep it out for real, so
     # the world allows more (one test shows the bot keeping to tight limits without a 429).
     settings = {"message_rate_limit": (50, 1.0), **options}
@@ -169,16 +189,26 @@ async def start_bot(settings: Settings, clock: ManualClock, dc: FakeDiscord, con
 
 
 @asynccontextmanager
-async def discord_world(tmp: Path, start: datetime | None = None, dc_options: dict[str, Any] | None = None,
-                        webhook: int | None = None, fake: type[FakeDiscord] = FakeDiscord, connect: bool = True,
-                        **extra: Any) -> AsyncIterator[DiscordWorld]:
+async def discord_world(
+    tmp: Path,
+    start: datetime | None = None,
+    dc_options: dict[str, Any] | None = None,
+    webhook: int | None = None,
+    fake: type[FakeDiscord] = FakeDiscord,
+    connect: bool = True,
+    **extra: Any,
+) -> AsyncIterator[DiscordWorld]:
     """`webhook=CHANNEL_ID` (or FORUM_ID): webhook-only mode, a webhook in that channel and no bot token."""
     clock = ManualClock(start or datetime(2026, 4, 15, 14, 0, tzinfo=UTC))
     saved = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY  # the platform points discord.py at the fake
     async with fake_discord(fake, **(dc_options or {})) as dc, FakeStatuspage() as page:
         if webhook is not None:
-            extra.update(discord_webhook_url=dc.add_webhook(webhook).url, discord_bot_token=None,
-                         discord_channel_id=None, discord_guild_id=None)
+            extra.update(
+                discord_webhook_url=dc.add_webhook(webhook).url,
+                discord_bot_token=None,
+                discord_channel_id=None,
+                discord_guild_id=None,
+            )
         bot = await start_bot(discord_settings(tmp, dc, page, **extra), clock, dc, connect)
         world = DiscordWorld(bot, dc, page, clock)
         try:

@@ -64,8 +64,9 @@ class ProbeWorld:
     def incidents(self) -> list[Incident]:
         """Incidents the team was told about (past history imported silently is left out)."""
         with self.bot.db.session() as session:
-            return list(session.exec(select(Incident).where(Incident.kind == "incident",
-                                                            col(Incident.announced).is_(True))))
+            return list(
+                session.exec(select(Incident).where(Incident.kind == "incident", col(Incident.announced).is_(True)))
+            )
 
     def lines(self) -> list[str]:
         return self.out.getvalue().splitlines()
@@ -73,22 +74,33 @@ class ProbeWorld:
 
 def probe_settings(tmp: Path, api: FakeAnthropic, page: FakeStatuspage, **extra: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp / 'probes.db'}", "statuspage_url": page.base_url, "console": True,
-        "http_timeout": 1.0, "anthropic_api_key": KEY, "anthropic_base_url": api.base_url,
-        "connectivity_url": page.base_url + "/generate_204", "probe_timeout": 0.3,
-        "probes": [ProbeSpec(name="api", kind="anthropic_messages", components=[API_COMPONENT])]}
+        "database_url": f"sqlite:///{tmp / 'probes.db'}",
+        "statuspage_url": page.base_url,
+        "console": True,
+        "http_timeout": 1.0,
+        "anthropic_api_key": KEY,
+        "anthropic_base_url": api.base_url,
+        "connectivity_url": page.base_url + "/generate_204",
+        "probe_timeout": 0.3,
+        "probes": [ProbeSpec(name="api", kind="anthropic_messages", components=[API_COMPONENT])],
+    }
     return Settings(**{**values, **extra})
 
 
 @asynccontextmanager
 async def probe_world(tmp: Path, error_rate: float = 0.0, seed: int = 7, **extra: Any) -> AsyncIterator[ProbeWorld]:
     clock = ManualClock(START)
-    async with FakeAnthropic(api_key=KEY, error_rate=error_rate, rng=random.Random(seed)) as api, \
-            FakeStatuspage() as page:
+    async with (
+        FakeAnthropic(api_key=KEY, error_rate=error_rate, rng=random.Random(seed)) as api,
+        FakeStatuspage() as page,
+    ):
         api.schedule([], clock=lambda: (clock.now() - START).total_seconds())
         out = io.StringIO()
-        bot = StatusBot(probe_settings(tmp, api, page, **extra), clock=clock,
-                        sinks={"console": ConsoleSink(out, colour=False, folder=tmp / "postmortems")})
+        bot = StatusBot(
+            probe_settings(tmp, api, page, **extra),
+            clock=clock,
+            sinks={"console": ConsoleSink(out, colour=False, folder=tmp / "postmortems")},
+        )
         bot.db.upgrade()
         world = ProbeWorld(bot, api, page, clock, out)
         yield world

@@ -32,8 +32,11 @@ CHANNEL = "C0INCIDENT"
 def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 @dataclass
@@ -61,15 +64,27 @@ class SlackWorld:
         return await self.http.post("/slack/events", content=body, headers={**sign(body), **headers})
 
     async def click(self, action_id: str, incident_id: int, user: str = "U0ALICE") -> httpx.Response:
-        payload = {"type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
-                   "api_app_id": "A0APP", "token": "x", "trigger_id": "1.2.3",
-                   "team": {"id": "T0FAKE", "domain": "fake"}, "channel": {"id": CHANNEL, "name": "incidents"},
-                   "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL,
-                                 "is_ephemeral": False},
-                   "response_url": "http://127.0.0.1:9/unused",
-                   "actions": [{"action_id": action_id, "block_id": f"incident:{incident_id}",
-                                "value": str(incident_id), "type": "button", "action_ts": "1.1",
-                                "text": {"type": "plain_text", "text": "x"}}]}
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+            "api_app_id": "A0APP",
+            "token": "x",
+            "trigger_id": "1.2.3",
+            "team": {"id": "T0FAKE", "domain": "fake"},
+            "channel": {"id": CHANNEL, "name": "incidents"},
+            "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL, "is_ephemeral": False},
+            "response_url": "http://127.0.0.1:9/unused",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": f"incident:{incident_id}",
+                    "value": str(incident_id),
+                    "type": "button",
+                    "action_ts": "1.1",
+                    "text": {"type": "plain_text", "text": "x"},
+                }
+            ],
+        }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         answer = await self.http.post("/slack/events", content=body, headers=sign(body))
         await self.bot.platforms[0].settle()  # type: ignore[attr-defined]  # the click's work runs after the ack
@@ -88,26 +103,46 @@ class SlackWorld:
 
 def slack_settings(tmp: Path, slack: FakeSlack, page: FakeStatuspage, **extra: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp / 'bot.db'}", "statuspage_url": page.base_url, "console": False,
-        "port": 0, "host": "127.0.0.1", "http_timeout": 1.0, "slack_bot_token": slack.token,
-        "slack_signing_secret": SIGNING_SECRET, "slack_channel": CHANNEL, "slack_api_url": slack.base_url}
+        "database_url": f"sqlite:///{tmp / 'bot.db'}",
+        "statuspage_url": page.base_url,
+        "console": False,
+        "port": 0,
+        "host": "127.0.0.1",
+        "http_timeout": 1.0,
+        "slack_bot_token": slack.token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_channel": CHANNEL,
+        "slack_api_url": slack.base_url,
+    }
     return Settings(**{**values, **extra})
 
 
 @asynccontextmanager
-async def slack_world(tmp: Path, start: datetime | None = None, fake: type[FakeSlack] = FakeSlack,
-                      channels: dict[str, Any] | None = None, **extra: Any) -> AsyncIterator[SlackWorld]:
+async def slack_world(
+    tmp: Path,
+    start: datetime | None = None,
+    fake: type[FakeSlack] = FakeSlack,
+    channels: dict[str, Any] | None = None,
+    **extra: Any,
+) -> AsyncIterator[SlackWorld]:
     clock = ManualClock(start or datetime(2026, 4, 15, 14, 0, tzinfo=UTC))
 
     async def simulated_sleep(seconds: float) -> None:
         clock.advance(seconds)
 
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]  # exactly what the committed manifest asks for
-    async with fake(clock=lambda: clock.now().timestamp(), usergroups={"S0RESP": ["U0CAROL"]},
-                    scopes=granted, channels=channels) as slack, FakeStatuspage() as page:
+    async with (
+        fake(
+            clock=lambda: clock.now().timestamp(), usergroups={"S0RESP": ["U0CAROL"]}, scopes=granted, channels=channels
+        ) as slack,
+        FakeStatuspage() as page,
+    ):
         bot = StatusBot(slack_settings(tmp, slack, page, **extra), clock=clock)
-        bot.platforms[0].sink.pacer = Pacer(1.0, sleep=simulated_sleep,  # type: ignore[attr-defined]
-                                            monotonic=lambda: clock.now().timestamp())
+        bot.platforms[0].sink.pacer = Pacer(
+            1.0,
+            sleep=simulated_sleep,  # type: ignore[attr-defined]
+            monotonic=lambda: clock.now().timestamp(),
+        )
         bot.db.upgrade()
         await bot.start_http()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.http_port}", timeout=10) as http:

@@ -18,16 +18,20 @@ runner = CliRunner()
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize(("name", "value", "words"), [
-    ("STATUSBOT_POLL_INTERVAL", "-5", "STATUSBOT_POLL_INTERVAL: Input should be greater than 0"),
-    ("STATUSPAGE_URL", "status.claude", "STATUSPAGE_URL: Input should be a valid URL"),
-    ("PORT", "eighty", "PORT: Input should be a valid integer"),
-    ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:/// or postgresql:// URL"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("STATUSBOT_POLL_INTERVAL", "-5", "STATUSBOT_POLL_INTERVAL: Input should be greater than 0"),
+        ("STATUSPAGE_URL", "status.claude", "STATUSPAGE_URL: Input should be a valid URL"),
+        ("PORT", "eighty", "PORT: Input should be a valid integer"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite:/// or postgresql:// URL"),
+    ],
+)
 def test_a_bad_setting_stops_start_up_with_one_line(name: str, value: str, words: str) -> None:
     result = run_cli("run", **{name: value})
     assert result.returncode == 2
@@ -56,16 +60,23 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_demo_tells_the_whole_story_and_writes_the_postmortem(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--delay", "0"], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--delay", "0"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert sum(line.startswith("● #") for line in lines) == 1
     assert "probe api sees errors" in lines[2] and "not yet acknowledged by the vendor" in lines[2]
     updates = [line for line in lines if line.startswith("    #2 ")]
-    assert sum("investigating" in u or "identified" in u or "monitoring" in u or "resolved" in u
-               for u in updates if "probe" not in u) == 7
+    assert (
+        sum(
+            "investigating" in u or "identified" in u or "monitoring" in u or "resolved" in u
+            for u in updates
+            if "probe" not in u
+        )
+        == 7
+    )
     assert any("acknowledged  Acknowledged by alice" in line for line in lines)
     assert any("Probe api has recovered. Waiting for the vendor" in line for line in lines)
     assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 53m") for line in lines)
@@ -86,9 +97,18 @@ def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     database.upgrade()
     engine = IncidentEngine(database, ["console"], SystemClock())
     now = SystemClock().now()
-    engine.apply_incident(IncidentObserved(
-        service="claude", source="statuspage", upstream_id="abc", title="Elevated errors", status="investigating",
-        impact="major", started_at=now, updates=(UpdateObserved("u1", "investigating", "Looking into it", now),)))
+    engine.apply_incident(
+        IncidentObserved(
+            service="claude",
+            source="statuspage",
+            upstream_id="abc",
+            title="Elevated errors",
+            status="investigating",
+            impact="major",
+            started_at=now,
+            updates=(UpdateObserved("u1", "investigating", "Looking into it", now),),
+        )
+    )
 
     listed = json.loads(runner.invoke(app, ["incidents", "--json"]).stdout)
     assert [(i["id"], i["status"], i["acknowledged_by"]) for i in listed] == [(1, "investigating", None)]
@@ -117,14 +137,19 @@ def test_readme_documents_every_setting_with_its_default() -> None:
         assert default in rows[name], f"{name}: the README does not show the default {default}"
 
 
-@pytest.mark.parametrize(("env", "words"), [
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_CHANNEL: is required with SLACK_BOT_TOKEN"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C0123"}, "SLACK_SIGNING_SECRET: is required unless"),
-    ({"SLACK_BOT_TOKEN": "xoxp-user", "SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: must be a bot token"),
-    ({"SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: is required when other SLACK_ settings are set"),
-    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#incidents", "SLACK_SIGNING_SECRET": "s"},
-     "SLACK_CHANNEL: String should match pattern"),
-])
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_CHANNEL: is required with SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "C0123"}, "SLACK_SIGNING_SECRET: is required unless"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user", "SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: must be a bot token"),
+        ({"SLACK_CHANNEL": "C0123"}, "SLACK_BOT_TOKEN: is required when other SLACK_ settings are set"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#incidents", "SLACK_SIGNING_SECRET": "s"},
+            "SLACK_CHANNEL: String should match pattern",
+        ),
+    ],
+)
 def test_missing_or_contradictory_slack_settings_are_one_line(env: dict[str, str], words: str) -> None:
     result = run_cli("run", **env)
     lines = result.stderr.strip().splitlines()

@@ -42,15 +42,20 @@ from tests.discord_world import (
 )
 from tests.fakes.discord_api import DEFAULT_SPEC_PATH
 
-pytestmark = pytest.mark.skipif(not DEFAULT_SPEC_PATH.is_file() and "DISCORD_OPENAPI_SPEC" not in os.environ,
-                                reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent): "
-                                       "the Discord fake cannot be strict without it")
+pytestmark = pytest.mark.skipif(
+    not DEFAULT_SPEC_PATH.is_file() and "DISCORD_OPENAPI_SPEC" not in os.environ,
+    reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent): "
+    "the Discord fake cannot be strict without it",
+)
 
 SCENARIO = Scenario.load()
 UPDATES = [u["body"] for u in SCENARIO.data["incident"]["updates"]]
-MESSAGE_ROUTES = {"/channels/{channel_id}/messages", "/channels/{channel_id}/messages/{message_id}",
-                  "/webhooks/{webhook_id}/{webhook_token}",
-                  "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"}
+MESSAGE_ROUTES = {
+    "/channels/{channel_id}/messages",
+    "/channels/{channel_id}/messages/{message_id}",
+    "/webhooks/{webhook_id}/{webhook_token}",
+    "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+}
 
 
 async def replay(world: DiscordWorld, minutes: list[float] | None = None) -> None:
@@ -105,8 +110,15 @@ async def test_an_outage_is_one_alert_with_one_thread_kept_current(tmp_path: Pat
         card = alert.embeds[0]
         assert card["title"].startswith("✅") and "(resolved)" in embed_text(alert.data)
         assert card["color"] == 0x2EB67D and len(alert.history) >= 3  # edited in place as the incident moved
-        assert {f["name"] for f in card["fields"]} >= {"Status", "Impact", "Components", "Started", "Acknowledged by",
-                                                       "Duration", "Lead time"}
+        assert {f["name"] for f in card["fields"]} >= {
+            "Status",
+            "Impact",
+            "Components",
+            "Started",
+            "Acknowledged by",
+            "Duration",
+            "Lead time",
+        }
         buttons = json.dumps(alert.data["components"])
         assert "statusbot:postmortem:2" in buttons and "statusbot:resolve" not in buttons
         with world.bot.db.session() as session:
@@ -116,9 +128,15 @@ async def test_an_outage_is_one_alert_with_one_thread_kept_current(tmp_path: Pat
 
 async def test_real_recorded_claude_incident_lands_as_one_alert_with_its_seven_updates(tmp_path: Path) -> None:
     folder = shared_path("anthropic", "incidents_json_snapshots")
-    docs = [load_json(folder / name) for name in
-            ("2026-04-15T13-13-26Z.json", "2026-04-15T15-02-18Z.json", "2026-04-15T16-57-22Z.json",
-             "2026-04-15T18-05-43Z.json")]
+    docs = [
+        load_json(folder / name)
+        for name in (
+            "2026-04-15T13-13-26Z.json",
+            "2026-04-15T15-02-18Z.json",
+            "2026-04-15T16-57-22Z.json",
+            "2026-04-15T18-05-43Z.json",
+        )
+    ]
     async with discord_world(tmp_path, start=parse_time(docs[0]["page"]["updated_at"])) as world:
         for doc in docs:
             world.clock.set(parse_time(doc["page"]["updated_at"]))
@@ -160,23 +178,28 @@ async def test_commands_answer_within_three_seconds_and_act_in_the_thread(tmp_pa
         assert world.dc.messages(CHANNEL_ID)[0].id == alert.id  # ephemeral answers never reach the channel
 
 
-@pytest.mark.parametrize(("sub", "incident", "words"), [
-    ("show", "abc", "`abc` is not an incident number"),
-    ("show", "999", "There is no incident #999"),
-    ("ack", None, "There is no open incident"),
-    ("postmortem", "999", "There is no incident #999"),
-    ("frobnicate", None, "I don't know `frobnicate`"),  # a subcommand Discord lists but this version lacks
-])
-async def test_bad_commands_get_a_helpful_private_answer(tmp_path: Path, sub: str, incident: str | None,
-                                                         words: str) -> None:
+@pytest.mark.parametrize(
+    ("sub", "incident", "words"),
+    [
+        ("show", "abc", "`abc` is not an incident number"),
+        ("show", "999", "There is no incident #999"),
+        ("ack", None, "There is no open incident"),
+        ("postmortem", "999", "There is no incident #999"),
+        ("frobnicate", None, "I don't know `frobnicate`"),  # a subcommand Discord lists but this version lacks
+    ],
+)
+async def test_bad_commands_get_a_helpful_private_answer(
+    tmp_path: Path, sub: str, incident: str | None, words: str
+) -> None:
     async with discord_world(tmp_path) as world:
         answer = await world.command(sub, incident)
         assert answer.ephemeral and words in answer.text and answer.seconds < 3
         assert "Traceback" not in answer.text
 
 
-async def test_slow_work_is_deferred_then_answered_by_a_follow_up(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_slow_work_is_deferred_then_answered_by_a_follow_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def slow_dispatch(*args: Any) -> Any:
         await asyncio.sleep(0.2)  # as if the database were slow
         return await dispatch(*args)
@@ -327,8 +350,9 @@ async def test_a_gateway_disconnect_resumes_and_no_command_is_lost(tmp_path: Pat
         assert (world.dc.identify_count, world.dc.resume_count) == (1, 2)
 
 
-async def test_a_missing_permission_is_reported_once_with_the_fix(tmp_path: Path,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_missing_permission_is_reported_once_with_the_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with discord_world(tmp_path) as world:
         world.dc.set_channel_permissions(CHANNEL_ID, can_send=False)
         with caplog.at_level(logging.ERROR):
@@ -369,8 +393,9 @@ async def test_vendor_text_cannot_ping_anyone_and_long_text_is_cut(tmp_path: Pat
     async with discord_world(tmp_path) as world:
         doc = SCENARIO.documents(3)["/api/v2/incidents.json"]
         doc["incidents"][0]["name"] = f"Outage @everyone <@&{RESPONDER_ROLE}> **now** " + "t" * 300
-        doc["incidents"][0]["incident_updates"][0]["body"] = f"@here <@{BOB}> [click](https://evil.example) " + \
-            "x" * 5000
+        doc["incidents"][0]["incident_updates"][0]["body"] = (
+            f"@here <@{BOB}> [click](https://evil.example) " + "x" * 5000
+        )
         world.page.serve(incidents=doc)
         await world.poll()
         await world.command("show", "2")
@@ -395,7 +420,8 @@ async def test_reminders_ping_the_on_call_and_nobody_else(tmp_path: Path) -> Non
         calls = [b for b in message_bodies(world) if b.get("content")]
         assert [(b["content"], b["allowed_mentions"]) for b in calls] == [
             (f"<@&{RESPONDER_ROLE}>", {"parse": [], "users": [], "roles": [RESPONDER_ROLE]}),
-            (f"<@{BOB}>", {"parse": [], "users": [BOB], "roles": []})]
+            (f"<@{BOB}>", {"parse": [], "users": [BOB], "roles": []}),
+        ]
         assert all(b["allowed_mentions"] == {"parse": []} for b in message_bodies(world) if not b.get("content"))
 
 
@@ -413,19 +439,23 @@ def test_every_embed_is_cut_to_discords_limits_with_a_marker() -> None:
     assert (small.title, small.fields[0].name, small.fields[0].value) == ("ok", "—", "—")  # Discord refuses blanks
 
 
-@pytest.mark.parametrize(("status", "code", "where", "outcome", "words"), [
-    (403, 50013, Where("post the alert"), SinkMisconfigured, "Send Messages in Threads"),
-    (403, 50001, Where("post the alert"), SinkMisconfigured, "View Channel"),
-    (404, 10003, Where("post the alert"), SinkMisconfigured, "DISCORD_CHANNEL_ID"),
-    (404, 10003, Where("post an update", in_thread=True), Undeliverable, "10003"),  # a person deleted the thread
-    (401, 0, Where("post the alert"), SinkMisconfigured, "DISCORD_BOT_TOKEN"),
-    (404, 10015, Where("post the alert", webhook=True), SinkMisconfigured, "create a new one"),
-    (400, 50035, Where("post the alert"), Undeliverable, "50035"),
-    (503, 0, Where("post the alert"), RetryLater, "503"),
-    (429, 0, Where("post the alert"), RetryLater, "rate limited"),
-])
-def test_discord_errors_map_to_the_workers_three_outcomes(status: int, code: int, where: Where,
-                                                          outcome: type[Exception], words: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "where", "outcome", "words"),
+    [
+        (403, 50013, Where("post the alert"), SinkMisconfigured, "Send Messages in Threads"),
+        (403, 50001, Where("post the alert"), SinkMisconfigured, "View Channel"),
+        (404, 10003, Where("post the alert"), SinkMisconfigured, "DISCORD_CHANNEL_ID"),
+        (404, 10003, Where("post an update", in_thread=True), Undeliverable, "10003"),  # a person deleted the thread
+        (401, 0, Where("post the alert"), SinkMisconfigured, "DISCORD_BOT_TOKEN"),
+        (404, 10015, Where("post the alert", webhook=True), SinkMisconfigured, "create a new one"),
+        (400, 50035, Where("post the alert"), Undeliverable, "50035"),
+        (503, 0, Where("post the alert"), RetryLater, "503"),
+        (429, 0, Where("post the alert"), RetryLater, "rate limited"),
+    ],
+)
+def test_discord_errors_map_to_the_workers_three_outcomes(
+    status: int, code: int, where: Where, outcome: type[Exception], words: str
+) -> None:
     error = classify(status, code, "what Discord said", where, retry_after=2.5)
     assert isinstance(error, outcome) and words in str(error)
 
@@ -497,12 +527,22 @@ async def test_two_services_get_their_own_command_and_channel(tmp_path: Path) ->
 
     other = 1300000000000000077
     async with FakeStatuspage() as openai_page:
-        services = [ServiceSpec(name="claude", statuspage_url="http://127.0.0.1:1",  # type: ignore[arg-type]
-                                discord_channel_id=str(CHANNEL_ID)),
-                    ServiceSpec(name="openai", statuspage_url=openai_page.base_url,  # type: ignore[arg-type]
-                                command="/openai", discord_channel_id=str(other))]
-        async with discord_world(tmp_path, dc_options={"extra_channels": {other: {"name": "openai"}}},
-                                 services=services) as world:
+        services = [
+            ServiceSpec(
+                name="claude",
+                statuspage_url="http://127.0.0.1:1",  # type: ignore[arg-type]
+                discord_channel_id=str(CHANNEL_ID),
+            ),
+            ServiceSpec(
+                name="openai",
+                statuspage_url=openai_page.base_url,  # type: ignore[arg-type]
+                command="/openai",
+                discord_channel_id=str(other),
+            ),
+        ]
+        async with discord_world(
+            tmp_path, dc_options={"extra_channels": {other: {"name": "openai"}}}, services=services
+        ) as world:
             assert {c["name"] for c in world.dc.commands(GUILD_ID)} == {"claude", "openai"}
             world.bot.pollers[0].client.base_url = world.page.base_url  # the claude page is the world's page
             world.serve_minute(SCENARIO, 3)

@@ -35,7 +35,8 @@ from tests.fakes.statuspage import FakeStatuspage
 HAVE_DISCORD = DEFAULT_SPEC_PATH.is_file() or "DISCORD_OPENAPI_SPEC" in os.environ
 needs_discord = pytest.mark.skipif(
     not HAVE_DISCORD,
-    reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent): the Discord fake needs it")
+    reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent): the Discord fake needs it",
+)
 
 SLACK_TOKEN, SLACK_CHANNEL = "xoxb-test-token", "C0INCIDENT"
 ANTHROPIC_KEY = "sk-ant-test-key"
@@ -44,16 +45,29 @@ APP_ID, GUILD_ID, CHANNEL_ID = 1100000000000000001, 1200000000000000001, 1300000
 HOOK_ID, HOOK_TOKEN = "1400000000000000001", "hook-token-that-must-never-print"
 MANIFEST_SCOPES: list[str] = manifest.load()["oauth_config"]["scopes"]["bot"]
 
-SUMMARY = {"page": {"id": "p"}, "components": [
-    {"id": "c1", "name": "claude.ai", "status": "operational"},
-    {"id": "c2", "name": "Claude API (api.anthropic.com)", "status": "operational"},
-    {"id": "c3", "name": "Claude Code", "status": "degraded_performance"},
-]}
+SUMMARY = {
+    "page": {"id": "p"},
+    "components": [
+        {"id": "c1", "name": "claude.ai", "status": "operational"},
+        {"id": "c2", "name": "Claude API (api.anthropic.com)", "status": "operational"},
+        {"id": "c3", "name": "Claude Code", "status": "degraded_performance"},
+    ],
+}
 UPDATE = {"id": "u1", "status": "resolved", "body": "Resolved.", "created_at": "2026-04-15T17:43:00Z"}
-INCIDENTS = {"page": {"id": "p"}, "incidents": [
-    {"id": f"i{n}", "name": f"Elevated errors {n}", "status": "resolved", "impact": "minor",
-     "created_at": "2026-04-15T14:53:00Z", "incident_updates": [UPDATE]} for n in (1, 2)
-]}
+INCIDENTS = {
+    "page": {"id": "p"},
+    "incidents": [
+        {
+            "id": f"i{n}",
+            "name": f"Elevated errors {n}",
+            "status": "resolved",
+            "impact": "minor",
+            "created_at": "2026-04-15T14:53:00Z",
+            "incident_updates": [UPDATE],
+        }
+        for n in (1, 2)
+    ],
+}
 
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
@@ -92,9 +106,11 @@ class World:
 
 async def register_command(dc: FakeDiscord, name: str = "claude") -> None:
     async with httpx.AsyncClient() as http:
-        response = await http.put(f"{dc.api_base}/applications/{APP_ID}/guilds/{GUILD_ID}/commands",
-                                  json=[{"name": name, "description": "Vendor status", "type": 1}],
-                                  headers={"Authorization": f"Bot {DISCORD_TOKEN}"})
+        response = await http.put(
+            f"{dc.api_base}/applications/{APP_ID}/guilds/{GUILD_ID}/commands",
+            json=[{"name": name, "description": "Vendor status", "type": 1}],
+            headers={"Authorization": f"Bot {DISCORD_TOKEN}"},
+        )
         response.raise_for_status()
 
 
@@ -107,17 +123,28 @@ async def world(tmp_path: Path, migrated_db: Path) -> AsyncIterator[World]:
         slack = await stack.enter_async_context(FakeSlack(token=SLACK_TOKEN, scopes=MANIFEST_SCOPES))
         api = await stack.enter_async_context(FakeAnthropic(api_key=ANTHROPIC_KEY))
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{db}", "statuspage_url": page.base_url, "http_timeout": 2.0,
-            "slack_bot_token": SLACK_TOKEN, "slack_signing_secret": "test-signing-secret",
-            "slack_channel": SLACK_CHANNEL, "slack_api_url": slack.base_url,
-            "anthropic_api_key": ANTHROPIC_KEY, "anthropic_base_url": api.base_url}
+            "database_url": f"sqlite:///{db}",
+            "statuspage_url": page.base_url,
+            "http_timeout": 2.0,
+            "slack_bot_token": SLACK_TOKEN,
+            "slack_signing_secret": "test-signing-secret",
+            "slack_channel": SLACK_CHANNEL,
+            "slack_api_url": slack.base_url,
+            "anthropic_api_key": ANTHROPIC_KEY,
+            "anthropic_base_url": api.base_url,
+        }
         dc = None
         if HAVE_DISCORD:
-            dc = await stack.enter_async_context(FakeDiscord(token=DISCORD_TOKEN, application_id=APP_ID,
-                                                             guild_id=GUILD_ID, channels={CHANNEL_ID: {}}))
+            dc = await stack.enter_async_context(
+                FakeDiscord(token=DISCORD_TOKEN, application_id=APP_ID, guild_id=GUILD_ID, channels={CHANNEL_ID: {}})
+            )
             await register_command(dc)
-            values |= {"discord_bot_token": DISCORD_TOKEN, "discord_channel_id": str(CHANNEL_ID),
-                       "discord_guild_id": str(GUILD_ID), "discord_api_url": dc.api_base}
+            values |= {
+                "discord_bot_token": DISCORD_TOKEN,
+                "discord_channel_id": str(CHANNEL_ID),
+                "discord_guild_id": str(GUILD_ID),
+                "discord_api_url": dc.api_base,
+            }
         yield World(page, slack, api, dc, values)
 
 
@@ -134,12 +161,22 @@ async def test_all_green(world: World) -> None:
     checks = await world.check()
     assert failures(checks) == []
     named = by_name(checks)
-    assert [c.name for c in checks] == ["database", "status page", "anthropic api", "slack token", "slack scopes",
-                                        "slack channel", "discord token", "discord channel", "discord commands",
-                                        "discord webhook"]
+    assert [c.name for c in checks] == [
+        "database",
+        "status page",
+        "anthropic api",
+        "slack token",
+        "slack scopes",
+        "slack channel",
+        "discord token",
+        "discord channel",
+        "discord commands",
+        "discord webhook",
+    ]
     assert named["database"].detail.endswith(f"is reachable and migrated (revision {HEAD})")
-    assert named["status page"].line() == (f"✔ status page: {world.page.base_url} answers and parses "
-                                           "(3 components, 2 incidents)")
+    assert named["status page"].line() == (
+        f"✔ status page: {world.page.base_url} answers and parses (3 components, 2 incidents)"
+    )
     assert named["anthropic api"].detail == f"{world.api.base_url} accepts the key (GET /v1/models)"
     assert named["slack token"].detail == "valid: @statusbot in the workspace Fake Workspace"
     assert named["slack scopes"].detail == f"all {len(MANIFEST_SCOPES)} scopes the manifest asks for are granted"
@@ -149,9 +186,9 @@ async def test_all_green(world: World) -> None:
         assert named["discord channel"].detail == f"#channel-{CHANNEL_ID} ({CHANNEL_ID}) is visible to the bot"
         assert named["discord commands"].detail == f"/claude is registered in server {GUILD_ID}"
         assert not any(named[n].skipped for n in ("discord token", "discord channel", "discord commands"))
-    assert [c.name for c in checks if c.skipped] == (["discord webhook"] if world.dc else
-                                                     ["discord token", "discord channel", "discord commands",
-                                                      "discord webhook"])
+    assert [c.name for c in checks if c.skipped] == (
+        ["discord webhook"] if world.dc else ["discord token", "discord channel", "discord commands", "discord webhook"]
+    )
 
 
 # ------------------------------------------------------------------------- one failure per broken piece
@@ -161,6 +198,7 @@ Breaker = Callable[[World], Awaitable[dict[str, Any]]]
 def change(**settings: Any) -> Breaker:
     async def breaker(world: World) -> dict[str, Any]:
         return settings
+
     return breaker
 
 
@@ -170,6 +208,7 @@ def act(action: Callable[[World], Any]) -> Breaker:
         if asyncio.iscoroutine(result):
             await result
         return {}
+
     return breaker
 
 
@@ -188,54 +227,157 @@ def older_schema(world: World) -> dict[str, Any]:
 def db_change(make: Callable[[World], dict[str, Any]]) -> Breaker:
     async def breaker(world: World) -> dict[str, Any]:
         return make(world)
+
     return breaker
 
 
 CASES = [
     # (id, breaker, failing check, words in the detail, words in the fix, needs the Discord fake)
-    ("database not migrated", db_change(empty_sqlite), "database", "has no statusbot schema yet",
-     "run `statusbot db upgrade`", False),
-    ("database file missing", change(database_url="sqlite:////nonexistent/dir/statusbot.db"), "database",
-     "there is no database file at /nonexistent/dir/statusbot.db", "statusbot db upgrade", False),
-    ("database behind", db_change(older_schema), "database", f"at revision 0003, not the newest ({HEAD})",
-     "statusbot db upgrade", False),
-    ("status page 500", act(lambda w: w.page.fault("500")), "status page", "HTTP 500", "check STATUSPAGE_URL",
-     False),
+    (
+        "database not migrated",
+        db_change(empty_sqlite),
+        "database",
+        "has no statusbot schema yet",
+        "run `statusbot db upgrade`",
+        False,
+    ),
+    (
+        "database file missing",
+        change(database_url="sqlite:////nonexistent/dir/statusbot.db"),
+        "database",
+        "there is no database file at /nonexistent/dir/statusbot.db",
+        "statusbot db upgrade",
+        False,
+    ),
+    (
+        "database behind",
+        db_change(older_schema),
+        "database",
+        f"at revision 0003, not the newest ({HEAD})",
+        "statusbot db upgrade",
+        False,
+    ),
+    ("status page 500", act(lambda w: w.page.fault("500")), "status page", "HTTP 500", "check STATUSPAGE_URL", False),
     ("status page down", act(lambda w: w.page.stop()), "status page", "ConnectError", "check STATUSPAGE_URL", False),
-    ("status page answers HTML", act(lambda w: w.page.fault("html")), "status page", "not JSON (text/html",
-     "check STATUSPAGE_URL", False),
-    ("not a status page", act(lambda w: w.page.serve(summary={"page": {"id": "p"}, "widgets": []})), "status page",
-     "answers, but not like a Statuspage", "an Atlassian Statuspage", False),
-    ("anthropic bad key", change(anthropic_api_key="sk-ant-wrong"), "anthropic api",
-     "refuses the key (HTTP 401 authentication_error)", "set ANTHROPIC_API_KEY to an active key", False),
-    ("anthropic overloaded", act(lambda w: w.api.set_mode("overloaded")), "anthropic api",
-     "answers HTTP 529 overloaded_error", "the API itself is failing", False),
-    ("slack token revoked", act(lambda w: w.slack.revoke_token("token_revoked")), "slack token",
-     "Slack refuses the bot token (token_revoked)", "reinstall the app", False),
-    ("slack token wrong", change(slack_bot_token="xoxb-wrong"), "slack token",
-     "Slack refuses the bot token (invalid_auth)", "copy the Bot User OAuth Token", False),
-    ("slack scope missing", act(lambda w: w.slack.scopes.remove("files:write")), "slack scopes",
-     "the token lacks files:write", "update the app from `statusbot slack manifest`", False),
-    ("bot not in slack channel", act(lambda w: w.slack.set_member(SLACK_CHANNEL, False)), "slack channel",
-     f"the bot is not in {SLACK_CHANNEL}", "type /invite @statusbot in that channel", False),
-    ("slack channel unknown", change(slack_channel="C0NOSUCH"), "slack channel", "the bot cannot see C0NOSUCH",
-     "set SLACK_CHANNEL to the channel's id", False),
-    ("discord bad token", change(discord_bot_token="wrong-token"), "discord token",
-     "Discord refuses the bot token (HTTP 401 401: Unauthorized (0))", "Bot → Reset Token", True),
-    ("discord channel not visible", act(lambda w: w.dc.set_channel_permissions(CHANNEL_ID, can_view=False)),
-     "discord channel", f"the bot cannot see channel {CHANNEL_ID} (HTTP 403 Missing Access (50001))",
-     "give its role View Channel", True),
-    ("discord channel unknown", change(discord_channel_id="1300000000000000099"), "discord channel",
-     "there is no channel 1300000000000000099 (HTTP 404 Unknown Channel (10003))", "Copy Channel ID", True),
-    ("discord command not registered", act(lambda w: w.dc.guild_commands.clear()), "discord commands",
-     f"/claude is not registered in server {GUILD_ID}", "start `statusbot run` once: it registers /claude", True),
-    ("discord command renamed", change(command="/vendor"), "discord commands",
-     f"/vendor is not registered in server {GUILD_ID}", "it registers /vendor", True),
+    (
+        "status page answers HTML",
+        act(lambda w: w.page.fault("html")),
+        "status page",
+        "not JSON (text/html",
+        "check STATUSPAGE_URL",
+        False,
+    ),
+    (
+        "not a status page",
+        act(lambda w: w.page.serve(summary={"page": {"id": "p"}, "widgets": []})),
+        "status page",
+        "answers, but not like a Statuspage",
+        "an Atlassian Statuspage",
+        False,
+    ),
+    (
+        "anthropic bad key",
+        change(anthropic_api_key="sk-ant-wrong"),
+        "anthropic api",
+        "refuses the key (HTTP 401 authentication_error)",
+        "set ANTHROPIC_API_KEY to an active key",
+        False,
+    ),
+    (
+        "anthropic overloaded",
+        act(lambda w: w.api.set_mode("overloaded")),
+        "anthropic api",
+        "answers HTTP 529 overloaded_error",
+        "the API itself is failing",
+        False,
+    ),
+    (
+        "slack token revoked",
+        act(lambda w: w.slack.revoke_token("token_revoked")),
+        "slack token",
+        "Slack refuses the bot token (token_revoked)",
+        "reinstall the app",
+        False,
+    ),
+    (
+        "slack token wrong",
+        change(slack_bot_token="xoxb-wrong"),
+        "slack token",
+        "Slack refuses the bot token (invalid_auth)",
+        "copy the Bot User OAuth Token",
+        False,
+    ),
+    (
+        "slack scope missing",
+        act(lambda w: w.slack.scopes.remove("files:write")),
+        "slack scopes",
+        "the token lacks files:write",
+        "update the app from `statusbot slack manifest`",
+        False,
+    ),
+    (
+        "bot not in slack channel",
+        act(lambda w: w.slack.set_member(SLACK_CHANNEL, False)),
+        "slack channel",
+        f"the bot is not in {SLACK_CHANNEL}",
+        "type /invite @statusbot in that channel",
+        False,
+    ),
+    (
+        "slack channel unknown",
+        change(slack_channel="C0NOSUCH"),
+        "slack channel",
+        "the bot cannot see C0NOSUCH",
+        "set SLACK_CHANNEL to the channel's id",
+        False,
+    ),
+    (
+        "discord bad token",
+        change(discord_bot_token="wrong-token"),
+        "discord token",
+        "Discord refuses the bot token (HTTP 401 401: Unauthorized (0))",
+        "Bot → Reset Token",
+        True,
+    ),
+    (
+        "discord channel not visible",
+        act(lambda w: w.dc.set_channel_permissions(CHANNEL_ID, can_view=False)),
+        "discord channel",
+        f"the bot cannot see channel {CHANNEL_ID} (HTTP 403 Missing Access (50001))",
+        "give its role View Channel",
+        True,
+    ),
+    (
+        "discord channel unknown",
+        change(discord_channel_id="1300000000000000099"),
+        "discord channel",
+        "there is no channel 1300000000000000099 (HTTP 404 Unknown Channel (10003))",
+        "Copy Channel ID",
+        True,
+    ),
+    (
+        "discord command not registered",
+        act(lambda w: w.dc.guild_commands.clear()),
+        "discord commands",
+        f"/claude is not registered in server {GUILD_ID}",
+        "start `statusbot run` once: it registers /claude",
+        True,
+    ),
+    (
+        "discord command renamed",
+        change(command="/vendor"),
+        "discord commands",
+        f"/vendor is not registered in server {GUILD_ID}",
+        "it registers /vendor",
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("breaker", "name", "detail", "fix"), [
-    pytest.param(b, n, d, f, id=i, marks=[needs_discord] if discord else []) for i, b, n, d, f, discord in CASES])
+@pytest.mark.parametrize(
+    ("breaker", "name", "detail", "fix"),
+    [pytest.param(b, n, d, f, id=i, marks=[needs_discord] if discord else []) for i, b, n, d, f, discord in CASES],
+)
 async def test_one_failure_per_broken_piece(world: World, breaker: Breaker, name: str, detail: str, fix: str) -> None:
     checks = await world.check(**await breaker(world))
     [failure] = failures(checks)
@@ -261,13 +403,16 @@ async def test_checks_that_need_a_token_are_skipped_when_it_fails(world: World) 
 
 async def test_each_service_page_and_channel_is_checked(world: World) -> None:
     world.slack.channels["C0OTHER"] = {"name": "other-vendor", "member": False}
-    services = [{"name": "claude", "statuspage_url": world.page.base_url},
-                {"name": "other", "statuspage_url": "http://127.0.0.1:9", "slack_channel": "C0OTHER"}]
+    services = [
+        {"name": "claude", "statuspage_url": world.page.base_url},
+        {"name": "other", "statuspage_url": "http://127.0.0.1:9", "slack_channel": "C0OTHER"},
+    ]
     named = by_name(await world.check(services=services))
     assert named["status page claude"].ok and named["slack channel C0INCIDENT"].ok
     assert named["status page other"].detail.startswith("GET http://127.0.0.1:9/api/v2/summary.json: ")
-    assert named["slack channel C0OTHER"].line() == ("✘ slack channel C0OTHER: the bot is not in C0OTHER — fix: type "
-                                                     "/invite @statusbot in that channel")
+    assert named["slack channel C0OTHER"].line() == (
+        "✘ slack channel C0OTHER: the bot is not in C0OTHER — fix: type /invite @statusbot in that channel"
+    )
     assert {c.name for c in named.values() if not c.ok} == {"status page other", "slack channel C0OTHER"}
 
 
@@ -285,13 +430,15 @@ async def test_what_is_not_configured_is_skipped_and_passes(world: World) -> Non
 @asynccontextmanager
 async def webhook_api() -> AsyncIterator[str]:
     """GET /webhooks/{id}/{token} as Discord answers it (the Discord fake does not emulate this route)."""
+
     async def get(request: web.Request) -> web.Response:
         if request.match_info["id"] != HOOK_ID:
             return web.json_response({"message": "Unknown Webhook", "code": 10015}, status=404)
         if request.match_info["token"] != HOOK_TOKEN:
             return web.json_response({"message": "Invalid Webhook Token", "code": 50027}, status=401)
-        return web.json_response({"id": HOOK_ID, "type": 1, "channel_id": str(CHANNEL_ID), "name": "statusbot",
-                                  "token": HOOK_TOKEN})
+        return web.json_response(
+            {"id": HOOK_ID, "type": 1, "channel_id": str(CHANNEL_ID), "name": "statusbot", "token": HOOK_TOKEN}
+        )
 
     server = web.Application()
     server.router.add_get("/api/v10/webhooks/{id}/{token}", get)
@@ -306,12 +453,17 @@ async def webhook_api() -> AsyncIterator[str]:
 
 async def test_webhook_only_discord(world: World) -> None:
     async with webhook_api() as api_url:
-        hook_only = {"discord_bot_token": None, "discord_channel_id": None, "discord_guild_id": None,
-                     "discord_api_url": api_url}
+        hook_only = {
+            "discord_bot_token": None,
+            "discord_channel_id": None,
+            "discord_guild_id": None,
+            "discord_api_url": api_url,
+        }
         good = f"https://discord.com/api/webhooks/{HOOK_ID}/{HOOK_TOKEN}"
         checks = by_name(await world.check(**hook_only, discord_webhook_url=good))
         assert checks["discord webhook"].line() == (
-            f"✔ discord webhook: webhook {HOOK_ID} answers (channel {CHANNEL_ID})")
+            f"✔ discord webhook: webhook {HOOK_ID} answers (channel {CHANNEL_ID})"
+        )
         assert checks["discord token"].detail == "skipped: webhook-only mode (no DISCORD_BOT_TOKEN)"
         bad = await world.check(**hook_only, discord_webhook_url=good.replace(HOOK_TOKEN, "deleted-hook-token"))
     [failure] = failures(bad)
@@ -333,8 +485,11 @@ async def test_a_hanging_or_crashing_check_is_one_failed_line(world: World) -> N
     async def works(doctor: Doctor) -> Check:
         return Check("fine", True, "all good")
 
-    specs = [Spec("slow", hangs, "look at the slow thing"), Spec("broken", crashes, "look at the broken thing"),
-             Spec("fine", works, "")]
+    specs = [
+        Spec("slow", hangs, "look at the slow thing"),
+        Spec("broken", crashes, "look at the broken thing"),
+        Spec("fine", works, ""),
+    ]
     started = time.monotonic()
     checks = await run_checks(world.settings(), timeout=0.3, checks=specs)
     assert time.monotonic() - started < 2
@@ -367,10 +522,18 @@ def keep_logging() -> Iterator[None]:
 
 
 def cli_env(world: World, monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
-    env = {"DATABASE_URL": world.values["database_url"], "STATUSPAGE_URL": world.page.base_url,
-           "STATUSBOT_HTTP_TIMEOUT": "2", "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": "test-secret",
-           "SLACK_CHANNEL": SLACK_CHANNEL, "SLACK_API_URL": world.slack.base_url,
-           "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "ANTHROPIC_BASE_URL": world.api.base_url, **extra}
+    env = {
+        "DATABASE_URL": world.values["database_url"],
+        "STATUSPAGE_URL": world.page.base_url,
+        "STATUSBOT_HTTP_TIMEOUT": "2",
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": "test-secret",
+        "SLACK_CHANNEL": SLACK_CHANNEL,
+        "SLACK_API_URL": world.slack.base_url,
+        "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+        "ANTHROPIC_BASE_URL": world.api.base_url,
+        **extra,
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
 
@@ -381,7 +544,8 @@ async def doctor_cli() -> Result:
 
 
 async def test_cli_prints_one_line_per_check_and_exits_1_on_a_failure(
-        world: World, monkeypatch: pytest.MonkeyPatch, keep_logging: None) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, keep_logging: None
+) -> None:
     cli_env(world, monkeypatch)
     green = await doctor_cli()
     assert green.exit_code == 0, green.output
@@ -393,12 +557,14 @@ async def test_cli_prints_one_line_per_check_and_exits_1_on_a_failure(
     red = await doctor_cli()
     assert red.exit_code == 1
     assert [line for line in red.output.splitlines() if line.startswith("✘")] == [
-        "✘ slack channel: the bot is not in C0INCIDENT — fix: type /invite @statusbot in that channel"]
+        "✘ slack channel: the bot is not in C0INCIDENT — fix: type /invite @statusbot in that channel"
+    ]
     assert SLACK_TOKEN not in red.output and ANTHROPIC_KEY not in red.output
 
 
 async def test_a_hung_database_does_not_hang_the_command(
-        world: World, monkeypatch: pytest.MonkeyPatch, keep_logging: None) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, keep_logging: None
+) -> None:
     release = threading.Event()
 
     def hangs(url: str) -> Check:
@@ -415,5 +581,7 @@ async def test_a_hung_database_does_not_hang_the_command(
         release.set()
     assert time.monotonic() - started < 3
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == ("✘ database: no answer within 0.5 s — fix: check DATABASE_URL (and that "
-                                             "the database server is up), then run `statusbot db upgrade`")
+    assert result.output.splitlines()[0] == (
+        "✘ database: no answer within 0.5 s — fix: check DATABASE_URL (and that "
+        "the database server is up), then run `statusbot db upgrade`"
+    )

@@ -101,9 +101,18 @@ def reminder_engine(database: Database, clock: ManualClock, quiet: str = "") -> 
 
 
 def open_incident(engine: IncidentEngine, at: datetime, upstream: str = "inc-1") -> int:
-    engine.apply_incident(IncidentObserved(
-        service="claude", source="statuspage", upstream_id=upstream, title="Elevated errors", status="investigating",
-        impact="major", started_at=at, updates=(UpdateObserved(f"{upstream}-u1", "investigating", "Looking", at),)))
+    engine.apply_incident(
+        IncidentObserved(
+            service="claude",
+            source="statuspage",
+            upstream_id=upstream,
+            title="Elevated errors",
+            status="investigating",
+            impact="major",
+            started_at=at,
+            updates=(UpdateObserved(f"{upstream}-u1", "investigating", "Looking", at),),
+        )
+    )
     return 1
 
 
@@ -126,8 +135,10 @@ def test_reminders_fire_on_time_escalate_and_stop_on_ack(tmp_path: Path) -> None
     open_incident(engine, T0)
     tick_every_30s(engine, clock, 44)
     sent = entries(database, EntryKind.REMINDER, EntryKind.ESCALATION)
-    assert [(e.kind, e.at - T0) for e in sent] == [("reminder", timedelta(minutes=15)),
-                                                   ("escalation", timedelta(minutes=30))]
+    assert [(e.kind, e.at - T0) for e in sent] == [
+        ("reminder", timedelta(minutes=15)),
+        ("escalation", timedelta(minutes=30)),
+    ]
     engine.acknowledge(1, Actor("bob"))
     tick_every_30s(engine, clock, 60)
     assert len(entries(database, EntryKind.REMINDER, EntryKind.ESCALATION)) == 2
@@ -183,26 +194,58 @@ def seeded(tmp_path: Path) -> Database:
     for n, (day, ack, resolve) in enumerate(plans, start=1):
         start = T0 + timedelta(days=day)
         clock.set(start)
-        engine.apply_incident(IncidentObserved(
-            service="claude", source="statuspage", upstream_id=f"i{n}", title=f"Incident {n}", status="investigating",
-            impact="major", started_at=start, components=(("comp-api", "Claude API"),),
-            updates=(UpdateObserved(f"i{n}u1", "investigating", "Down", start,
-                                    changes=(_change("major_outage"),)),)))
+        engine.apply_incident(
+            IncidentObserved(
+                service="claude",
+                source="statuspage",
+                upstream_id=f"i{n}",
+                title=f"Incident {n}",
+                status="investigating",
+                impact="major",
+                started_at=start,
+                components=(("comp-api", "Claude API"),),
+                updates=(
+                    UpdateObserved(f"i{n}u1", "investigating", "Down", start, changes=(_change("major_outage"),)),
+                ),
+            )
+        )
         if ack is not None:
             clock.set(start + timedelta(minutes=ack))
             engine.acknowledge(n, Actor("alice"))
         clock.set(start + timedelta(minutes=resolve))
-        engine.apply_incident(IncidentObserved(
-            service="claude", source="statuspage", upstream_id=f"i{n}", title=f"Incident {n}", status="resolved",
-            impact="major", started_at=start, resolved_at=start + timedelta(minutes=resolve),
-            components=(("comp-api", "Claude API"),),
-            updates=(UpdateObserved(f"i{n}u1", "investigating", "Down", start, changes=(_change("major_outage"),)),
-                     UpdateObserved(f"i{n}u2", "resolved", "Up", start + timedelta(minutes=resolve),
-                                    changes=(_change("operational", "major_outage"),)))))
+        engine.apply_incident(
+            IncidentObserved(
+                service="claude",
+                source="statuspage",
+                upstream_id=f"i{n}",
+                title=f"Incident {n}",
+                status="resolved",
+                impact="major",
+                started_at=start,
+                resolved_at=start + timedelta(minutes=resolve),
+                components=(("comp-api", "Claude API"),),
+                updates=(
+                    UpdateObserved(f"i{n}u1", "investigating", "Down", start, changes=(_change("major_outage"),)),
+                    UpdateObserved(
+                        f"i{n}u2",
+                        "resolved",
+                        "Up",
+                        start + timedelta(minutes=resolve),
+                        changes=(_change("operational", "major_outage"),),
+                    ),
+                ),
+            )
+        )
     with database.session() as session:
         for minute in range(100):  # 100 results a minute apart, the 10 from minute 50 failing
-            session.add(ProbeResult(probe="api", at=T0 + timedelta(days=5, minutes=minute),
-                                    outcome="failure" if 50 <= minute < 60 else "ok", latency_ms=300.0))
+            session.add(
+                ProbeResult(
+                    probe="api",
+                    at=T0 + timedelta(days=5, minutes=minute),
+                    outcome="failure" if 50 <= minute < 60 else "ok",
+                    latency_ms=300.0,
+                )
+            )
         session.commit()
     return database
 

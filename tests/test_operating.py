@@ -36,14 +36,40 @@ START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 def incident_doc(n: int, status: str, start: datetime, impact: str = "minor") -> dict[str, Any]:
     at = start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    updates = [{"id": f"u{n}a", "status": "investigating", "body": f"Looking into problem {n}", "created_at": at,
-                "display_at": at, "affected_components": None}]
+    updates = [
+        {
+            "id": f"u{n}a",
+            "status": "investigating",
+            "body": f"Looking into problem {n}",
+            "created_at": at,
+            "display_at": at,
+            "affected_components": None,
+        }
+    ]
     if status == "resolved":
         end = (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        updates.insert(0, {"id": f"u{n}b", "status": "resolved", "body": f"Problem {n} fixed", "created_at": end,
-                           "display_at": end, "affected_components": None})
-    return {"id": f"inc{n:03d}", "name": f"Problem {n}", "status": status, "impact": impact, "created_at": at,
-            "started_at": at, "shortlink": f"https://stspg.io/{n}", "incident_updates": updates, "components": []}
+        updates.insert(
+            0,
+            {
+                "id": f"u{n}b",
+                "status": "resolved",
+                "body": f"Problem {n} fixed",
+                "created_at": end,
+                "display_at": end,
+                "affected_components": None,
+            },
+        )
+    return {
+        "id": f"inc{n:03d}",
+        "name": f"Problem {n}",
+        "status": status,
+        "impact": impact,
+        "created_at": at,
+        "started_at": at,
+        "shortlink": f"https://stspg.io/{n}",
+        "incident_updates": updates,
+        "components": [],
+    }
 
 
 def history_page(resolved: int, open_: int) -> dict[str, Any]:
@@ -70,8 +96,9 @@ async def serve_minute(page: FakeStatuspage, minute: float) -> None:
     page.serve_scenario(SCENARIO, minute)
 
 
-async def test_a_two_hour_downtime_posts_the_missed_updates_in_order(harness: Harness, page: FakeStatuspage,
-                                                                    clock: Any) -> None:
+async def test_a_two_hour_downtime_posts_the_missed_updates_in_order(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     for minute in (0, 3, 5.5):
         clock.set(SCENARIO.at(minute))
         await serve_minute(page, minute)
@@ -87,44 +114,72 @@ async def test_a_two_hour_downtime_posts_the_missed_updates_in_order(harness: Ha
         assert body in line
 
 
-async def test_after_a_long_downtime_what_resolved_meanwhile_is_history(harness: Harness, page: FakeStatuspage,
-                                                                       clock: Any) -> None:
+async def test_after_a_long_downtime_what_resolved_meanwhile_is_history(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     page.serve(incidents=history_page(3, 0))
     clock.set(START)
     await harness.poll()
     later = START + timedelta(hours=8)
-    page.serve(incidents={"page": {}, "incidents": [incident_doc(7, "resolved", later - timedelta(hours=2)),
-                                                    *history_page(3, 0)["incidents"]]})
+    page.serve(
+        incidents={
+            "page": {},
+            "incidents": [incident_doc(7, "resolved", later - timedelta(hours=2)), *history_page(3, 0)["incidents"]],
+        }
+    )
     clock.set(later)
     await harness.poll()
     assert parents(harness) == []  # resolved during the 8 h the bot was away: recorded, not posted
-    page.serve(incidents={"page": {}, "incidents": [incident_doc(8, "resolved", later),
-                                                    incident_doc(7, "resolved", later - timedelta(hours=2)),
-                                                    *history_page(3, 0)["incidents"]]})
+    page.serve(
+        incidents={
+            "page": {},
+            "incidents": [
+                incident_doc(8, "resolved", later),
+                incident_doc(7, "resolved", later - timedelta(hours=2)),
+                *history_page(3, 0)["incidents"],
+            ],
+        }
+    )
     clock.set(later + timedelta(minutes=1))
     await harness.poll()
     assert len(parents(harness)) == 1 and "Problem 8" in parents(harness)[0]  # running again: posted
 
 
 async def test_two_services_route_to_two_channels(tmp_path: Path) -> None:
-    channels = {"C0CLAUDE": {"name": "claude", "member": True}, "C0OPENAI": {"name": "openai", "member": True},
-                "C0INCIDENT": {"name": "incidents", "member": True}, "C0MAJOR": {"name": "major", "member": True}}
+    channels = {
+        "C0CLAUDE": {"name": "claude", "member": True},
+        "C0OPENAI": {"name": "openai", "member": True},
+        "C0INCIDENT": {"name": "incidents", "member": True},
+        "C0MAJOR": {"name": "major", "member": True},
+    }
     async with FakeStatuspage() as openai_page:
         services = [
             ServiceSpec(name="claude", statuspage_url="http://127.0.0.1:1", slack_channel="C0CLAUDE"),  # type: ignore[arg-type]
-            ServiceSpec(name="openai", statuspage_url=openai_page.base_url, slack_channel="C0OPENAI",  # type: ignore[arg-type]
-                        routes=[{"impact": ["critical"], "slack_channel": "C0MAJOR"}])]  # type: ignore[list-item]
+            ServiceSpec(
+                name="openai",
+                statuspage_url=openai_page.base_url,
+                slack_channel="C0OPENAI",  # type: ignore[arg-type]
+                routes=[{"impact": ["critical"], "slack_channel": "C0MAJOR"}],
+            ),
+        ]  # type: ignore[list-item]
         async with slack_world(tmp_path, channels=channels, services=services) as world:
             world.bot.pollers[0].client.base_url = world.page.base_url  # the claude page is the world's page
             world.serve_minute(SCENARIO, 3)
-            openai_page.serve(incidents={"page": {}, "incidents": [incident_doc(1, "investigating", START),
-                                                                   incident_doc(2, "investigating", START,
-                                                                                impact="critical")]})
+            openai_page.serve(
+                incidents={
+                    "page": {},
+                    "incidents": [
+                        incident_doc(1, "investigating", START),
+                        incident_doc(2, "investigating", START, impact="critical"),
+                    ],
+                }
+            )
             for poller in world.bot.pollers:
                 await poller.poll()
             await world.drain()
             assert [m["text"] for m in world.slack.parents("C0CLAUDE")] == [
-                "[#2] investigating, critical impact: Elevated errors on Claude.ai, API, Claude Code"]
+                "[#2] investigating, critical impact: Elevated errors on Claude.ai, API, Claude Code"
+            ]
             assert ["Problem 1" in m["text"] for m in world.slack.parents("C0OPENAI")] == [True]
             assert ["Problem 2" in m["text"] for m in world.slack.parents("C0MAJOR")] == [True]
             assert world.slack.parents("C0INCIDENT") == []
@@ -142,8 +197,9 @@ def test_other_vendors_recorded_pages_parse() -> None:
     openai = parse_summary(load_json(shared_path("openai", "openai_summary_2026-07-09.json")), "openai")
     assert len(openai.components) > 5 and openai.maintenances is None  # incident.io: no such key
     assert all(len(c.component_id) == 26 for c in openai.components)  # ULIDs
-    github = parse_atom(shared_path("other_statuspage", "github", "githubstatus_history_2026-08-22.atom")
-                        .read_text(), "github")
+    github = parse_atom(
+        shared_path("other_statuspage", "github", "githubstatus_history_2026-08-22.atom").read_text(), "github"
+    )
     assert len(github) == 25 and all(e.updates and e.upstream_id.isalnum() for e in github)
     first = github[0]
     assert first.upstream_id == "bhbcjn4n3jzp" and first.status == "resolved"
@@ -153,25 +209,38 @@ def test_other_vendors_recorded_pages_parse() -> None:
 
 
 def feed_update(month: str, day: int, clock: str, label: str, body: str) -> str:
-    return html.escape(f"<p><small>{month} <var data-var='date'> {day}</var>, <var data-var='time'>{clock}</var> UTC"
-                       f"</small><br><strong>{label}</strong> - {body}</p>", quote=False)
+    return html.escape(
+        f"<p><small>{month} <var data-var='date'> {day}</var>, <var data-var='time'>{clock}</var> UTC"
+        f"</small><br><strong>{label}</strong> - {body}</p>",
+        quote=False,
+    )
 
 
 def test_hand_written_feed_parses() -> None:
-    content = "".join((feed_update("Jan", 2, "01:00", "Resolved", "Fixed."),
-                       feed_update("Dec", 31, "23:10", "Update", "Still <b>on</b> it."),
-                       feed_update("Dec", 31, "23:00", "Identified", "Found it.")))
-    feed = ('<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><entry>'
-            "<published>2026-01-02T01:00:00Z</published>"
-            '<link href="https://status.example.com/incidents/abc123"/><title>API errors</title>'
-            f'<content type="html">{content}</content></entry></feed>')
+    content = "".join(
+        (
+            feed_update("Jan", 2, "01:00", "Resolved", "Fixed."),
+            feed_update("Dec", 31, "23:10", "Update", "Still <b>on</b> it."),
+            feed_update("Dec", 31, "23:00", "Identified", "Found it."),
+        )
+    )
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><entry>'
+        "<published>2026-01-02T01:00:00Z</published>"
+        '<link href="https://status.example.com/incidents/abc123"/><title>API errors</title>'
+        f'<content type="html">{content}</content></entry></feed>'
+    )
     [event] = parse_atom(feed, "example")
     assert [(u.at.year, u.status, u.body) for u in event.updates] == [
-        (2025, "identified", "Found it."), (2025, "identified", "Still on it."), (2026, "resolved", "Fixed.")]
+        (2025, "identified", "Found it."),
+        (2025, "identified", "Still on it."),
+        (2026, "resolved", "Fixed."),
+    ]
 
 
-async def test_metrics_parse_and_move_and_health_turns_unhealthy(harness: Harness, page: FakeStatuspage,
-                                                                clock: Any) -> None:
+async def test_metrics_parse_and_move_and_health_turns_unhealthy(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     harness.bot.settings.port, harness.bot.settings.host = 0, "127.0.0.1"
     await harness.bot.start_http()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{harness.bot.http_port}") as http:
@@ -194,12 +263,16 @@ async def test_metrics_parse_and_move_and_health_turns_unhealthy(harness: Harnes
 
 def metrics(response: httpx.Response) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
-async def test_backfill_imports_paged_history_without_posting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              page: FakeStatuspage) -> None:
+async def test_backfill_imports_paged_history_without_posting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: FakeStatuspage
+) -> None:
     page.history = [incident_doc(n, "resolved", START - timedelta(days=n)) for n in range(1, 251)]
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'b.db'}")
     monkeypatch.setenv("STATUSPAGE_URL", page.base_url)
@@ -234,8 +307,9 @@ def test_db_backup_is_a_working_copy(tmp_path: Path, monkeypatch: pytest.MonkeyP
     copy.close()
 
 
-async def test_retention_forgets_old_timelines_but_keeps_incidents(harness: Harness, page: FakeStatuspage,
-                                                                  clock: Any) -> None:
+async def test_retention_forgets_old_timelines_but_keeps_incidents(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     await serve_minute(page, 200)
     clock.set(SCENARIO.at(200))
     await harness.poll()

@@ -38,8 +38,9 @@ async def test_an_outage_opens_within_the_settings_and_recovers(tmp_path: Path) 
         [incident] = world.incidents()
         lag = (incident.detected_at - pw.START).total_seconds() - 600
         with world.bot.db.session() as session:  # when the incident was opened: its first probe entry
-            opened_at = session.exec(select(TimelineEntry.at).where(TimelineEntry.incident_id == incident.id)
-                                     .order_by(TimelineEntry.id)).first()
+            opened_at = session.exec(
+                select(TimelineEntry.at).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.id)
+            ).first()
         assert opened_at is not None and opened_at > incident.detected_at
         assert 0 <= lag <= POLICY.interval.total_seconds()
         assert (opened_at - pw.START).total_seconds() - 600 <= DETECTION_BOUND
@@ -70,8 +71,7 @@ async def test_one_percent_random_errors_over_a_day_open_nothing(tmp_path: Path)
         assert world.incidents() == []
 
 
-async def test_a_401_is_one_config_alert_and_never_an_outage(tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_401_is_one_config_alert_and_never_an_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with probe_world(tmp_path) as world:
         outage_windows(world, (0, 900, "unauthorized"))
         with caplog.at_level(logging.ERROR):
@@ -163,15 +163,22 @@ async def test_unrelated_vendor_incident_is_informational(tmp_path: Path) -> Non
         assert ours.upstream_id is None and ours.probe_name == "api"
 
 
-async def test_vendor_maintenance_suppresses_probe_incidents(tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_vendor_maintenance_suppresses_probe_incidents(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with probe_world(tmp_path) as world:
         summary = SCENARIO.documents(0)["/api/v2/summary.json"]
-        summary["scheduled_maintenances"] = [{
-            "id": "maint0001", "name": "Database upgrade", "status": "in_progress", "impact": "maintenance",
-            "created_at": "2026-04-15T14:00:00Z", "scheduled_for": "2026-04-15T14:45:00Z",
-            "scheduled_until": "2026-04-15T16:00:00Z", "incident_updates": [],
-            "components": [{"id": "demo0api0000", "name": "Claude API (api.anthropic.com)"}]}]
+        summary["scheduled_maintenances"] = [
+            {
+                "id": "maint0001",
+                "name": "Database upgrade",
+                "status": "in_progress",
+                "impact": "maintenance",
+                "created_at": "2026-04-15T14:00:00Z",
+                "scheduled_for": "2026-04-15T14:45:00Z",
+                "scheduled_until": "2026-04-15T16:00:00Z",
+                "incident_updates": [],
+                "components": [{"id": "demo0api0000", "name": "Claude API (api.anthropic.com)"}],
+            }
+        ]
         world.page.serve(summary=summary)
         await world.poll()
         outage_windows(world, (0, 3600, "server_error"))
@@ -186,8 +193,11 @@ async def test_raw_results_roll_up_and_storage_stays_bounded(tmp_path: Path) -> 
         with world.bot.db.session() as session:
             for n in range(10 * 24 * 60):  # ten days of one result a minute
                 at = pw.START + timedelta(minutes=n)
-                session.add(ProbeResult(probe="api", at=at, outcome="failure" if n % 100 == 0 else "ok",
-                                        latency_ms=100.0 + n % 50))
+                session.add(
+                    ProbeResult(
+                        probe="api", at=at, outcome="failure" if n % 100 == 0 else "ok", latency_ms=100.0 + n % 50
+                    )
+                )
             session.commit()
         prune(world.bot.db, pw.START + timedelta(days=10), keep_days=7)
         prune(world.bot.db, pw.START + timedelta(days=10), keep_days=7)  # idempotent

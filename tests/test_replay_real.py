@@ -41,10 +41,11 @@ def expected_threads(docs: list[Any]) -> dict[str, list[str]]:
             if incident["id"] in baseline:
                 continue
             for update in incident.get("incident_updates") or []:
-                updates[incident["id"]][update["id"]] = (update["display_at"] or update["created_at"],
-                                                         update["body"])
-    return {iid: [body for _, body in sorted(u.values(), key=lambda pair: parse_time(pair[0]))]
-            for iid, u in updates.items()}
+                updates[incident["id"]][update["id"]] = (update["display_at"] or update["created_at"], update["body"])
+    return {
+        iid: [body for _, body in sorted(u.values(), key=lambda pair: parse_time(pair[0]))]
+        for iid, u in updates.items()
+    }
 
 
 def printed_threads(lines: list[str], numbers: dict[int, str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -57,8 +58,9 @@ def printed_threads(lines: list[str], numbers: dict[int, str]) -> tuple[dict[str
     return threads, parents
 
 
-async def test_real_snapshots_replay_as_one_thread_per_incident(harness: Harness, page: FakeStatuspage,
-                                                               clock: Any) -> None:
+async def test_real_snapshots_replay_as_one_thread_per_incident(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     docs = []
     harness.bot.poller.catchup = ALWAYS_UP
     for _path, doc in snapshots():
@@ -80,8 +82,9 @@ async def test_real_snapshots_replay_as_one_thread_per_incident(harness: Harness
             assert line.startswith(clean(body)), (incident_id, line, body)
 
 
-async def test_incident_deleted_from_the_page_is_closed_with_a_note(harness: Harness, page: FakeStatuspage,
-                                                                   clock: Any) -> None:
+async def test_incident_deleted_from_the_page_is_closed_with_a_note(
+    harness: Harness, page: FakeStatuspage, clock: Any
+) -> None:
     harness.bot.poller.catchup = ALWAYS_UP
     for _path, doc in snapshots():
         page.serve(incidents=doc)
@@ -96,8 +99,9 @@ async def test_incident_deleted_from_the_page_is_closed_with_a_note(harness: Har
     assert len(closed) == 1 and "No longer on the status page" in closed[0]
 
 
-async def test_thirty_two_real_incidents_are_history_after_the_first_poll(harness: Harness,
-                                                                          page: FakeStatuspage) -> None:
+async def test_thirty_two_real_incidents_are_history_after_the_first_poll(
+    harness: Harness, page: FakeStatuspage
+) -> None:
     first = snapshots()[1][1]  # 2026-04-15T15:02: 49 resolved, one critical incident in progress
     page.serve(incidents=first)
     await harness.poll()

@@ -22,8 +22,9 @@ class BotProcess:
     def __init__(self, env: dict[str, str], out: Path) -> None:
         self.out = out
         self.handle = out.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=self.handle,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, stdout=self.handle, stderr=subprocess.PIPE, text=True
+        )
 
     def kill(self) -> str:
         self.proc.send_signal(signal.SIGKILL)
@@ -51,8 +52,7 @@ async def wait_for(condition: object, what: str, limit: float = STARTUP_LIMIT) -
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
@@ -60,10 +60,17 @@ async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
     minutes = [0, *scenario.moments()]
     updates = scenario.data["incident"]["updates"]
     async with FakeStatuspage() as page:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "STATUSPAGE_URL": page.base_url,
-               "STATUSBOT_POLL_INTERVAL": "0.2", "PORT": "0", "STATUSBOT_HOST": "127.0.0.1",
-               "STATUSBOT_CONSOLE": "true", "STATUSBOT_OUTBOX_SWEEP": "0.2",
-               "STATUSBOT_POSTMORTEM_DIR": str(tmp_path / "postmortems")}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "STATUSPAGE_URL": page.base_url,
+            "STATUSBOT_POLL_INTERVAL": "0.2",
+            "PORT": "0",
+            "STATUSBOT_HOST": "127.0.0.1",
+            "STATUSBOT_CONSOLE": "true",
+            "STATUSBOT_OUTBOX_SWEEP": "0.2",
+            "STATUSBOT_POSTMORTEM_DIR": str(tmp_path / "postmortems"),
+        }
         outs = [tmp_path / f"run{n}.out" for n in range(3)]
 
         def serve(minute: float) -> None:

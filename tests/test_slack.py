@@ -71,9 +71,15 @@ async def test_an_outage_is_one_thread_kept_current(tmp_path: Path) -> None:
 
 async def test_real_recorded_claude_incident_lands_as_one_thread(tmp_path: Path) -> None:
     folder = shared_path("anthropic", "incidents_json_snapshots")
-    docs = [load_json(folder / name) for name in
-            ("2026-04-15T13-13-26Z.json", "2026-04-15T15-02-18Z.json", "2026-04-15T16-57-22Z.json",
-             "2026-04-15T18-05-43Z.json")]
+    docs = [
+        load_json(folder / name)
+        for name in (
+            "2026-04-15T13-13-26Z.json",
+            "2026-04-15T15-02-18Z.json",
+            "2026-04-15T16-57-22Z.json",
+            "2026-04-15T18-05-43Z.json",
+        )
+    ]
     async with slack_world(tmp_path, start=parse_time(docs[0]["page"]["updated_at"])) as world:
         for doc in docs:
             world.clock.set(parse_time(doc["page"]["updated_at"]))
@@ -114,13 +120,16 @@ async def test_slash_commands_answer_privately_and_act_in_the_thread(tmp_path: P
         assert "TTA" in listed["text"] and "TTR" in listed["text"]
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("frobnicate", "I don't know `frobnicate`"),
-    ("show abc", "`abc` is not an incident number"),
-    ("show 999", "There is no incident #999"),
-    ("ack", "There is no open incident"),
-    ("postmortem 999", "There is no incident #999"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("frobnicate", "I don't know `frobnicate`"),
+        ("show abc", "`abc` is not an incident number"),
+        ("show 999", "There is no incident #999"),
+        ("ack", "There is no open incident"),
+        ("postmortem 999", "There is no incident #999"),
+    ],
+)
 async def test_bad_commands_get_a_helpful_private_answer(tmp_path: Path, text: str, words: str) -> None:
     async with slack_world(tmp_path) as world:
         answer = await world.command(text)
@@ -135,8 +144,9 @@ async def test_bad_signature_or_stale_timestamp_is_401(tmp_path: Path) -> None:
         payload = world.slack.slash_command("/claude", "status")
         body = urllib.parse.urlencode(payload)
         forged = await world.http.post("/slack/events", content=body, headers=sign(body, secret="not-the-secret"))
-        stale = await world.http.post("/slack/events", content=body,
-                                      headers=sign(body, timestamp=int(time.time()) - 301))
+        stale = await world.http.post(
+            "/slack/events", content=body, headers=sign(body, timestamp=int(time.time()) - 301)
+        )
         tampered_headers = sign(body)
         tampered = await world.http.post("/slack/events", content=body + "&x=1", headers=tampered_headers)
         assert (forged.status_code, stale.status_code, tampered.status_code) == (401, 401, 401)
@@ -186,8 +196,9 @@ async def test_vendor_text_cannot_ping_or_inject_markup(tmp_path: Path) -> None:
         assert "(cut)" in everything  # 5,000 characters do not fit a section; cut with a marker
 
 
-async def test_429_storm_500s_and_a_ten_minute_outage_lose_nothing(tmp_path: Path,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_429_storm_500s_and_a_ten_minute_outage_lose_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with slack_world(tmp_path) as world:
         await replay(world, [0, 3])
         world.slack.ratelimit_next(4, retry_after=3)
@@ -230,7 +241,8 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(tmp_path: Path) 
 
 
 async def test_configuration_errors_are_reported_once_and_not_retried_forever(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with slack_world(tmp_path) as world:
         world.slack.set_member(CHANNEL, False)
         with caplog.at_level(logging.ERROR):
@@ -287,8 +299,9 @@ async def test_socket_mode_needs_no_public_url(tmp_path: Path) -> None:
         assert world.bot.platforms[0].routes() == []  # type: ignore[attr-defined]
         await world.bot.platforms[0].start()
         await replay(world, [0, 3])
-        ack = await world.slack.socket_send("slash_commands", world.slack.slash_command("/claude", "ack",
-                                                                                         user_id="U0EVE"))
+        ack = await world.slack.socket_send(
+            "slash_commands", world.slack.slash_command("/claude", "ack", user_id="U0EVE")
+        )
         assert ack is not None and "You acknowledged #2" in ack["text"]
         await world.drain()
         assert "<@U0EVE>" in block_text(world.replies(world.parents()[0])[-1])

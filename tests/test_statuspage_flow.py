@@ -24,9 +24,11 @@ SECRET = "s3cret-webhook-path"
 
 def webhook(incident: dict[str, Any]) -> dict[str, Any]:
     """The subscriber webhook's incident kind wraps the same incident object the API returns."""
-    return {"meta": {"unsubscribe": "https://example.invalid/unsub", "generated_at": incident.get("updated_at")},
-            "page": {"id": "demo0page0id", "status_indicator": "critical", "status_description": "Major outage"},
-            "incident": incident}
+    return {
+        "meta": {"unsubscribe": "https://example.invalid/unsub", "generated_at": incident.get("updated_at")},
+        "page": {"id": "demo0page0id", "status_indicator": "critical", "status_description": "Major outage"},
+        "incident": incident,
+    }
 
 
 def the_incident(scenario: Scenario, minute: float) -> dict[str, Any]:
@@ -42,8 +44,7 @@ async def serve_minute(page: FakeStatuspage, scenario: Scenario, minute: float) 
     page.serve_scenario(scenario, minute)
 
 
-async def test_scenario_polled_twice_per_step_prints_each_update_once(harness: Harness,
-                                                                      page: FakeStatuspage) -> None:
+async def test_scenario_polled_twice_per_step_prints_each_update_once(harness: Harness, page: FakeStatuspage) -> None:
     scenario = Scenario.load()
     for minute in [0, *scenario.moments()]:
         await serve_minute(page, scenario, minute)
@@ -70,8 +71,9 @@ async def served(harness: Harness) -> Any:
         yield client
 
 
-async def test_webhooks_interleaved_with_polls_give_one_line_per_update(harness: Harness, page: FakeStatuspage,
-                                                                       served: httpx.AsyncClient) -> None:
+async def test_webhooks_interleaved_with_polls_give_one_line_per_update(
+    harness: Harness, page: FakeStatuspage, served: httpx.AsyncClient
+) -> None:
     scenario = Scenario.load()
     await serve_minute(page, scenario, 0)
     await harness.poll()
@@ -91,8 +93,9 @@ async def test_webhooks_interleaved_with_polls_give_one_line_per_update(harness:
     assert sum(line.startswith("✔") for line in harness.lines()) == 1
 
 
-async def test_wrong_secret_is_404_and_stores_nothing(harness: Harness, served: httpx.AsyncClient,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_wrong_secret_is_404_and_stores_nothing(
+    harness: Harness, served: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     payload = webhook(the_incident(Scenario.load(), 20))
     with caplog.at_level(logging.WARNING):
         answer = await served.post("/webhooks/statuspage/not-the-secret", json=payload)
@@ -113,11 +116,13 @@ async def test_webhook_route_is_off_without_a_secret(harness: Harness) -> None:
     assert health.status_code == 200 and health.json()["ok"] is True
 
 
-async def test_garbage_webhook_is_one_log_line_and_no_incident(harness: Harness, served: httpx.AsyncClient,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+async def test_garbage_webhook_is_one_log_line_and_no_incident(
+    harness: Harness, served: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
-        bad_json = await served.post(f"/webhooks/statuspage/{SECRET}", content=b"{not json",
-                                     headers={"Content-Type": "application/json"})
+        bad_json = await served.post(
+            f"/webhooks/statuspage/{SECRET}", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         no_kind = await served.post(f"/webhooks/statuspage/{SECRET}", json={"meta": {}, "page": {}})
         no_id = await served.post(f"/webhooks/statuspage/{SECRET}", json={"incident": {"name": "x"}})
     assert (bad_json.status_code, no_kind.status_code, no_id.status_code) == (400, 400, 400)
@@ -155,8 +160,9 @@ BAD_PAGES = {
 
 
 @pytest.mark.parametrize("fault", sorted(BAD_PAGES))
-async def test_a_bad_page_is_one_log_line_and_loses_nothing(fault: str, harness: Harness, page: FakeStatuspage,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bad_page_is_one_log_line_and_loses_nothing(
+    fault: str, harness: Harness, page: FakeStatuspage, caplog: pytest.LogCaptureFixture
+) -> None:
     scenario = Scenario.load()
     await serve_minute(page, scenario, 20)
     await harness.poll()
@@ -176,8 +182,9 @@ async def test_a_bad_page_is_one_log_line_and_loses_nothing(fault: str, harness:
     assert "The API has recovered" in harness.lines()[-1]
 
 
-async def test_unknown_fields_and_missing_updates_are_tolerated(harness: Harness, page: FakeStatuspage,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+async def test_unknown_fields_and_missing_updates_are_tolerated(
+    harness: Harness, page: FakeStatuspage, caplog: pytest.LogCaptureFixture
+) -> None:
     scenario = Scenario.load()
     docs = copy.deepcopy(scenario.documents(20))
     incidents = docs["/api/v2/incidents.json"]
@@ -195,8 +202,9 @@ async def test_unknown_fields_and_missing_updates_are_tolerated(harness: Harness
     assert len(update_lines(harness.lines())) == 3  # the outage's updates up to minute 20
 
 
-async def test_not_a_statuspage_document_keeps_the_data(harness: Harness, page: FakeStatuspage,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_not_a_statuspage_document_keeps_the_data(
+    harness: Harness, page: FakeStatuspage, caplog: pytest.LogCaptureFixture
+) -> None:
     scenario = Scenario.load()
     await serve_minute(page, scenario, 20)
     await harness.poll()

@@ -47,14 +47,20 @@ def test_upgrade_from_every_revision_keeps_the_data(tmp_path: Path) -> None:
     upgrade(url, revisions[0])
     database = Database(url)
     with database.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO incident (id, service, source, upstream_id, kind, title, status, impact, components,"
-            " announced, preexisting, started_at, detected_at, updated_at) VALUES (1, 'claude', 'statuspage',"
-            " 'up1', 'incident', 'Old', 'investigating', 'minor', '[]', 1, 0, '2026-01-01 00:00:00',"
-            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
-        conn.execute(text(
-            "INSERT INTO outbox (id, sink, incident_id, action, created_at, attempts, next_attempt_at)"
-            " VALUES (1, 'console', 1, 'open', '2026-01-01 00:00:00', 0, '2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO incident (id, service, source, upstream_id, kind, title, status, impact, components,"
+                " announced, preexisting, started_at, detected_at, updated_at) VALUES (1, 'claude', 'statuspage',"
+                " 'up1', 'incident', 'Old', 'investigating', 'minor', '[]', 1, 0, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbox (id, sink, incident_id, action, created_at, attempts, next_attempt_at)"
+                " VALUES (1, 'console', 1, 'open', '2026-01-01 00:00:00', 0, '2026-01-01 00:00:00')"
+            )
+        )
     for revision in revisions[1:]:
         upgrade(url, revision)
     with database.engine.connect() as conn:

@@ -35,8 +35,9 @@ class Sink(Protocol):
         """Post the parent message of a new incident thread."""
         ...
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
-                          delivery: Delivery) -> None:
+    async def post_update(
+        self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, delivery: Delivery
+    ) -> None:
         """Reply in the thread with one timeline entry."""
         ...
 
@@ -44,8 +45,9 @@ class Sink(Protocol):
         """Bring the parent message up to date with the incident's current state."""
         ...
 
-    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
-                              delivery: Delivery) -> None:
+    async def post_postmortem(
+        self, thread: ThreadRef, incident: IncidentCard, draft: Draft, delivery: Delivery
+    ) -> None:
         """Attach the postmortem draft (Markdown) and its chart (PNG) to the thread."""
         ...
 

@@ -21,8 +21,11 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     if spec is None:
         return Answer(f"I don't know `{name}`.", (f"Try `{services.command} help` for what I can do.",), ok=False)
     if spec.changes_state and not await ctx.may_act(ctx.actor):
-        return Answer(f"You are not allowed to {name} incidents.",
-                      ("Ask whoever set up statusbot to add you to the responders.",), ok=False)
+        return Answer(
+            f"You are not allowed to {name} incidents.",
+            ("Ask whoever set up statusbot to add you to the responders.",),
+            ok=False,
+        )
     started = time.perf_counter()
     try:
         return await spec.handler(ctx, services, words[1:])

@@ -22,16 +22,17 @@ def _word(status: str) -> str:
 
 def incident_line(view: IncidentCard, now: datetime) -> str:
     owner = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
-    return (f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
-            f"{human_duration(view.duration(now))}, {owner}")
+    return (
+        f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
+        f"{human_duration(view.duration(now))}, {owner}"
+    )
 
 
 def probe_line(result: ProbeResult, now: datetime) -> str:
     latency = f", {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
     code = f", HTTP {result.status_code}" if result.status_code else ""
     why = f" ({result.error_type})" if result.error_type else ""
-    return (f"Probe {result.probe}: {result.outcome}{why}{code}{latency}, "
-            f"{human_duration(now - result.at)} ago")
+    return f"Probe {result.probe}: {result.outcome}{why}{code}{latency}, {human_duration(now - result.at)} ago"
 
 
 def resolve_id(services: Services, args: list[str]) -> int:
@@ -59,8 +60,10 @@ def load(services: Services, incident_id: int) -> Incident:
 @COMMANDS.command("help", "help", "What I can do.")
 async def help_(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     lines = tuple(f"`{services.command} {spec.usage}` — {spec.help}" for spec in COMMANDS)
-    return Answer(f"statusbot watches {services.service} ({services.page_url}) and runs each incident "
-                  "as one thread.", (*lines, "`ID` defaults to the most recent open incident."))
+    return Answer(
+        f"statusbot watches {services.service} ({services.page_url}) and runs each incident as one thread.",
+        (*lines, "`ID` defaults to the most recent open incident."),
+    )
 
 
 @COMMANDS.command("status", "status [all]", "Components, open incidents and probe results, on one screen.")
@@ -74,10 +77,17 @@ async def status(ctx: CommandContext, services: Services, args: list[str]) -> An
         for name in names:
             comps = queries.components(session, name)
             broken = [c for c in comps if c.status != "operational"]
-            fields += tuple((f"{name}: {c.name}" if every else c.name, _word(c.status))
-                            for c in (broken if every else broken or comps)[:10])
-            summary = (f"{len(broken)} of {len(comps)} components affected" if broken
-                       else f"all {len(comps)} components operational" if comps else "no components seen yet")
+            fields += tuple(
+                (f"{name}: {c.name}" if every else c.name, _word(c.status))
+                for c in (broken if every else broken or comps)[:10]
+            )
+            summary = (
+                f"{len(broken)} of {len(comps)} components affected"
+                if broken
+                else f"all {len(comps)} components operational"
+                if comps
+                else "no components seen yet"
+            )
             open_ = [card(i) for i in queries.incidents(session) if i.service == name]
             lines += [f"{name}: {summary}", *[incident_line(v, now) for v in open_]]
             lines += [] if open_ else [f"{name}: no open incidents."]
@@ -92,20 +102,21 @@ async def incidents(ctx: CommandContext, services: Services, args: list[str]) ->
     now = services.clock.now()
     with services.db.session() as session:
         rows = [card(i) for i in queries.incidents(session, include_resolved=True, limit=RECENT)]
-    lines = tuple(f"{incident_line(v, now)} · TTA {human_duration(v.time_to_acknowledge)}"
-                  f" · TTR {human_duration(v.time_to_resolve)}" for v in rows)
+    lines = tuple(
+        f"{incident_line(v, now)} · TTA {human_duration(v.time_to_acknowledge)}"
+        f" · TTR {human_duration(v.time_to_resolve)}"
+        for v in rows
+    )
     return Answer(f"The last {len(rows)} incidents" if rows else "No incidents recorded yet.", lines)
 
 
-@COMMANDS.command("ack", "ack [ID]", "Acknowledge: you own the incident now.", takes_incident=True,
-                  changes_state=True)
+@COMMANDS.command("ack", "ack [ID]", "Acknowledge: you own the incident now.", takes_incident=True, changes_state=True)
 async def ack(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     incident = services.engine.acknowledge(resolve_id(services, args), ctx.actor)
     return Answer(f"You acknowledged #{incident.id}: {incident.title}.", incident=card(incident))
 
 
-@COMMANDS.command("resolve", "resolve [ID]", "Resolve the incident by hand.", takes_incident=True,
-                  changes_state=True)
+@COMMANDS.command("resolve", "resolve [ID]", "Resolve the incident by hand.", takes_incident=True, changes_state=True)
 async def resolve(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     incident = services.engine.resolve(resolve_id(services, args), ctx.actor)
     return Answer(f"You resolved #{incident.id}: {incident.title}.", incident=card(incident))
@@ -118,17 +129,24 @@ async def show(ctx: CommandContext, services: Services, args: list[str]) -> Answ
     with services.db.session() as session:
         entries = queries.timeline(session, incident_id)
     lines = tuple(f"{e.at:%m-%d %H:%M} {_word(e.status or e.kind)}: {e.body}" for e in entries)
-    fields = (("Status", _word(view.status)), ("Impact", view.impact),
-              ("TTA", human_duration(view.time_to_acknowledge)), ("TTR", human_duration(view.time_to_resolve)))
+    fields = (
+        ("Status", _word(view.status)),
+        ("Impact", view.impact),
+        ("TTA", human_duration(view.time_to_acknowledge)),
+        ("TTR", human_duration(view.time_to_resolve)),
+    )
     return Answer(f"#{view.id} {view.title}", lines, fields=fields, incident=view)
 
 
-@COMMANDS.command("postmortem", "postmortem [ID]", "Post the postmortem draft (Markdown + chart) in the thread.",
-                  takes_incident=True)
+@COMMANDS.command(
+    "postmortem", "postmortem [ID]", "Post the postmortem draft (Markdown + chart) in the thread.", takes_incident=True
+)
 async def postmortem(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     incident = services.engine.request_postmortem(resolve_id(services, args))
-    return Answer(f"The postmortem draft for #{incident.id} is on its way to the incident's thread.",
-                  ("It holds every fact statusbot recorded; the sections marked ✍️ are yours.",))
+    return Answer(
+        f"The postmortem draft for #{incident.id} is on its way to the incident's thread.",
+        ("It holds every fact statusbot recorded; the sections marked ✍️ are yours.",),
+    )
 
 
 WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
@@ -143,8 +161,13 @@ async def stats_(ctx: CommandContext, services: Services, args: list[str]) -> An
     return Answer(f"{services.service}, last {figures.days} days", tuple(stats.describe(figures)))
 
 
-@COMMANDS.command("snooze", "snooze [ID] [minutes]", "Pause reminders for an incident (default 60 minutes).",
-                  takes_incident=True, changes_state=True)
+@COMMANDS.command(
+    "snooze",
+    "snooze [ID] [minutes]",
+    "Pause reminders for an incident (default 60 minutes).",
+    takes_incident=True,
+    changes_state=True,
+)
 async def snooze(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     minutes_arg = args[1] if len(args) > 1 else "60"
     if not minutes_arg.isdigit() or not 1 <= int(minutes_arg) <= 24 * 60:

@@ -27,8 +27,9 @@ class CommandSpec:
 class Registry:
     specs: dict[str, CommandSpec] = field(default_factory=dict)
 
-    def command(self, name: str, usage: str, help: str, *, takes_incident: bool = False,
-                changes_state: bool = False) -> Callable[[Handler], Handler]:
+    def command(
+        self, name: str, usage: str, help: str, *, takes_incident: bool = False, changes_state: bool = False
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self.specs:
                 raise ValueError(f"command {name!r} registered twice")

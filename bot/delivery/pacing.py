@@ -11,8 +11,12 @@ from collections.abc import Awaitable, Callable
 
 
 class Pacer:
-    def __init__(self, interval: float = 1.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        interval: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval = interval
         self._sleep = sleep
         self._monotonic = monotonic

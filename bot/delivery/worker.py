@@ -34,8 +34,14 @@ def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, sinks: Mapping[str, Sink], clock: Clock,
-                 drafts: Callable[[int], Draft] | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sinks: Mapping[str, Sink],
+        clock: Clock,
+        drafts: Callable[[int], Draft] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.metrics = metrics
         self.db = db
         self.drafts = drafts
@@ -89,8 +95,9 @@ class DeliveryWorker:
         for row in rows:
             if row.incident_id in held:
                 continue
-            if row.action == OutboxAction.REFRESH and (newest_refresh[row.incident_id] != row.id
-                                                       or self._newer_refresh(row)):
+            if row.action == OutboxAction.REFRESH and (
+                newest_refresh[row.incident_id] != row.id or self._newer_refresh(row)
+            ):
                 self._mark(row, now, None)  # coalesced into a later refresh of the same parent
                 progressed = True
                 continue
@@ -103,10 +110,18 @@ class DeliveryWorker:
     def _newer_refresh(self, row: OutboxMessage) -> bool:
         """A later edit of the same card was queued while we waited (pacing): send only that one."""
         with self.db.session() as session:
-            return session.exec(select(OutboxMessage.id).where(
-                OutboxMessage.sink == row.sink, OutboxMessage.incident_id == row.incident_id,
-                OutboxMessage.action == OutboxAction.REFRESH, col(OutboxMessage.delivered_at).is_(None),
-                col(OutboxMessage.id) > row.id)).first() is not None
+            return (
+                session.exec(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.sink == row.sink,
+                        OutboxMessage.incident_id == row.incident_id,
+                        OutboxMessage.action == OutboxAction.REFRESH,
+                        col(OutboxMessage.delivered_at).is_(None),
+                        col(OutboxMessage.id) > row.id,
+                    )
+                ).first()
+                is not None
+            )
 
     async def _deliver(self, sink: Sink, row: OutboxMessage) -> bool:
         try:
@@ -114,8 +129,14 @@ class DeliveryWorker:
         except RetryLater as exc:
             self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
         except Undeliverable as exc:
-            log.error("%s: gave up delivering #%s %s: %s", row.sink, row.incident_id, row.action, exc,
-                      extra={"incident": row.incident_id, "sink": row.sink})
+            log.error(
+                "%s: gave up delivering #%s %s: %s",
+                row.sink,
+                row.incident_id,
+                row.action,
+                exc,
+                extra={"incident": row.incident_id, "sink": row.sink},
+            )
             self._mark(row, self.clock.now(), None, gave_up=str(exc))
             return True
         except SinkMisconfigured as exc:
@@ -184,8 +205,16 @@ class DeliveryWorker:
             if gave_up is not None:
                 stored.gave_up, stored.last_error = True, gave_up[:500]
             if thread is not None:
-                session.add(ChatThread(incident_id=row.incident_id, sink=row.sink, channel=thread.channel,
-                                       parent_ref=thread.parent, thread_ref=thread.thread, created_at=now))
+                session.add(
+                    ChatThread(
+                        incident_id=row.incident_id,
+                        sink=row.sink,
+                        channel=thread.channel,
+                        parent_ref=thread.parent,
+                        thread_ref=thread.thread,
+                        created_at=now,
+                    )
+                )
             session.commit()
 
     def _retry(self, row: OutboxMessage, error: str, delay: float, quiet: bool = False) -> None:
@@ -193,9 +222,16 @@ class DeliveryWorker:
             stored = session.get(OutboxMessage, row.id)
             assert stored is not None
             if not quiet:
-                log.warning("%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s", row.sink,
-                            row.incident_id, row.action, stored.attempts, delay, error,
-                            extra={"incident": row.incident_id, "sink": row.sink})
+                log.warning(
+                    "%s: delivery of #%s %s failed (attempt %d, retry in %.1fs): %s",
+                    row.sink,
+                    row.incident_id,
+                    row.action,
+                    stored.attempts,
+                    delay,
+                    error,
+                    extra={"incident": row.incident_id, "sink": row.sink},
+                )
             stored.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
             stored.last_error = error[:500]
             session.commit()
@@ -203,6 +239,5 @@ class DeliveryWorker:
 
 
 def _thread(session: Session, incident_id: int, sink: str) -> ThreadRef | None:
-    row = session.exec(select(ChatThread).where(ChatThread.incident_id == incident_id,
-                                                ChatThread.sink == sink)).first()
+    row = session.exec(select(ChatThread).where(ChatThread.incident_id == incident_id, ChatThread.sink == sink)).first()
     return ThreadRef(row.channel, row.parent_ref, row.thread_ref) if row else None

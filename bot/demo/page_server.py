@@ -55,8 +55,7 @@ class PageServer:
             return web.json_response({"error": "method not allowed"}, status=405)
         document = self.documents().get(request.path)
         if document is None:
-            return web.Response(status=404, text="<html><body>Page not found</body></html>",
-                                content_type="text/html")
+            return web.Response(status=404, text="<html><body>Page not found</body></html>", content_type="text/html")
         body = json.dumps(document).encode()
         etag = f'W/"{hashlib.sha1(body).hexdigest()}"'
         headers = {"ETag": etag, "Cache-Control": "max-age=10, public"}

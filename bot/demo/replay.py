@@ -58,19 +58,26 @@ async def run_demo(out: TextIO, delay: float = 0.3, colour: bool | None = None, 
             console = ConsoleSink(out, colour, folder=folder or Path.cwd())
             bot = StatusBot(settings, clock=clock, sinks={"console": console})
             bot.db.upgrade()
-            out.write(f"Replaying {scenario.data['incident']['name']!r} from a loopback status page and API "
-                      "(simulated time, offline).\n\n")
+            out.write(
+                f"Replaying {scenario.data['incident']['name']!r} from a loopback status page and API "
+                "(simulated time, offline).\n\n"
+            )
             await _replay(bot, scenario, clock, delay)
             await bot.stop()
     out.write("\nThat was the whole pipeline: page + probe → engine → SQLite + outbox → console.\n")
 
 
 def _settings(tmp: Path, page_url: str, api_url: str) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp / 'demo.db'}", statuspage_url=page_url,  # type: ignore[arg-type]
-                    console=True, anthropic_api_key="demo-key", anthropic_base_url=api_url,  # type: ignore[arg-type]
-                    connectivity_url=page_url, remind_every=0,  # type: ignore[arg-type]
-                    probes=[ProbeSpec(name=PROBE, kind="anthropic_messages",
-                                      components=["Claude API (api.anthropic.com)"])])
+    return Settings(
+        database_url=f"sqlite:///{tmp / 'demo.db'}",
+        statuspage_url=page_url,  # type: ignore[arg-type]
+        console=True,
+        anthropic_api_key="demo-key",
+        anthropic_base_url=api_url,  # type: ignore[arg-type]
+        connectivity_url=page_url,
+        remind_every=0,  # type: ignore[arg-type]
+        probes=[ProbeSpec(name=PROBE, kind="anthropic_messages", components=["Claude API (api.anthropic.com)"])],
+    )
 
 
 async def _replay(bot: StatusBot, scenario: Scenario, clock: ManualClock, delay: float) -> None:

@@ -40,12 +40,20 @@ class Scenario:
         return sorted(times)
 
     def documents(self, minute: float) -> dict[str, Any]:
-        incidents = [self._incident(i, minute) for i in (self.data["incident"], *self.data["history"])
-                     if i["updates"][0]["at"] <= minute]
-        return {"/api/v2/incidents.json": {"page": self._page(minute), "incidents": incidents},
-                "/api/v2/summary.json": {"page": self._page(minute), "components": self._components(minute),
-                                         "incidents": [i for i in incidents if i["status"] != "resolved"],
-                                         "scheduled_maintenances": []}}
+        incidents = [
+            self._incident(i, minute)
+            for i in (self.data["incident"], *self.data["history"])
+            if i["updates"][0]["at"] <= minute
+        ]
+        return {
+            "/api/v2/incidents.json": {"page": self._page(minute), "incidents": incidents},
+            "/api/v2/summary.json": {
+                "page": self._page(minute),
+                "components": self._components(minute),
+                "incidents": [i for i in incidents if i["status"] != "resolved"],
+                "scheduled_maintenances": [],
+            },
+        }
 
     def _page(self, minute: float) -> dict[str, Any]:
         return {**self.data["page"], "updated_at": _iso(self.at(minute))}
@@ -68,17 +76,35 @@ class Scenario:
         updates = []
         for index, update in enumerate(seen):
             moved = update.get("components", {})
-            affected = [{"code": cid, "name": names[cid], "old_status": before[cid], "new_status": new}
-                        for cid, new in moved.items()]
+            affected = [
+                {"code": cid, "name": names[cid], "old_status": before[cid], "new_status": new}
+                for cid, new in moved.items()
+            ]
             before.update(moved)
             at = _iso(self.at(update["at"]))
-            updates.append({"id": f"{spec['id']}u{index}", "status": update["status"], "body": update["body"],
-                            "incident_id": spec["id"], "created_at": at, "updated_at": at, "display_at": at,
-                            "affected_components": affected})
+            updates.append(
+                {
+                    "id": f"{spec['id']}u{index}",
+                    "status": update["status"],
+                    "body": update["body"],
+                    "incident_id": spec["id"],
+                    "created_at": at,
+                    "updated_at": at,
+                    "display_at": at,
+                    "affected_components": affected,
+                }
+            )
         status = seen[-1]["status"]
-        return {"id": spec["id"], "name": spec["name"], "status": status, "impact": spec["impact"],
-                "created_at": _iso(self.at(spec["started"])), "started_at": _iso(self.at(spec["started"])),
-                "resolved_at": updates[-1]["created_at"] if status == "resolved" else None,
-                "shortlink": f"https://stspg.io/{spec['id']}", "page_id": self.data["page"]["id"],
-                "incident_updates": list(reversed(updates)),
-                "components": [{"id": cid, "name": names[cid]} for cid in sorted(before) if cid in names]}
+        return {
+            "id": spec["id"],
+            "name": spec["name"],
+            "status": status,
+            "impact": spec["impact"],
+            "created_at": _iso(self.at(spec["started"])),
+            "started_at": _iso(self.at(spec["started"])),
+            "resolved_at": updates[-1]["created_at"] if status == "resolved" else None,
+            "shortlink": f"https://stspg.io/{spec['id']}",
+            "page_id": self.data["page"]["id"],
+            "incident_updates": list(reversed(updates)),
+            "components": [{"id": cid, "name": names[cid]} for cid in sorted(before) if cid in names],
+        }

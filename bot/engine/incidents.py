@@ -67,9 +67,16 @@ class Changes:
 
 
 class IncidentEngine(ProbeEvents, Lifecycle):
-    def __init__(self, db: Database, sinks: Sequence[str], clock: Clock,
-                 on_commit: Callable[[], None] | None = None, probes: ProbeMap | None = None,
-                 reminder_policy: ReminderPolicy | None = None, auto_resolve: str = "vendor") -> None:
+    def __init__(
+        self,
+        db: Database,
+        sinks: Sequence[str],
+        clock: Clock,
+        on_commit: Callable[[], None] | None = None,
+        probes: ProbeMap | None = None,
+        reminder_policy: ReminderPolicy | None = None,
+        auto_resolve: str = "vendor",
+    ) -> None:
         self.db = db
         self.sinks = list(sinks)
         self.clock = clock
@@ -92,12 +99,15 @@ class IncidentEngine(ProbeEvents, Lifecycle):
             self._merge(changes, self.apply_incident(event, baseline=baseline))
         if incidents is not None:  # None: not fetched this time (304 Not Modified)
             listed = {e.upstream_id for e in incidents}
-            self._merge(changes, self.close_missing(snap.service, Kind.INCIDENT, listed,
-                                                    "No longer on the status page; closed."))
+            self._merge(
+                changes,
+                self.close_missing(snap.service, Kind.INCIDENT, listed, "No longer on the status page; closed."),
+            )
         if maintenances is not None:
             listed = {e.upstream_id for e in (*maintenances, *(incidents or ()))}
-            self._merge(changes, self.close_missing(snap.service, Kind.MAINTENANCE, listed,
-                                                    "Maintenance window ended."))
+            self._merge(
+                changes, self.close_missing(snap.service, Kind.MAINTENANCE, listed, "Maintenance window ended.")
+            )
         return changes
 
     def apply_incident(self, event: IncidentObserved, *, baseline: bool = False, history: bool = False) -> Changes:
@@ -146,8 +156,13 @@ class IncidentEngine(ProbeEvents, Lifecycle):
             for comp in components:
                 row = session.get(ComponentState, (comp.service, comp.component_id))
                 if row is None:
-                    row = ComponentState(service=comp.service, component_id=comp.component_id,
-                                         name=comp.name, status=comp.status, seen_at=now)
+                    row = ComponentState(
+                        service=comp.service,
+                        component_id=comp.component_id,
+                        name=comp.name,
+                        status=comp.status,
+                        seen_at=now,
+                    )
                 row.name, row.status, row.seen_at = comp.name, comp.status, now
                 row.position, row.is_group = comp.position, comp.is_group
                 row.upstream_updated_at = comp.at or row.upstream_updated_at
@@ -159,14 +174,25 @@ class IncidentEngine(ProbeEvents, Lifecycle):
         now = self.clock.now()
         changes = Changes()
         with self.db.session() as session:
-            query = select(Incident).where(Incident.service == service, Incident.kind == kind,
-                                           Incident.source == "statuspage",
-                                           Incident.status != Status.RESOLVED)
+            query = select(Incident).where(
+                Incident.service == service,
+                Incident.kind == kind,
+                Incident.source == "statuspage",
+                Incident.status != Status.RESOLVED,
+            )
             for incident in session.exec(query):
                 if incident.upstream_id in listed:
                     continue
-                entry = add_entry(session, incident, EntryKind.CLOSED_MISSING, now, body=note,
-                                   source=STATUSBOT, status=Status.RESOLVED, upstream_id="missing")
+                entry = add_entry(
+                    session,
+                    incident,
+                    EntryKind.CLOSED_MISSING,
+                    now,
+                    body=note,
+                    source=STATUSBOT,
+                    status=Status.RESOLVED,
+                    upstream_id="missing",
+                )
                 resolve_incident(incident, now, STATUSBOT)
                 self._publish(session, incident, entry, now)
                 self._followups(session, incident, True, now)
@@ -198,8 +224,15 @@ class IncidentEngine(ProbeEvents, Lifecycle):
                 raise ActionError(f"#{incident_id} was already acknowledged by {incident.acknowledged_by}.")
             incident.acknowledged_at, incident.acknowledged_by = now, actor.name
             incident.acknowledged_by_id = actor.id
-            entry = add_entry(session, incident, EntryKind.ACK, now, body=f"Acknowledged by {actor.name}",
-                               source=actor.platform, actor=actor)
+            entry = add_entry(
+                session,
+                incident,
+                EntryKind.ACK,
+                now,
+                body=f"Acknowledged by {actor.name}",
+                source=actor.platform,
+                actor=actor,
+            )
             self._publish(session, incident, entry, now)
             session.commit()
         self._on_commit()
@@ -209,8 +242,16 @@ class IncidentEngine(ProbeEvents, Lifecycle):
         now = self.clock.now()
         with self.db.session() as session:
             incident = get_open(session, incident_id)
-            entry = add_entry(session, incident, EntryKind.RESOLVE, now, body=f"Resolved by {actor.name}",
-                               source=actor.platform, actor=actor, status=Status.RESOLVED)
+            entry = add_entry(
+                session,
+                incident,
+                EntryKind.RESOLVE,
+                now,
+                body=f"Resolved by {actor.name}",
+                source=actor.platform,
+                actor=actor,
+                status=Status.RESOLVED,
+            )
             resolve_incident(incident, now, actor.name)
             incident.resolved_by_id = actor.id
             self._publish(session, incident, entry, now)
@@ -263,11 +304,20 @@ def _find(session: Session, event: IncidentObserved) -> Incident | None:
 
 def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> Incident:
     first = event.updates[0].at if event.updates else event.started_at
-    return Incident(service=event.service, source=event.source, upstream_id=event.upstream_id,
-                    kind=Kind.MAINTENANCE if event.is_maintenance else Kind.INCIDENT,
-                    title=event.title, status=Status.INVESTIGATING, impact=event.impact,  # _apply_state sets it
-                    started_at=event.started_at, detected_at=now, vendor_acknowledged_at=first,
-                    preexisting=preexisting, updated_at=now)
+    return Incident(
+        service=event.service,
+        source=event.source,
+        upstream_id=event.upstream_id,
+        kind=Kind.MAINTENANCE if event.is_maintenance else Kind.INCIDENT,
+        title=event.title,
+        status=Status.INVESTIGATING,
+        impact=event.impact,  # _apply_state sets it
+        started_at=event.started_at,
+        detected_at=now,
+        vendor_acknowledged_at=first,
+        preexisting=preexisting,
+        updated_at=now,
+    )
 
 
 def _announceable(incident: Incident, is_new: bool) -> bool:
@@ -277,10 +327,16 @@ def _announceable(incident: Incident, is_new: bool) -> bool:
     return is_new or incident.is_open
 
 
-def _record_updates(session: Session, incident: Incident, updates: Sequence[UpdateObserved],
-                    now: datetime) -> list[TimelineEntry]:
-    known = set(session.exec(select(TimelineEntry.upstream_id).where(
-        TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE)))
+def _record_updates(
+    session: Session, incident: Incident, updates: Sequence[UpdateObserved], now: datetime
+) -> list[TimelineEntry]:
+    known = set(
+        session.exec(
+            select(TimelineEntry.upstream_id).where(
+                TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE
+            )
+        )
+    )
     resolved = not incident.is_open
     human_resolved = resolved and incident.resolved_by not in (None, "vendor")
     added = []
@@ -290,16 +346,31 @@ def _record_updates(session: Session, incident: Incident, updates: Sequence[Upda
         status = vendor_status(update.status)
         resolves = status == Status.RESOLVED and not resolved
         resolved = status == Status.RESOLVED or human_resolved
-        changes = [{"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
-                   for c in update.changes]
-        added.append(add_entry(session, incident, EntryKind.VENDOR_UPDATE, update.at, body=update.body,
-                                source="statuspage", status=update.status, upstream_id=update.upstream_id,
-                                components=changes, recorded_at=now, resolves=resolves))
+        changes = [
+            {"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
+            for c in update.changes
+        ]
+        added.append(
+            add_entry(
+                session,
+                incident,
+                EntryKind.VENDOR_UPDATE,
+                update.at,
+                body=update.body,
+                source="statuspage",
+                status=update.status,
+                upstream_id=update.upstream_id,
+                components=changes,
+                recorded_at=now,
+                resolves=resolves,
+            )
+        )
     return added
 
 
-def _apply_state(session: Session, incident: Incident, event: IncidentObserved, now: datetime,
-                 hold: bool = False) -> None:
+def _apply_state(
+    session: Session, incident: Incident, event: IncidentObserved, now: datetime, hold: bool = False
+) -> None:
     incident.title = event.title
     incident.impact = event.impact
     incident.vendor_started_at = event.started_at
@@ -337,5 +408,11 @@ def _components(session: Session, event: IncidentObserved) -> list[dict[str, str
 
 
 def _card_fields(incident: Incident) -> tuple[object, ...]:
-    return (incident.title, incident.status, incident.impact, tuple(c["id"] for c in incident.components),
-            incident.acknowledged_by, incident.resolved_at)
+    return (
+        incident.title,
+        incident.status,
+        incident.impact,
+        tuple(c["id"] for c in incident.components),
+        incident.acknowledged_by,
+        incident.resolved_at,
+    )

@@ -25,8 +25,14 @@ class Lifecycle:
             for reminder in reminders.due(session, now):
                 incident = reminders.step(session, reminder, self.reminder_policy, now)
                 if incident is not None:
-                    enqueue(session, self.sinks, incident_id(incident), OutboxAction.UPDATE, now,
-                            last_entry(session, incident).id)
+                    enqueue(
+                        session,
+                        self.sinks,
+                        incident_id(incident),
+                        OutboxAction.UPDATE,
+                        now,
+                        last_entry(session, incident).id,
+                    )
                     sent += 1
             session.commit()
         if sent:
@@ -38,8 +44,15 @@ class Lifecycle:
         with self.db.session() as session:
             incident = get_open(session, incident_id_)
             incident.snoozed_until = now + timedelta(minutes=minutes)
-            entry = add_entry(session, incident, EntryKind.SNOOZE, now, source=actor.platform, actor=actor,
-                              body=f"Reminders snoozed for {minutes:g} minutes by {actor.name}")
+            entry = add_entry(
+                session,
+                incident,
+                EntryKind.SNOOZE,
+                now,
+                source=actor.platform,
+                actor=actor,
+                body=f"Reminders snoozed for {minutes:g} minutes by {actor.name}",
+            )
             self._publish(session, incident, entry, now)
             session.commit()
         self._on_commit()

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
 
 
 class ProbeEvents:
-    def probe_failing(self: IncidentEngine, service: str, probe: str, since: datetime, outcomes: Sequence[str],
-                      reopen: bool = False, errors: Sequence[str] = ()) -> Incident:
+    def probe_failing(
+        self: IncidentEngine,
+        service: str,
+        probe: str,
+        since: datetime,
+        outcomes: Sequence[str],
+        reopen: bool = False,
+        errors: Sequence[str] = (),
+    ) -> Incident:
         """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
         now = self.clock.now()
         with self.db.session() as session:
@@ -42,8 +49,9 @@ class ProbeEvents:
         self._on_commit()
         return incident
 
-    def _probe_target(self: IncidentEngine, session: Session, service: str, probe: str,
-                      reopen: bool) -> Incident | None:
+    def _probe_target(
+        self: IncidentEngine, session: Session, service: str, probe: str, reopen: bool
+    ) -> Incident | None:
         if reopen:
             last = probes.last_probe_incident(session, service, probe)
             if last is not None:
@@ -71,6 +79,9 @@ class ProbeEvents:
     def maintenance_active(self: IncidentEngine, service: str, probe: str) -> bool:
         """The vendor's maintenance window covering this probe's components is under way."""
         with self.db.session() as session:
-            query = select(Incident).where(Incident.service == service, Incident.kind == Kind.MAINTENANCE,
-                                           col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]))
+            query = select(Incident).where(
+                Incident.service == service,
+                Incident.kind == Kind.MAINTENANCE,
+                col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]),
+            )
             return any(self.probes.covers(probe, m.components) for m in session.exec(query))

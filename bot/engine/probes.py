@@ -46,47 +46,90 @@ def summary(outcomes: Iterable[str]) -> str:
 
 
 def open_vendor_incident(session: Session, service: str, probe: str, probes: ProbeMap) -> Incident | None:
-    query = (select(Incident).where(Incident.service == service, Incident.status != Status.RESOLVED,
-                                    Incident.kind == Kind.INCIDENT, col(Incident.upstream_id).is_not(None),
-                                    col(Incident.informational).is_(False))
-             .order_by(col(Incident.started_at).desc()))
+    query = (
+        select(Incident)
+        .where(
+            Incident.service == service,
+            Incident.status != Status.RESOLVED,
+            Incident.kind == Kind.INCIDENT,
+            col(Incident.upstream_id).is_not(None),
+            col(Incident.informational).is_(False),
+        )
+        .order_by(col(Incident.started_at).desc())
+    )
     return next((i for i in session.exec(query) if probes.covers(probe, i.components)), None)
 
 
-def open_probe_incident(session: Session, service: str, components: list[dict[str, str]],
-                        probes: ProbeMap) -> Incident | None:
+def open_probe_incident(
+    session: Session, service: str, components: list[dict[str, str]], probes: ProbeMap
+) -> Incident | None:
     """An open incident only our probes know of, for a probe that stands for these components."""
-    query = (select(Incident).where(Incident.service == service, Incident.status != Status.RESOLVED,
-                                    col(Incident.upstream_id).is_(None), col(Incident.probe_name).is_not(None))
-             .order_by(col(Incident.started_at)))
+    query = (
+        select(Incident)
+        .where(
+            Incident.service == service,
+            Incident.status != Status.RESOLVED,
+            col(Incident.upstream_id).is_(None),
+            col(Incident.probe_name).is_not(None),
+        )
+        .order_by(col(Incident.started_at))
+    )
     return next((i for i in session.exec(query) if probes.covers(i.probe_name or "", components)), None)
 
 
 def last_probe_incident(session: Session, service: str, probe: str) -> Incident | None:
-    query = (select(Incident).where(Incident.service == service, Incident.probe_name == probe)
-             .order_by(col(Incident.detected_at).desc()))
+    query = (
+        select(Incident)
+        .where(Incident.service == service, Incident.probe_name == probe)
+        .order_by(col(Incident.detected_at).desc())
+    )
     return session.exec(query).first()
 
 
 def new_probe_incident(service: str, probe: str, since: datetime, degraded: bool, now: datetime) -> Incident:
     what = "slow responses" if degraded else "errors"
-    return Incident(service=service, source=PROBE, upstream_id=None, kind=Kind.INCIDENT, probe_name=probe,
-                    title=f"{service}: probe {probe} sees {what}", status=Status.INVESTIGATING,
-                    impact="minor" if degraded else "major", started_at=since, detected_at=since, updated_at=now)
+    return Incident(
+        service=service,
+        source=PROBE,
+        upstream_id=None,
+        kind=Kind.INCIDENT,
+        probe_name=probe,
+        title=f"{service}: probe {probe} sees {what}",
+        status=Status.INVESTIGATING,
+        impact="minor" if degraded else "major",
+        started_at=since,
+        detected_at=since,
+        updated_at=now,
+    )
 
 
-def note_failing(session: Session, incident: Incident, probe: str, since: datetime, outcomes: str,
-                 now: datetime) -> None:
-    add_entry(session, incident, EntryKind.PROBE, now, source=PROBE, upstream_id=f"{probe}:{since.isoformat()}",
-              body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).")
+def note_failing(
+    session: Session, incident: Incident, probe: str, since: datetime, outcomes: str, now: datetime
+) -> None:
+    add_entry(
+        session,
+        incident,
+        EntryKind.PROBE,
+        now,
+        source=PROBE,
+        upstream_id=f"{probe}:{since.isoformat()}",
+        body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).",
+    )
     incident.detected_at = min(incident.detected_at, since)
     incident.probe_name = incident.probe_name or probe
 
 
 def reopen(session: Session, incident: Incident, probe: str, since: datetime, now: datetime) -> None:
-    add_entry(session, incident, EntryKind.REOPEN, now, source=PROBE, status=Status.INVESTIGATING,
-              upstream_id=f"{probe}:reopen:{since.isoformat()}",
-              body=f"Probe {probe} is failing again (since {since:%H:%M:%S} UTC): reopened.")
+    add_entry(
+        session,
+        incident,
+        EntryKind.REOPEN,
+        now,
+        source=PROBE,
+        status=Status.INVESTIGATING,
+        upstream_id=f"{probe}:reopen:{since.isoformat()}",
+        body=f"Probe {probe} is failing again (since {since:%H:%M:%S} UTC): reopened.",
+    )
     incident.status, incident.resolved_at, incident.resolved_by = Status.INVESTIGATING, None, None
 
 
@@ -97,22 +140,44 @@ def recovered(session: Session, incident: Incident, probe: str, now: datetime, p
     wait = vendor_open and policy != "either"
     body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
     status = None if wait else Status.RESOLVED
-    add_entry(session, incident, EntryKind.PROBE, now, source=PROBE, status=status, body=body,
-              upstream_id=f"{probe}:recovered:{now.isoformat()}")
+    add_entry(
+        session,
+        incident,
+        EntryKind.PROBE,
+        now,
+        source=PROBE,
+        status=status,
+        body=body,
+        upstream_id=f"{probe}:recovered:{now.isoformat()}",
+    )
     if not wait and incident.is_open:
         resolve_incident(incident, now, PROBE)
 
 
 def flapping(session: Session, incident: Incident, probe: str, now: datetime, policy: str = "vendor") -> None:
     incident.flapping = True
-    add_entry(session, incident, EntryKind.NOTE, now, source=PROBE, upstream_id=f"{probe}:flapping:{now.isoformat()}",
-              body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.")
+    add_entry(
+        session,
+        incident,
+        EntryKind.NOTE,
+        now,
+        source=PROBE,
+        upstream_id=f"{probe}:flapping:{now.isoformat()}",
+        body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.",
+    )
 
 
-def attach_vendor(session: Session, incident: Incident, upstream_id: str, first_update: datetime | None,
-                  now: datetime) -> TimelineEntry:
+def attach_vendor(
+    session: Session, incident: Incident, upstream_id: str, first_update: datetime | None, now: datetime
+) -> TimelineEntry:
     incident.upstream_id = upstream_id
     incident.vendor_acknowledged_at = first_update or now
-    return add_entry(session, incident, EntryKind.NOTE, now, source="statuspage",
-                     upstream_id=f"vendor:{upstream_id}",
-                     body="The vendor has acknowledged this outage on its status page.")
+    return add_entry(
+        session,
+        incident,
+        EntryKind.NOTE,
+        now,
+        source="statuspage",
+        upstream_id=f"vendor:{upstream_id}",
+        body="The vendor has acknowledged this outage on its status page.",
+    )

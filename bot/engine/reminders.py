@@ -34,8 +34,12 @@ class ReminderPolicy:
         if quiet:
             start, end = (time.fromisoformat(part) for part in quiet.split("-"))
             span = (start, end)
-        return cls(timedelta(minutes=every_min), timedelta(minutes=escalate_min) if escalate_min > 0 else None,
-                   span, ZoneInfo(zone))
+        return cls(
+            timedelta(minutes=every_min),
+            timedelta(minutes=escalate_min) if escalate_min > 0 else None,
+            span,
+            ZoneInfo(zone),
+        )
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """The end of the quiet span `now` falls in, or None."""
@@ -70,20 +74,33 @@ def step(session: Session, reminder: Reminder, policy: ReminderPolicy, now: date
     if incident is None or not incident.is_open or incident.acknowledged_at is not None:
         session.delete(reminder)
         return None
-    later = max(filter(None, (policy.quiet_until(now), incident.snoozed_until if incident.snoozed_until
-                                                       and incident.snoozed_until > now else None)), default=None)
+    later = max(
+        filter(
+            None,
+            (
+                policy.quiet_until(now),
+                incident.snoozed_until if incident.snoozed_until and incident.snoozed_until > now else None,
+            ),
+        ),
+        default=None,
+    )
     if later is not None:
         reminder.due_at = later
         session.add(reminder)
         return None
     waited = human_duration(now - incident.detected_at)
-    escalate = (policy.escalate_after is not None and not reminder.escalated
-                and now - incident.detected_at >= policy.escalate_after)
+    escalate = (
+        policy.escalate_after is not None
+        and not reminder.escalated
+        and now - incident.detected_at >= policy.escalate_after
+    )
     kind = EntryKind.ESCALATION if escalate else EntryKind.REMINDER
-    body = (f"Nobody has acknowledged this after {waited}: escalating." if escalate
-            else f"Still not acknowledged after {waited}.")
-    add_entry(session, incident, kind, now, body=body, source="statusbot",
-              upstream_id=f"{kind}:{reminder.sent + 1}")
+    body = (
+        f"Nobody has acknowledged this after {waited}: escalating."
+        if escalate
+        else f"Still not acknowledged after {waited}."
+    )
+    add_entry(session, incident, kind, now, body=body, source="statusbot", upstream_id=f"{kind}:{reminder.sent + 1}")
     reminder.sent, reminder.escalated = reminder.sent + 1, reminder.escalated or escalate
     reminder.due_at = now + policy.every  # from now: a long downtime yields one reminder, not a burst
     session.add(reminder)

@@ -19,16 +19,37 @@ def incident_id(incident: Incident) -> int:
     return incident.id
 
 
-def add_entry(session: Session, incident: Incident, kind: EntryKind, at: datetime, *, body: str,
-              source: str, status: str | None = None, actor: Actor | None = None,
-              upstream_id: str | None = None, components: list[dict[str, str]] | None = None,
-              recorded_at: datetime | None = None, resolves: bool | None = None) -> TimelineEntry:
+def add_entry(
+    session: Session,
+    incident: Incident,
+    kind: EntryKind,
+    at: datetime,
+    *,
+    body: str,
+    source: str,
+    status: str | None = None,
+    actor: Actor | None = None,
+    upstream_id: str | None = None,
+    components: list[dict[str, str]] | None = None,
+    recorded_at: datetime | None = None,
+    resolves: bool | None = None,
+) -> TimelineEntry:
     if resolves is None:
         resolves = status == Status.RESOLVED and incident.is_open
-    entry = TimelineEntry(incident_id=incident_id(incident), at=at, recorded_at=recorded_at or at, kind=kind,
-                          source=source, upstream_id=upstream_id, status=status, body=body,
-                          actor=actor.name if actor else None, actor_id=actor.id if actor else None,
-                          components=components or [], resolves=resolves)
+    entry = TimelineEntry(
+        incident_id=incident_id(incident),
+        at=at,
+        recorded_at=recorded_at or at,
+        kind=kind,
+        source=source,
+        upstream_id=upstream_id,
+        status=status,
+        body=body,
+        actor=actor.name if actor else None,
+        actor_id=actor.id if actor else None,
+        components=components or [],
+        resolves=resolves,
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -39,8 +60,11 @@ def resolve_incident(incident: Incident, at: datetime, actor: str) -> None:
 
 
 def last_entry(session: Session, incident: Incident) -> TimelineEntry:
-    query = (select(TimelineEntry).where(TimelineEntry.incident_id == incident_id(incident))
-             .order_by(col(TimelineEntry.id).desc()))
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id(incident))
+        .order_by(col(TimelineEntry.id).desc())
+    )
     entry = session.exec(query).first()
     assert entry is not None
     return entry

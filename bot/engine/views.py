@@ -90,25 +90,45 @@ class EntryView:
 def card(incident: Incident) -> IncidentCard:
     assert incident.id is not None
     return IncidentCard(
-        id=incident.id, service=incident.service, kind=incident.kind, title=incident.title,
-        status=incident.status, impact=incident.impact,
-        components=tuple(c["name"] for c in incident.components), shortlink=incident.shortlink,
-        started_at=incident.started_at, detected_at=incident.detected_at,
-        vendor_acknowledged_at=incident.vendor_acknowledged_at, acknowledged_at=incident.acknowledged_at,
-        acknowledged_by=incident.acknowledged_by, acknowledged_by_id=incident.acknowledged_by_id,
+        id=incident.id,
+        service=incident.service,
+        kind=incident.kind,
+        title=incident.title,
+        status=incident.status,
+        impact=incident.impact,
+        components=tuple(c["name"] for c in incident.components),
+        shortlink=incident.shortlink,
+        started_at=incident.started_at,
+        detected_at=incident.detected_at,
+        vendor_acknowledged_at=incident.vendor_acknowledged_at,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        acknowledged_by_id=incident.acknowledged_by_id,
         resolved_at=incident.resolved_at,
-        resolved_by=incident.resolved_by, preexisting=incident.preexisting, probe=incident.probe_name,
-        vendor_confirmed=incident.upstream_id is not None, informational=incident.informational,
-        flapping=incident.flapping)
+        resolved_by=incident.resolved_by,
+        preexisting=incident.preexisting,
+        probe=incident.probe_name,
+        vendor_confirmed=incident.upstream_id is not None,
+        informational=incident.informational,
+        flapping=incident.flapping,
+    )
 
 
 def entry_view(entry: TimelineEntry) -> EntryView:
     assert entry.id is not None
-    return EntryView(id=entry.id, incident_id=entry.incident_id, kind=entry.kind, at=entry.at,
-                     source=entry.source, status=entry.status, body=entry.body, actor=entry.actor,
-                     actor_id=entry.actor_id,
-                     components=tuple((c["name"], c.get("old", ""), c["new"]) for c in entry.components),
-                     resolves=entry.resolves)
+    return EntryView(
+        id=entry.id,
+        incident_id=entry.incident_id,
+        kind=entry.kind,
+        at=entry.at,
+        source=entry.source,
+        status=entry.status,
+        body=entry.body,
+        actor=entry.actor,
+        actor_id=entry.actor_id,
+        components=tuple((c["name"], c.get("old", ""), c["new"]) for c in entry.components),
+        resolves=entry.resolves,
+    )
 
 
 def human_duration(delta: timedelta | None) -> str:

@@ -16,8 +16,13 @@ import matplotlib.pyplot as plt
 
 from bot.postmortem.data import PostmortemData
 
-STATUS_COLOURS = {"investigating": "#d62728", "identified": "#ff7f0e", "monitoring": "#bcbd22",
-                  "resolved": "#2ca02c", "postmortem": "#7f7f7f"}
+STATUS_COLOURS = {
+    "investigating": "#d62728",
+    "identified": "#ff7f0e",
+    "monitoring": "#bcbd22",
+    "resolved": "#2ca02c",
+    "postmortem": "#7f7f7f",
+}
 
 
 def _per_minute(data: PostmortemData) -> tuple[list[datetime], list[float], list[float], list[float]]:
@@ -66,20 +71,49 @@ def _mark_events(data: PostmortemData, axes: tuple[object, object]) -> None:
     for update in data.vendor_updates:
         if update.status != last:
             for axis in axes:
-                axis.axvline(update.at, color=STATUS_COLOURS.get(update.status or "", "#444"), alpha=0.7,  # type: ignore[attr-defined]
-                             linewidth=1)
-            axes[0].annotate(f"vendor: {update.status}", (update.at, 1), xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
-                             rotation=90, fontsize=7, va="top", ha="right")
+                axis.axvline(
+                    update.at,
+                    color=STATUS_COLOURS.get(update.status or "", "#444"),
+                    alpha=0.7,  # type: ignore[attr-defined]
+                    linewidth=1,
+                )
+            axes[0].annotate(
+                f"vendor: {update.status}",
+                (update.at, 1),
+                xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
+                rotation=90,
+                fontsize=7,
+                va="top",
+                ha="right",
+            )
             last = update.status
     if data.incident.resolved_at is not None:
         for axis in axes:
             axis.axvline(data.incident.resolved_at, color="#17becf", linewidth=2, alpha=0.8)  # type: ignore[attr-defined]
-        axes[1].annotate(f"resolved ({data.incident.resolved_by})", (data.incident.resolved_at, 0.95),  # type: ignore[attr-defined]
-                         xycoords=("data", "axes fraction"), rotation=90, fontsize=7, va="top", ha="right")
+        axes[1].annotate(
+            f"resolved ({data.incident.resolved_by})",
+            (data.incident.resolved_at, 0.95),  # type: ignore[attr-defined]
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="right",
+        )
     for entry in data.people:
         label = "ack" if entry.kind == "ack" else entry.kind
         for axis in axes:
-            axis.axvline(entry.at, color="#2ca02c" if entry.kind == "ack" else "#17becf", linestyle=":",  # type: ignore[attr-defined]
-                         linewidth=1.5)
-        axes[1].annotate(f"{label}: {entry.actor or ''}", (entry.at, 0.95), xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
-                         rotation=90, fontsize=7, va="top", ha="left")
+            axis.axvline(
+                entry.at,
+                color="#2ca02c" if entry.kind == "ack" else "#17becf",
+                linestyle=":",  # type: ignore[attr-defined]
+                linewidth=1.5,
+            )
+        axes[1].annotate(
+            f"{label}: {entry.actor or ''}",
+            (entry.at, 0.95),
+            xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="left",
+        )

@@ -67,18 +67,29 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
     vendor_start = incident.vendor_started_at or incident.started_at
     vendor_ttr = (incident.vendor_resolved_at - vendor_start) if incident.vendor_resolved_at else None
     return PostmortemData(
-        incident=view, upstream_id=incident.upstream_id, severity=SEVERITY.get(view.impact, view.impact),
-        timeline=tuple(sorted(_moments(entries, probe), key=lambda m: m.at)), vendor_updates=vendor,
-        people=tuple(e for e in entries if e.kind in HUMAN), probe=probe, window=window, vendor_ttr=vendor_ttr,
+        incident=view,
+        upstream_id=incident.upstream_id,
+        severity=SEVERITY.get(view.impact, view.impact),
+        timeline=tuple(sorted(_moments(entries, probe), key=lambda m: m.at)),
+        vendor_updates=vendor,
+        people=tuple(e for e in entries if e.kind in HUMAN),
+        probe=probe,
+        window=window,
+        vendor_ttr=vendor_ttr,
         vendor_postmortem_url=view.shortlink if any(e.status == "postmortem" for e in vendor) else None,
-        generated_at=now, durations=_durations(view, vendor_ttr), summary=_summary(view))
+        generated_at=now,
+        durations=_durations(view, vendor_ttr),
+        summary=_summary(view),
+    )
 
 
 def _summary(view: IncidentCard) -> str:
     until = f"{view.resolved_at:%Y-%m-%d %H:%M} UTC" if view.resolved_at else "now (still open)"
     what = "maintenance" if view.kind == "maintenance" else "incident"
-    text = (f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC to {until} "
-            f"({human_duration(view.duration(view.resolved_at or view.detected_at))}), {view.impact} impact.")
+    text = (
+        f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC to {until} "
+        f"({human_duration(view.duration(view.resolved_at or view.detected_at))}), {view.impact} impact."
+    )
     if view.probe and view.vendor_confirmed:
         text += f" Our probe `{view.probe}` saw it first; the vendor confirmed it on its status page."
     elif view.probe:
@@ -89,9 +100,13 @@ def _summary(view: IncidentCard) -> str:
 
 
 def _durations(view: IncidentCard, vendor_ttr: timedelta | None) -> dict[str, str]:
-    return {"tta": human_duration(view.time_to_acknowledge), "ttr": human_duration(view.time_to_resolve),
-            "vendor_ttr": human_duration(vendor_ttr), "lead": human_duration(view.lead_time),
-            "duration": human_duration(view.duration(view.resolved_at or view.detected_at))}
+    return {
+        "tta": human_duration(view.time_to_acknowledge),
+        "ttr": human_duration(view.time_to_resolve),
+        "vendor_ttr": human_duration(vendor_ttr),
+        "lead": human_duration(view.lead_time),
+        "duration": human_duration(view.duration(view.resolved_at or view.detected_at)),
+    }
 
 
 def _probe_window(session: Session, probe: str | None, window: tuple[datetime, datetime]) -> ProbeWindow:
@@ -103,10 +118,14 @@ def _probe_window(session: Session, probe: str | None, window: tuple[datetime, d
     latencies = [r.latency_ms for r in results if r.latency_ms is not None and r.outcome != "failure"]
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     return ProbeWindow(
-        probes=tuple(sorted({r.probe for r in results})), results=results,
-        first_failure=failed[0].at if failed else None, failures=len(failed),
+        probes=tuple(sorted({r.probe for r in results})),
+        results=results,
+        first_failure=failed[0].at if failed else None,
+        failures=len(failed),
         error_types=tuple(Counter(r.error_type or r.outcome for r in failed).most_common()),
-        latency_p50_ms=quantiles[49] if quantiles else None, latency_p95_ms=quantiles[94] if quantiles else None)
+        latency_p50_ms=quantiles[49] if quantiles else None,
+        latency_p95_ms=quantiles[94] if quantiles else None,
+    )
 
 
 def _moments(entries: list[EntryView], probe: ProbeWindow) -> list[Moment]:
@@ -121,6 +140,5 @@ def _moments(entries: list[EntryView], probe: ProbeWindow) -> list[Moment]:
         elif entry.kind in ("escalation", "closed_missing", "note"):
             moments.append(Moment(entry.at, "statusbot", entry.body))
     if probe.first_failure is not None:
-        moments.append(Moment(probe.first_failure, "probe",
-                              f"First failing probe result ({', '.join(probe.probes)})."))
+        moments.append(Moment(probe.first_failure, "probe", f"First failing probe result ({', '.join(probe.probes)})."))
     return moments

@@ -45,9 +45,14 @@ def cell(value: Any) -> str:
 
 def environment(templates_dir: str | None) -> SandboxedEnvironment:
     folders = [Path(templates_dir)] if templates_dir else []
-    env = SandboxedEnvironment(loader=FileSystemLoader([*folders, default_templates()]),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True, autoescape=False)
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([*folders, default_templates()]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters["cell"] = cell
     return env
 
@@ -76,4 +81,3 @@ def build(db: Database, incident_id: int, now: datetime, templates_dir: str | No
     data = gather(db, incident_id, now)
     name = f"postmortem-{incident_id}.png"
     return Draft(incident_id, render(data, templates_dir, chart_file=name), chart.render(data))
-

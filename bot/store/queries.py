@@ -14,19 +14,24 @@ def incidents(session: Session, *, include_resolved: bool = False, limit: int = 
     query = select(Incident)
     if not include_resolved:
         query = query.where(Incident.status != Status.RESOLVED)
-    return list(session.exec(query.order_by(col(Incident.started_at).desc(), col(Incident.id).desc())
-                             .limit(limit)))
+    return list(session.exec(query.order_by(col(Incident.started_at).desc(), col(Incident.id).desc()).limit(limit)))
 
 
 def latest_open(session: Session) -> Incident | None:
-    query = (select(Incident).where(Incident.status != Status.RESOLVED)
-             .order_by(col(Incident.started_at).desc(), col(Incident.id).desc()))
+    query = (
+        select(Incident)
+        .where(Incident.status != Status.RESOLVED)
+        .order_by(col(Incident.started_at).desc(), col(Incident.id).desc())
+    )
     return session.exec(query).first()
 
 
 def timeline(session: Session, incident_id: int) -> list[TimelineEntry]:
-    query = (select(TimelineEntry).where(TimelineEntry.incident_id == incident_id)
-             .order_by(col(TimelineEntry.at), col(TimelineEntry.id)))
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+    )
     return list(session.exec(query))
 
 
@@ -50,7 +55,9 @@ def open_by_service(session: Session) -> dict[str, int]:
 
 def oldest_due(session: Session, before: datetime) -> OutboxMessage | None:
     """The oldest undelivered outbox row that has been due since before `before` (a stuck outbox)."""
-    query = (select(OutboxMessage).where(col(OutboxMessage.delivered_at).is_(None),
-                                         OutboxMessage.next_attempt_at < before)
-             .order_by(col(OutboxMessage.id)))
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.delivered_at).is_(None), OutboxMessage.next_attempt_at < before)
+        .order_by(col(OutboxMessage.id))
+    )
     return session.exec(query).first()

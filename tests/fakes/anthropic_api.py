@@ -42,9 +42,7 @@ from typing import Any, Literal, NamedTuple, get_args
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-Mode = Literal[
-    "ok", "rate_limited", "server_error", "overloaded", "stall", "drop", "unauthorized", "forbidden"
-]
+Mode = Literal["ok", "rate_limited", "server_error", "overloaded", "stall", "drop", "unauthorized", "forbidden"]
 MODES: tuple[str, ...] = get_args(Mode)
 Clock = Callable[[], float]
 Window = tuple[float, float, Mode]
@@ -238,8 +236,7 @@ def _check_message(index: int, message: Any, *, last: bool) -> None:
         raise _invalid(f"{where}.content: Input should be a valid string or list")
     if not content and not (last and message["role"] == "assistant"):
         raise _invalid(
-            f"{where}: all messages must have non-empty content "
-            "except for the optional final assistant message"
+            f"{where}: all messages must have non-empty content except for the optional final assistant message"
         )
 
 
@@ -407,9 +404,7 @@ class FakeAnthropic:
     def count(self, path: str | None = None, status: int | None = None) -> int:
         """Number of recorded requests, optionally only those to ``path`` and / or answered ``status``."""
         return sum(
-            1
-            for r in self.requests
-            if (path is None or r.path == path) and (status is None or r.status == status)
+            1 for r in self.requests if (path is None or r.path == path) and (status is None or r.status == status)
         )
 
     def reset(self) -> None:

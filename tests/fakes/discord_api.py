@@ -158,9 +158,16 @@ PERM_USE_APPLICATION_COMMANDS = 1 << 31
 PERM_CREATE_PUBLIC_THREADS = 1 << 35
 PERM_SEND_MESSAGES_IN_THREADS = 1 << 38
 BASE_PERMISSIONS = (
-    PERM_ADD_REACTIONS | PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_EMBED_LINKS | PERM_ATTACH_FILES
-    | PERM_READ_MESSAGE_HISTORY | PERM_USE_EXTERNAL_EMOJIS | PERM_USE_APPLICATION_COMMANDS
-    | PERM_CREATE_PUBLIC_THREADS | PERM_SEND_MESSAGES_IN_THREADS
+    PERM_ADD_REACTIONS
+    | PERM_VIEW_CHANNEL
+    | PERM_SEND_MESSAGES
+    | PERM_EMBED_LINKS
+    | PERM_ATTACH_FILES
+    | PERM_READ_MESSAGE_HISTORY
+    | PERM_USE_EXTERNAL_EMOJIS
+    | PERM_USE_APPLICATION_COMMANDS
+    | PERM_CREATE_PUBLIC_THREADS
+    | PERM_SEND_MESSAGES_IN_THREADS
 )
 CHANNEL_FLAG_PERMS = {
     "can_view": PERM_VIEW_CHANNEL,
@@ -467,10 +474,13 @@ def _is_snowflake_schema(schema: Mapping[str, Any]) -> bool:
 def _type_ok(value: Any, kind: str, schema: Mapping[str, Any]) -> bool:
     checks: dict[str, Callable[[Any], bool]] = {
         "null": lambda v: v is None,
-        "string": lambda v: isinstance(v, str)
-        or (_is_snowflake_schema(schema) and isinstance(v, int) and not isinstance(v, bool)),
-        "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-        or (isinstance(v, str) and re.fullmatch(r"-?\d+", v) is not None),
+        "string": lambda v: (
+            isinstance(v, str) or (_is_snowflake_schema(schema) and isinstance(v, int) and not isinstance(v, bool))
+        ),
+        "integer": lambda v: (
+            (isinstance(v, int) and not isinstance(v, bool))
+            or (isinstance(v, str) and re.fullmatch(r"-?\d+", v) is not None)
+        ),
         "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
         "array": lambda v: isinstance(v, list),
@@ -1080,15 +1090,31 @@ class FakeDiscord:
 
     def bot_user(self) -> dict[str, Any]:
         return {
-            "id": str(self.bot_user_id), "username": self.bot_username, "global_name": None,
-            "discriminator": "4242", "avatar": None, "bot": True, "system": False, "public_flags": 0,
-            "flags": 0, "banner": None, "accent_color": None, "avatar_decoration_data": None,
+            "id": str(self.bot_user_id),
+            "username": self.bot_username,
+            "global_name": None,
+            "discriminator": "4242",
+            "avatar": None,
+            "bot": True,
+            "system": False,
+            "public_flags": 0,
+            "flags": 0,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
         }
 
     def _bot_member(self, *, with_user: bool = True) -> dict[str, Any]:
         member: dict[str, Any] = {
-            "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": False, "mute": False,
-            "flags": 0, "pending": False, "nick": None, "avatar": None, "premium_since": None,
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
             "communication_disabled_until": None,
         }
         if with_user:
@@ -1097,9 +1123,18 @@ class FakeDiscord:
 
     def _everyone_role(self) -> dict[str, Any]:
         return {
-            "id": str(self.guild_id), "name": "@everyone", "permissions": str(BASE_PERMISSIONS),
-            "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
-            "flags": 0, "icon": None, "unicode_emoji": None, "description": None,
+            "id": str(self.guild_id),
+            "name": "@everyone",
+            "permissions": str(BASE_PERMISSIONS),
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+            "icon": None,
+            "unicode_emoji": None,
+            "description": None,
         }
 
     def _permissions_in(self, channel: FakeChannel) -> int:
@@ -1117,29 +1152,58 @@ class FakeDiscord:
         if channel.is_thread:
             return self._thread_payload(channel)
         return {
-            "id": str(channel.id), "type": channel.type, "guild_id": str(self.guild_id), "name": channel.name,
-            "position": list(self._channels).index(channel.id), "permission_overwrites": self._overwrites(channel),
-            "topic": channel.topic, "nsfw": False, "rate_limit_per_user": channel.rate_limit_per_user,
-            "last_message_id": _opt_str(channel.last_message_id), "parent_id": None, "flags": 0,
-            "last_pin_timestamp": None, "default_auto_archive_duration": 1440,
-            **({"available_tags": [], "default_reaction_emoji": None, "default_sort_order": None,
-                "default_forum_layout": 0} if channel.type == FORUM_CHANNEL else {}),
+            "id": str(channel.id),
+            "type": channel.type,
+            "guild_id": str(self.guild_id),
+            "name": channel.name,
+            "position": list(self._channels).index(channel.id),
+            "permission_overwrites": self._overwrites(channel),
+            "topic": channel.topic,
+            "nsfw": False,
+            "rate_limit_per_user": channel.rate_limit_per_user,
+            "last_message_id": _opt_str(channel.last_message_id),
+            "parent_id": None,
+            "flags": 0,
+            "last_pin_timestamp": None,
+            "default_auto_archive_duration": 1440,
+            **(
+                {
+                    "available_tags": [],
+                    "default_reaction_emoji": None,
+                    "default_sort_order": None,
+                    "default_forum_layout": 0,
+                }
+                if channel.type == FORUM_CHANNEL
+                else {}
+            ),
         }
 
     def _thread_payload(self, thread: FakeChannel) -> dict[str, Any]:
         return {
-            "id": str(thread.id), "type": thread.type, "guild_id": str(self.guild_id),
-            "parent_id": str(thread.parent_id), "owner_id": str(thread.owner_id), "name": thread.name,
-            "last_message_id": _opt_str(thread.last_message_id), "message_count": thread.message_count,
-            "total_message_sent": thread.message_count, "member_count": 1,
-            "rate_limit_per_user": thread.rate_limit_per_user, "flags": 0, "applied_tags": [],
+            "id": str(thread.id),
+            "type": thread.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(thread.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": thread.name,
+            "last_message_id": _opt_str(thread.last_message_id),
+            "message_count": thread.message_count,
+            "total_message_sent": thread.message_count,
+            "member_count": 1,
+            "rate_limit_per_user": thread.rate_limit_per_user,
+            "flags": 0,
+            "applied_tags": [],
             "thread_metadata": {
-                "archived": thread.archived, "auto_archive_duration": thread.auto_archive_duration,
-                "archive_timestamp": thread.archive_timestamp, "locked": thread.locked,
+                "archived": thread.archived,
+                "auto_archive_duration": thread.auto_archive_duration,
+                "archive_timestamp": thread.archive_timestamp,
+                "locked": thread.locked,
                 "create_timestamp": thread.created_at,
             },
             "member": {
-                "id": str(thread.id), "user_id": str(self.bot_user_id), "join_timestamp": thread.created_at,
+                "id": str(thread.id),
+                "user_id": str(self.bot_user_id),
+                "join_timestamp": thread.created_at,
                 "flags": 1,
             },
         }
@@ -1148,31 +1212,82 @@ class FakeDiscord:
         regular = [c for c in self._channels.values() if not c.is_thread]
         active_threads = [c for c in self._channels.values() if c.is_thread and not c.archived]
         return {
-            "id": str(self.guild_id), "name": "Fake Guild", "icon": None, "splash": None,
-            "discovery_splash": None, "owner_id": "1000000000000000001", "afk_channel_id": None,
-            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
-            "explicit_content_filter": 0, "roles": [self._everyone_role()], "emojis": [], "stickers": [],
-            "features": [], "mfa_level": 0, "application_id": None, "system_channel_id": None,
-            "system_channel_flags": 0, "rules_channel_id": None, "public_updates_channel_id": None,
-            "safety_alerts_channel_id": None, "vanity_url_code": None, "description": None, "banner": None,
-            "premium_tier": 0, "premium_subscription_count": 0, "preferred_locale": "en-US", "nsfw_level": 0,
-            "premium_progress_bar_enabled": False, "joined_at": "2024-01-01T00:00:00.000000+00:00",
-            "large": False, "unavailable": False, "member_count": 2, "lazy": True,
-            "voice_states": [], "members": [self._bot_member()], "presences": [], "stage_instances": [],
-            "guild_scheduled_events": [], "soundboard_sounds": [],
+            "id": str(self.guild_id),
+            "name": "Fake Guild",
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": "1000000000000000001",
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [self._everyone_role()],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "large": False,
+            "unavailable": False,
+            "member_count": 2,
+            "lazy": True,
+            "voice_states": [],
+            "members": [self._bot_member()],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
             "channels": [self.channel_payload(c) for c in regular],
             "threads": [self._thread_payload(t) for t in active_threads],
         }
 
     def application_payload(self) -> dict[str, Any]:
-        owner = {"id": "1000000000000000001", "username": "owner", "global_name": None,
-                 "discriminator": "0", "avatar": None, "public_flags": 0, "flags": 0}
+        owner = {
+            "id": "1000000000000000001",
+            "username": "owner",
+            "global_name": None,
+            "discriminator": "0",
+            "avatar": None,
+            "public_flags": 0,
+            "flags": 0,
+        }
         return {
-            "id": str(self.application_id), "name": self.bot_username, "icon": None, "description": "",
-            "summary": "", "type": None, "hook": True, "bot_public": False, "bot_require_code_grant": False,
-            "verify_key": self.verify_key, "flags": 1 << 23, "owner": owner, "team": None,
-            "bot": self.bot_user(), "interactions_endpoint_url": None, "redirect_uris": [], "tags": [],
-            "approximate_guild_count": 1, "rpc_origins": [], "integration_types_config": {"0": {}},
+            "id": str(self.application_id),
+            "name": self.bot_username,
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "hook": True,
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": self.verify_key,
+            "flags": 1 << 23,
+            "owner": owner,
+            "team": None,
+            "bot": self.bot_user(),
+            "interactions_endpoint_url": None,
+            "redirect_uris": [],
+            "tags": [],
+            "approximate_guild_count": 1,
+            "rpc_origins": [],
+            "integration_types_config": {"0": {}},
         }
 
     # ------------------------------------------------------------------ REST plumbing
@@ -1184,7 +1299,7 @@ class FakeDiscord:
         return self._response(404, not_found().body, {})
 
     async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
-        path = request.path[len(API_PREFIX):] or "/"
+        path = request.path[len(API_PREFIX) :] or "/"
         record = RecordedRequest(request.method, path, dict(request.query), dict(request.headers))
         self.requests.append(record)
         headers: dict[str, str] = {}
@@ -1255,8 +1370,9 @@ class FakeDiscord:
         for name, value in form.items():
             if isinstance(value, web.FileField):
                 data = value.file.read()
-                files.append({"field": name, "filename": value.filename, "size": len(data),
-                              "content_type": value.content_type})
+                files.append(
+                    {"field": name, "filename": value.filename, "size": len(data), "content_type": value.content_type}
+                )
         raw = form.get("payload_json")
         if isinstance(raw, bytes | bytearray):  # sent with its own Content-Type: Discord reads it all the same
             raw = bytes(raw).decode("utf-8", "replace")
@@ -1350,15 +1466,20 @@ class FakeDiscord:
     # ------------------------------------------------------------------ simple GETs
 
     async def _h_get_my_user(self, call: _Call) -> _Reply:
-        return _Reply(200, {**self.bot_user(), "verified": True, "mfa_enabled": False, "locale": "en-US",
-                            "email": None})
+        return _Reply(
+            200, {**self.bot_user(), "verified": True, "mfa_enabled": False, "locale": "en-US", "email": None}
+        )
 
     async def _h_get_my_application(self, call: _Call) -> _Reply:
         return _Reply(200, self.application_payload())
 
     async def _h_get_bot_gateway(self, call: _Call) -> _Reply:
-        limit = {"total": 1000, "remaining": 1000 - self.identify_count, "reset_after": 86_400_000,
-                 "max_concurrency": 1}
+        limit = {
+            "total": 1000,
+            "remaining": 1000 - self.identify_count,
+            "reset_after": 86_400_000,
+            "max_concurrency": 1,
+        }
         return _Reply(200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
 
     async def _h_get_gateway(self, call: _Call) -> _Reply:
@@ -1415,11 +1536,15 @@ class FakeDiscord:
         if earlier is not None:
             return _Reply(200, earlier.data)
         reference = self._resolve_reference(channel, body.get("message_reference"))
-        data = self._build_message(channel, body, call.files, author=self.bot_user(),
-                                   flags=int(body.get("flags") or 0) & CREATE_FLAGS)
+        data = self._build_message(
+            channel, body, call.files, author=self.bot_user(), flags=int(body.get("flags") or 0) & CREATE_FLAGS
+        )
         if reference is not None:
-            data.update(type=19, message_reference=_reference_payload(reference, self.guild_id),
-                        referenced_message=copy.deepcopy(reference.data))
+            data.update(
+                type=19,
+                message_reference=_reference_payload(reference, self.guild_id),
+                referenced_message=copy.deepcopy(reference.data),
+            )
         message = self._store(channel, data)
         await self._emit_message("MESSAGE_CREATE", message)
         return _Reply(200, message.data)
@@ -1448,16 +1573,33 @@ class FakeDiscord:
         raise form_error({"message_reference": leaf("MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")})
 
     def _build_message(
-        self, channel: FakeChannel, body: Mapping[str, Any], files: list[dict[str, Any]], *,
-        author: dict[str, Any], flags: int = 0, msg_type: int = 0,
+        self,
+        channel: FakeChannel,
+        body: Mapping[str, Any],
+        files: list[dict[str, Any]],
+        *,
+        author: dict[str, Any],
+        flags: int = 0,
+        msg_type: int = 0,
     ) -> dict[str, Any]:
         message_id = self._ids.next()
         data: dict[str, Any] = {
-            "id": str(message_id), "type": msg_type, "channel_id": str(channel.id), "author": author,
-            "content": body.get("content") or "", "timestamp": iso_now(), "edited_timestamp": None,
-            "tts": bool(body.get("tts")), "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": self._attachments(files), "embeds": _embeds_of(body),
-            "pinned": False, "flags": flags, "components": body.get("components") or [],
+            "id": str(message_id),
+            "type": msg_type,
+            "channel_id": str(channel.id),
+            "author": author,
+            "content": body.get("content") or "",
+            "timestamp": iso_now(),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts")),
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": self._attachments(files),
+            "embeds": _embeds_of(body),
+            "pinned": False,
+            "flags": flags,
+            "components": body.get("components") or [],
         }
         if body.get("nonce") is not None:
             data["nonce"] = body["nonce"]
@@ -1470,8 +1612,16 @@ class FakeDiscord:
         for item in files:
             attachment_id = self._ids.next()
             url = f"{self.api_base}/attachments/{attachment_id}/{item['filename']}"
-            out.append({"id": str(attachment_id), "filename": item["filename"], "size": item["size"],
-                        "url": url, "proxy_url": url, "content_type": item["content_type"]})
+            out.append(
+                {
+                    "id": str(attachment_id),
+                    "filename": item["filename"],
+                    "size": item["size"],
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": item["content_type"],
+                }
+            )
         return out
 
     def _store(self, channel: FakeChannel, data: dict[str, Any], **kwargs: Any) -> StoredMessage:
@@ -1542,8 +1692,11 @@ class FakeDiscord:
         if not message.by_bot or message.webhook_id is not None:
             raise missing_permissions()
         message.deleted = True
-        await self._emit("MESSAGE_DELETE", {"id": str(message.id), "channel_id": str(channel.id),
-                                            "guild_id": str(self.guild_id)}, INTENT_GUILD_MESSAGES)
+        await self._emit(
+            "MESSAGE_DELETE",
+            {"id": str(message.id), "channel_id": str(channel.id), "guild_id": str(self.guild_id)},
+            INTENT_GUILD_MESSAGES,
+        )
         return _Reply(204)
 
     # ------------------------------------------------------------------ threads
@@ -1565,8 +1718,12 @@ class FakeDiscord:
 
     def _new_thread(self, parent: FakeChannel, starter: StoredMessage, body: Mapping[str, Any]) -> FakeChannel:
         thread = FakeChannel(
-            id=starter.id, name=body["name"], type=PUBLIC_THREAD, parent_id=parent.id,
-            owner_id=self.bot_user_id, auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
+            id=starter.id,
+            name=body["name"],
+            type=PUBLIC_THREAD,
+            parent_id=parent.id,
+            owner_id=self.bot_user_id,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
             rate_limit_per_user=int(body.get("rate_limit_per_user") or 0),
         )
         self._channels[thread.id] = thread
@@ -1610,14 +1767,19 @@ class FakeDiscord:
         old = next((c for c in existing if c["name"] == command["name"] and c["type"] == ctype), None)
         perms = command.get("default_member_permissions")
         stored = {
-            "id": old["id"] if old else str(self._ids.next()), "application_id": str(self.application_id),
-            "version": str(self._ids.next()), "type": ctype, "name": command["name"],
+            "id": old["id"] if old else str(self._ids.next()),
+            "application_id": str(self.application_id),
+            "version": str(self._ids.next()),
+            "type": ctype,
+            "name": command["name"],
             "name_localizations": command.get("name_localizations"),
             "description": command.get("description") or "",
             "description_localizations": command.get("description_localizations"),
             "default_member_permissions": None if perms is None else str(perms),
-            "dm_permission": command.get("dm_permission", True), "nsfw": bool(command.get("nsfw")),
-            "contexts": command.get("contexts"), "integration_types": command.get("integration_types") or [0],
+            "dm_permission": command.get("dm_permission", True),
+            "nsfw": bool(command.get("nsfw")),
+            "contexts": command.get("contexts"),
+            "integration_types": command.get("integration_types") or [0],
             "options": command.get("options") or [],
         }
         if guild_id is not None:
@@ -1679,28 +1841,46 @@ class FakeDiscord:
         return self._messages.get(int(raw["id"])) if raw.get("id") else None
 
     def _interaction_message(
-        self, interaction: FakeInteraction, body: Mapping[str, Any], files: list[dict[str, Any]], *,
-        flags: int, msg_type: int,
+        self,
+        interaction: FakeInteraction,
+        body: Mapping[str, Any],
+        files: list[dict[str, Any]],
+        *,
+        flags: int,
+        msg_type: int,
     ) -> StoredMessage:
         channel = self._channels[interaction.channel_id]
         data = self._build_message(channel, body, files, author=self.bot_user(), flags=flags, msg_type=msg_type)
         data.update(webhook_id=str(self.application_id), application_id=str(self.application_id))
         data["interaction_metadata"] = {
-            "id": str(interaction.id), "type": interaction.type,
-            "user": interaction.payload["member"]["user"], "authorizing_integration_owners": {},
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": interaction.payload["member"]["user"],
+            "authorizing_integration_owners": {},
         }
-        return self._store(channel, data, ephemeral=bool(flags & FLAG_EPHEMERAL),
-                           webhook_id=self.application_id, interaction_id=interaction.id)
+        return self._store(
+            channel,
+            data,
+            ephemeral=bool(flags & FLAG_EPHEMERAL),
+            webhook_id=self.application_id,
+            interaction_id=interaction.id,
+        )
 
     def _callback_response(
         self, interaction: FakeInteraction, ctype: int, message: StoredMessage | None
     ) -> dict[str, Any]:
-        info: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type,
-                                "channel_id": str(interaction.channel_id), "guild_id": str(self.guild_id)}
+        info: dict[str, Any] = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "channel_id": str(interaction.channel_id),
+            "guild_id": str(self.guild_id),
+        }
         if message is not None:
-            info.update(response_message_id=str(message.id),
-                        response_message_loading=bool(message.flags & FLAG_LOADING),
-                        response_message_ephemeral=message.ephemeral)
+            info.update(
+                response_message_id=str(message.id),
+                response_message_loading=bool(message.flags & FLAG_LOADING),
+                response_message_ephemeral=message.ephemeral,
+            )
         response: dict[str, Any] = {"interaction": info}
         if message is not None:
             response["resource"] = {"type": ctype, "message": message.data}
@@ -1736,10 +1916,18 @@ class FakeDiscord:
         channel = self._webhook_target(hook, call.request.query.get("thread_id"), thread_name)
         if thread_name:
             channel = await self._new_forum_post(channel, thread_name, hook)
-        author = {"id": str(hook.id), "username": call.body.get("username") or hook.name, "avatar": None,
-                  "discriminator": "0000", "bot": True, "global_name": None, "public_flags": 0}
-        data = self._build_message(channel, call.body, call.files, author=author,
-                                   flags=int(call.body.get("flags") or 0) & CREATE_FLAGS)
+        author = {
+            "id": str(hook.id),
+            "username": call.body.get("username") or hook.name,
+            "avatar": None,
+            "discriminator": "0000",
+            "bot": True,
+            "global_name": None,
+            "public_flags": 0,
+        }
+        data = self._build_message(
+            channel, call.body, call.files, author=author, flags=int(call.body.get("flags") or 0) & CREATE_FLAGS
+        )
         data["webhook_id"] = str(hook.id)
         if thread_name:
             data["id"] = str(channel.id)  # a forum post's starter message has the thread's id
@@ -1750,8 +1938,9 @@ class FakeDiscord:
     def _webhook_target(self, hook: FakeWebhook, thread_id: str | None, thread_name: Any = None) -> FakeChannel:
         home = self._channels[hook.channel_id]
         if thread_name and thread_id is not None:
-            raise api_error(400, "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
-                            220002)
+            raise api_error(
+                400, "Webhooks posted to forum channels cannot have both a thread_name and thread_id", 220002
+            )
         if thread_name and home.type != FORUM_CHANNEL:
             raise api_error(400, "Webhooks can only create threads in forum channels", 220003)
         if thread_id is None and not thread_name and home.type == FORUM_CHANNEL:
@@ -1765,8 +1954,9 @@ class FakeDiscord:
         return thread
 
     async def _new_forum_post(self, forum: FakeChannel, name: Any, hook: FakeWebhook) -> FakeChannel:
-        thread = FakeChannel(id=self._ids.next(), name=str(name)[:100], type=PUBLIC_THREAD, parent_id=forum.id,
-                             owner_id=hook.id)
+        thread = FakeChannel(
+            id=self._ids.next(), name=str(name)[:100], type=PUBLIC_THREAD, parent_id=forum.id, owner_id=hook.id
+        )
         self._channels[thread.id] = thread
         self._channel_messages[thread.id] = []
         self.threads.append(thread)
@@ -1848,8 +2038,12 @@ class FakeDiscord:
         if data["type"] in (2, 4):
             self._attach_command(data, require_registered)
         interaction = FakeInteraction(
-            id=int(data["id"]), token=data["token"], type=int(data["type"]), channel_id=int(data["channel_id"]),
-            payload=data, created_at=time.monotonic(),
+            id=int(data["id"]),
+            token=data["token"],
+            type=int(data["type"]),
+            channel_id=int(data["channel_id"]),
+            payload=data,
+            created_at=time.monotonic(),
         )
         if interaction.id in self.interactions:
             raise ValueError(f"interaction id {interaction.id} already used")
@@ -1866,13 +2060,22 @@ class FakeDiscord:
         data.setdefault("token", "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(64))
         data.setdefault("type", 2)
         data.update(
-            application_id=str(self.application_id), guild_id=str(self.guild_id), channel_id=str(cid),
-            channel=self.channel_payload(channel), version=1, app_permissions=str(self._permissions_in(channel)),
+            application_id=str(self.application_id),
+            guild_id=str(self.guild_id),
+            channel_id=str(cid),
+            channel=self.channel_payload(channel),
+            version=1,
+            app_permissions=str(self._permissions_in(channel)),
             guild={"id": str(self.guild_id), "locale": "en-US", "features": []},
         )
-        defaults = {"locale": "en-US", "guild_locale": "en-US", "entitlements": [], "context": 0,
-                    "authorizing_integration_owners": {"0": str(self.guild_id)},
-                    "attachment_size_limit": 26_214_400}
+        defaults = {
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "context": 0,
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "attachment_size_limit": 26_214_400,
+        }
         for key, value in defaults.items():
             data.setdefault(key, value)
         data["member"] = _complete_member(data.get("member") or {})
@@ -1942,8 +2145,10 @@ class FakeDiscord:
 
     async def _serve_gateway(self, conn: _GatewayConn) -> None:
         _check_gateway_query(conn.request)
-        await self._send_frame(conn, _frame(10, {"heartbeat_interval": self.heartbeat_interval,
-                                                 "_trace": ['["fake-gateway",{"micros":0}]']}))
+        await self._send_frame(
+            conn,
+            _frame(10, {"heartbeat_interval": self.heartbeat_interval, "_trace": ['["fake-gateway",{"micros":0}]']}),
+        )
         async for msg in conn.ws:
             if msg.type == WSMsgType.TEXT:
                 await self._on_frame(conn, msg.data)
@@ -2062,13 +2267,21 @@ class FakeDiscord:
 
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
         ready: dict[str, Any] = {
-            "v": 10, "user": {**self.bot_user(), "verified": True, "mfa_enabled": False, "email": None},
-            "user_settings": {}, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": session.session_id, "session_type": "normal",
-            "resume_gateway_url": self.gateway_url, "private_channels": [], "relationships": [],
-            "presences": [], "guild_join_requests": [], "geo_ordered_rtc_regions": ["fake"],
+            "v": 10,
+            "user": {**self.bot_user(), "verified": True, "mfa_enabled": False, "email": None},
+            "user_settings": {},
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": session.session_id,
+            "session_type": "normal",
+            "resume_gateway_url": self.gateway_url,
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["fake"],
             "application": {"id": str(self.application_id), "flags": 1 << 23},
-            "auth": {}, "_trace": ['["fake-gateway",{"micros":0}]'],
+            "auth": {},
+            "_trace": ['["fake-gateway",{"micros":0}]'],
         }
         if session.shard is not None:
             ready["shard"] = session.shard
@@ -2134,7 +2347,10 @@ def _embeds_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 MESSAGE_BODY_OPS = {
-    "create_message", "update_message", "execute_webhook", "update_original_webhook_message",
+    "create_message",
+    "update_message",
+    "execute_webhook",
+    "update_original_webhook_message",
     "update_webhook_message",
 }
 
@@ -2199,15 +2415,25 @@ def _duplicate_command_errors(commands: list[Any]) -> dict[str, Any]:
             continue
         key = (int(command.get("type") or 1), str(command.get("name")))
         if key in seen:
-            return {"_errors": [{"code": "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                                 "message": f"Application command names must be unique ({key[1]})"}]}
+            return {
+                "_errors": [
+                    {
+                        "code": "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                        "message": f"Application command names must be unique ({key[1]})",
+                    }
+                ]
+            }
         seen.add(key)
     return {}
 
 
 def _reference_payload(reference: StoredMessage, guild_id: int) -> dict[str, Any]:
-    return {"type": 0, "message_id": str(reference.id), "channel_id": str(reference.channel_id),
-            "guild_id": str(guild_id)}
+    return {
+        "type": 0,
+        "message_id": str(reference.id),
+        "channel_id": str(reference.channel_id),
+        "guild_id": str(guild_id),
+    }
 
 
 def _complete_member(member: dict[str, Any]) -> dict[str, Any]:
@@ -2218,9 +2444,19 @@ def _complete_member(member: dict[str, Any]) -> dict[str, Any]:
     user.setdefault("global_name", None)
     user.setdefault("avatar", None)
     user.setdefault("public_flags", 0)
-    defaults = {"roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": False, "mute": False,
-                "flags": 0, "pending": False, "nick": None, "avatar": None, "premium_since": None,
-                "permissions": str(BASE_PERMISSIONS), "communication_disabled_until": None}
+    defaults = {
+        "roles": [],
+        "joined_at": "2024-01-01T00:00:00.000000+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "nick": None,
+        "avatar": None,
+        "premium_since": None,
+        "permissions": str(BASE_PERMISSIONS),
+        "communication_disabled_until": None,
+    }
     for key, value in defaults.items():
         member.setdefault(key, value)
     member["user"] = user

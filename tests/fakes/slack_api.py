@@ -64,8 +64,21 @@ RESPONSE_URL_USES = 5  # "use a response_url up to five times within 30 minutes"
 MAX_TEXT = 40_000  # chat.postMessage: "truncate messages containing more than 40,000 characters"
 MAX_BLOCKS = 50  # "up to 50 blocks in each message"
 KNOWN_BLOCK_TYPES = frozenset(
-    {"actions", "call", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
-     "section", "table", "video"}
+    {
+        "actions",
+        "call",
+        "context",
+        "divider",
+        "file",
+        "header",
+        "image",
+        "input",
+        "markdown",
+        "rich_text",
+        "section",
+        "table",
+        "video",
+    }
 )
 # Retired methods answer method_deprecated (changelog 2021-02-24, files.upload sunset 2025-11-12).
 DEPRECATED_METHODS = frozenset({"files.upload"})
@@ -77,7 +90,9 @@ _CHANNEL_SCOPES = {
     "conversations.info": ("channels:read", "groups:read"),
 }
 _LEGACY_SCOPES = {
-    "chat:write:bot": "chat:write", "chat:write:user": "chat:write", "files:write:user": "files:write",
+    "chat:write:bot": "chat:write",
+    "chat:write:user": "chat:write",
+    "files:write:user": "files:write",
 }
 
 
@@ -140,8 +155,9 @@ def _spec_from_openapi(name: str, ops: Mapping[str, Any]) -> MethodSpec:
 class SlackError(Exception):
     """An ``{"ok": false, "error": ...}`` answer, with its HTTP status and extra fields."""
 
-    def __init__(self, error: str, *, status: int = 200, headers: Mapping[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, error: str, *, status: int = 200, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
@@ -547,8 +563,7 @@ class FakeSlack:
     def set_member(self, channel: str, member: bool = True) -> None:
         self.channels[channel]["member"] = member
 
-    def add_message(self, channel: str, text: str, user: str = HUMAN_USER_ID,
-                    thread_ts: str | None = None) -> str:
+    def add_message(self, channel: str, text: str, user: str = HUMAN_USER_ID, thread_ts: str | None = None) -> str:
         """Store a message as if a person had posted it; returns its ts."""
         msg = _Message(channel, self._next_ts(), text, user, thread_ts=thread_ts)
         self._messages.setdefault(channel, []).append(msg)
@@ -573,11 +588,19 @@ class FakeSlack:
     @staticmethod
     def _snapshot(msg: _Message) -> dict[str, Any]:
         return {
-            "channel": msg.channel, "ts": msg.ts, "thread_ts": msg.thread_ts, "text": msg.text,
-            "blocks": copy.deepcopy(msg.blocks), "attachments": copy.deepcopy(msg.attachments),
-            "metadata": copy.deepcopy(msg.metadata), "reply_broadcast": msg.reply_broadcast,
-            "user": msg.user, "bot_id": msg.bot_id, "orphaned": msg.orphaned,
-            "files": copy.deepcopy(msg.files), "edits": copy.deepcopy(msg.edits),
+            "channel": msg.channel,
+            "ts": msg.ts,
+            "thread_ts": msg.thread_ts,
+            "text": msg.text,
+            "blocks": copy.deepcopy(msg.blocks),
+            "attachments": copy.deepcopy(msg.attachments),
+            "metadata": copy.deepcopy(msg.metadata),
+            "reply_broadcast": msg.reply_broadcast,
+            "user": msg.user,
+            "bot_id": msg.bot_id,
+            "orphaned": msg.orphaned,
+            "files": copy.deepcopy(msg.files),
+            "edits": copy.deepcopy(msg.edits),
         }
 
     # ---------------------------------------------------------------------------------------- Socket Mode
@@ -586,10 +609,16 @@ class FakeSlack:
         """Open Socket Mode WebSocket connections right now."""
         return len(self._live_sockets())
 
-    async def socket_send(self, envelope_type: str, payload: Mapping[str, Any],
-                          accepts_response_payload: bool | None = None, *,
-                          timeout: float = SOCKET_ACK_DEADLINE, retry_attempt: int = 0,
-                          retry_reason: str = "") -> dict[str, Any] | None:
+    async def socket_send(
+        self,
+        envelope_type: str,
+        payload: Mapping[str, Any],
+        accepts_response_payload: bool | None = None,
+        *,
+        timeout: float = SOCKET_ACK_DEADLINE,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> dict[str, Any] | None:
         """Deliver one envelope over Socket Mode and wait for the client's ack.
 
         Returns the ack's ``payload`` (None when the ack carried none, or carried one on an envelope that does
@@ -598,11 +627,14 @@ class FakeSlack:
         connection (the newest one is used), then up to `timeout` for the ack; raises TimeoutError otherwise."""
         if envelope_type not in SOCKET_ENVELOPE_TYPES:
             raise ValueError(f"envelope type must be one of {', '.join(SOCKET_ENVELOPE_TYPES)}: {envelope_type!r}")
-        accepts = SOCKET_ENVELOPE_TYPES[envelope_type] if accepts_response_payload is None \
-            else accepts_response_payload
+        accepts = SOCKET_ENVELOPE_TYPES[envelope_type] if accepts_response_payload is None else accepts_response_payload
         conn = await self._wait_for_socket(timeout)
-        frame: dict[str, Any] = {"envelope_id": str(uuid.uuid4()), "payload": copy.deepcopy(dict(payload)),
-                                 "type": envelope_type, "accepts_response_payload": accepts}
+        frame: dict[str, Any] = {
+            "envelope_id": str(uuid.uuid4()),
+            "payload": copy.deepcopy(dict(payload)),
+            "type": envelope_type,
+            "accepts_response_payload": accepts,
+        }
         if envelope_type == "events_api":
             frame |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
         envelope = _Envelope(frame, asyncio.get_running_loop().create_future())
@@ -614,8 +646,9 @@ class FakeSlack:
                 return await envelope.future
         except TimeoutError:
             envelope.expired = True
-            raise TimeoutError(f"no ack for {envelope_type} envelope {frame['envelope_id']} "
-                               f"within {timeout:g}s") from None
+            raise TimeoutError(
+                f"no ack for {envelope_type} envelope {frame['envelope_id']} within {timeout:g}s"
+            ) from None
 
     async def socket_disconnect(self, reason: str = "refresh_requested", *, close_after: float = 1.0) -> int:
         """Send ``{"type": "disconnect", "reason": reason}`` on every open connection, then close each one the
@@ -632,17 +665,25 @@ class FakeSlack:
                 await conn.closed.wait()
         return len(conns)
 
-    def slash_command(self, command: str, text: str = "", *, channel_id: str | None = None,
-                      user_id: str = HUMAN_USER_ID) -> dict[str, Any]:
+    def slash_command(
+        self, command: str, text: str = "", *, channel_id: str | None = None, user_id: str = HUMAN_USER_ID
+    ) -> dict[str, Any]:
         """A slash_commands payload as Slack sends it (every value a string); its response_url is on the fake."""
         channel_id = channel_id or next(iter(self.channels), "C0INCIDENT")
         info = self.channels.get(channel_id, {})
         n = next(self._ids)
         return {
-            "token": "fakeVerificationToken0000", "team_id": TEAM_ID, "team_domain": "fake-workspace",
-            "channel_id": channel_id, "channel_name": str(info.get("name", channel_id.lower())),
-            "user_id": user_id, "user_name": str(self.users.get(user_id, {}).get("name", user_id.lower())),
-            "command": command, "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
+            "token": "fakeVerificationToken0000",
+            "team_id": TEAM_ID,
+            "team_domain": "fake-workspace",
+            "channel_id": channel_id,
+            "channel_name": str(info.get("name", channel_id.lower())),
+            "user_id": user_id,
+            "user_name": str(self.users.get(user_id, {}).get("name", user_id.lower())),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
             "response_url": self._issue_hook(f"commands/{TEAM_ID}/{n}"),
             "trigger_id": f"{n}.{n}.{uuid.uuid4().hex}",
         }
@@ -680,11 +721,14 @@ class FakeSlack:
         self._sockets.append(conn)
         self._socket_opened.set()
         try:
-            await ws.send_json({
-                "type": "hello", "num_connections": len(self._live_sockets()),
-                "debug_info": {"host": conn.host, "build_number": 1, "approximate_connection_time": 18060},
-                "connection_info": {"app_id": APP_ID},
-            })
+            await ws.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": len(self._live_sockets()),
+                    "debug_info": {"host": conn.host, "build_number": 1, "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     self._on_socket_frame(msg.data)
@@ -730,8 +774,10 @@ class FakeSlack:
             self.socket_errors.append(f"ack {eid} payload is not an object")
             return None
         if not envelope["accepts_response_payload"]:
-            self.socket_errors.append(f"ack {eid} carries a payload but its {envelope['type']} envelope does "
-                                      "not accept one (Slack ignores it)")
+            self.socket_errors.append(
+                f"ack {eid} carries a payload but its {envelope['type']} envelope does "
+                "not accept one (Slack ignores it)"
+            )
             return None
         if envelope["type"] == "slash_commands":  # the payload is a message shown to the user
             if isinstance(payload.get("text"), str) and len(payload["text"]) > MAX_TEXT:
@@ -777,8 +823,9 @@ class FakeSlack:
             return web.Response(status=204)
         return self._reply(method, req.args, status, body, headers)
 
-    def _answer(self, method: str, req: _Request, read_error: SlackError | None,
-                fault: _Fault | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _answer(
+        self, method: str, req: _Request, read_error: SlackError | None, fault: _Fault | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         try:
             spec = self._lookup(method)
             if read_error is not None:
@@ -810,11 +857,17 @@ class FakeSlack:
             **(extra or {}),
         }
 
-    def _reply(self, method: str, args: dict[str, Any], status: int, body: dict[str, Any],
-               headers: Mapping[str, str]) -> web.Response:
+    def _reply(
+        self, method: str, args: dict[str, Any], status: int, body: dict[str, Any], headers: Mapping[str, str]
+    ) -> web.Response:
         self.calls.append(Call(method, args, status, body))
-        return web.json_response(body, status=status, headers=self._headers(method, headers),
-                                 content_type="application/json", dumps=json.dumps)
+        return web.json_response(
+            body,
+            status=status,
+            headers=self._headers(method, headers),
+            content_type="application/json",
+            dumps=json.dumps,
+        )
 
     def _fault_reply(self, method: str, args: dict[str, Any], fault: _Fault) -> web.Response:
         if fault.body == "json":
@@ -828,8 +881,12 @@ class FakeSlack:
 
     async def _read(self, request: web.Request, spec: MethodSpec | None) -> tuple[_Request, SlackError | None]:
         """The call's arguments and token; query-string tokens are ignored (apps made after 2021-02-24)."""
-        req = _Request({k: v for k, v in request.query.items() if k != "token"}, self._bearer(request), [],
-                       http_method=request.method)
+        req = _Request(
+            {k: v for k, v in request.query.items() if k != "token"},
+            self._bearer(request),
+            [],
+            http_method=request.method,
+        )
         if request.content_type == "application/json":
             try:
                 body = await self._json_body(request)
@@ -851,7 +908,7 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return None
-        return auth[len("Bearer "):].strip() or None
+        return auth[len("Bearer ") :].strip() or None
 
     @staticmethod
     async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -936,8 +993,9 @@ class FakeSlack:
             raise SlackError("channel_not_found")
         return wanted
 
-    def _member_channel(self, args: dict[str, Any], key: str = "channel", by_name: bool = False,
-                        for_post: bool = False) -> str:
+    def _member_channel(
+        self, args: dict[str, Any], key: str = "channel", by_name: bool = False, for_post: bool = False
+    ) -> str:
         cid = self._channel(args, key, by_name)
         info = self.channels[cid]
         if for_post and info.get("is_archived"):
@@ -960,8 +1018,9 @@ class FakeSlack:
         return not msg.orphaned and not msg.is_reply
 
     def _replies(self, channel: str, parent_ts: str) -> list[_Message]:
-        return [m for m in self._messages.get(channel, [])
-                if m.is_reply and m.thread_ts == parent_ts and not m.orphaned]
+        return [
+            m for m in self._messages.get(channel, []) if m.is_reply and m.thread_ts == parent_ts and not m.orphaned
+        ]
 
     def _content(self, args: dict[str, Any], require_text: bool = True) -> _Content:
         text = None if args.get("text") is None else str(args["text"])
@@ -980,8 +1039,9 @@ class FakeSlack:
             raise SlackError("invalid_blocks_format")
         errors = validate_blocks(blocks)
         if errors:
-            raise SlackError("invalid_blocks", errors=errors,
-                             response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+            raise SlackError(
+                "invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+            )
         return [self._with_block_id(b) for b in blocks]
 
     def _with_block_id(self, block: dict[str, Any]) -> dict[str, Any]:
@@ -993,8 +1053,12 @@ class FakeSlack:
     @staticmethod
     def _metadata(raw: Any) -> dict[str, Any]:
         metadata = _json_arg(raw, "invalid_metadata_format")
-        if not (isinstance(metadata, dict) and isinstance(metadata.get("event_type"), str)
-                and metadata["event_type"] and isinstance(metadata.get("event_payload"), dict)):
+        if not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and metadata["event_type"]
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
             raise SlackError("invalid_metadata_format")
         payload = copy.deepcopy(metadata["event_payload"])
         return {"event_type": metadata["event_type"], "event_payload": payload}
@@ -1024,15 +1088,21 @@ class FakeSlack:
             raise SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
         bucket.tokens -= 1
 
-    def _store(self, cid: str, content: _Content, args: dict[str, Any],
-               rate_limited: bool = False) -> _Message:
+    def _store(self, cid: str, content: _Content, args: dict[str, Any], rate_limited: bool = False) -> _Message:
         thread_ts, orphaned = self._thread_parent(cid, args)
         if rate_limited:
             self._rate_limit(cid)
         msg = _Message(
-            channel=cid, ts=self._next_ts(), text=content.text or "", user=BOT_USER_ID, bot_id=BOT_ID,
-            blocks=content.blocks, attachments=content.attachments, metadata=content.metadata,
-            thread_ts=thread_ts, reply_broadcast=bool(thread_ts) and _truthy(args.get("reply_broadcast")),
+            channel=cid,
+            ts=self._next_ts(),
+            text=content.text or "",
+            user=BOT_USER_ID,
+            bot_id=BOT_ID,
+            blocks=content.blocks,
+            attachments=content.attachments,
+            metadata=content.metadata,
+            thread_ts=thread_ts,
+            reply_broadcast=bool(thread_ts) and _truthy(args.get("reply_broadcast")),
             orphaned=orphaned,
         )
         self._messages.setdefault(cid, []).append(msg)
@@ -1040,8 +1110,7 @@ class FakeSlack:
 
     def _wire(self, msg: _Message, with_metadata: bool = True) -> dict[str, Any]:
         """The message as Slack's API returns it."""
-        out: dict[str, Any] = {"type": "message", "user": msg.user, "text": msg.text, "ts": msg.ts,
-                               "team": TEAM_ID}
+        out: dict[str, Any] = {"type": "message", "user": msg.user, "text": msg.text, "ts": msg.ts, "team": TEAM_ID}
         if msg.bot_id:
             out |= {"bot_id": msg.bot_id, "app_id": APP_ID}
         for key in ("blocks", "attachments", "files"):
@@ -1063,8 +1132,13 @@ class FakeSlack:
         if not replies or msg.orphaned:
             return {}
         users = list(dict.fromkeys(r.user for r in replies))
-        return {"thread_ts": msg.ts, "reply_count": len(replies), "reply_users": users,
-                "reply_users_count": len(users), "latest_reply": replies[-1].ts}
+        return {
+            "thread_ts": msg.ts,
+            "reply_count": len(replies),
+            "reply_users": users,
+            "reply_users_count": len(users),
+            "latest_reply": replies[-1].ts,
+        }
 
     # --------------------------------------------------------------------------------------- chat.*
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1080,8 +1154,15 @@ class FakeSlack:
         if msg.user != BOT_USER_ID:
             raise SlackError("cant_update_message")
         content = self._content(args)
-        msg.edits.append({"text": msg.text, "blocks": copy.deepcopy(msg.blocks), "metadata": msg.metadata,
-                          "attachments": msg.attachments, "edited_ts": self._next_ts()})
+        msg.edits.append(
+            {
+                "text": msg.text,
+                "blocks": copy.deepcopy(msg.blocks),
+                "metadata": msg.metadata,
+                "attachments": msg.attachments,
+                "edited_ts": self._next_ts(),
+            }
+        )
         msg.text = msg.text if content.text is None else content.text  # omitted fields keep their old value
         msg.blocks = msg.blocks if content.blocks is None else content.blocks
         msg.attachments = msg.attachments if content.attachments is None else content.attachments
@@ -1092,8 +1173,16 @@ class FakeSlack:
         cid = self._member_channel(args, by_name=True, for_post=True)
         content = self._content(args)
         ts = self._next_ts()
-        self.ephemerals.append({"channel": cid, "user": args["user"], "ts": ts, "text": content.text or "",
-                                "blocks": content.blocks, "thread_ts": args.get("thread_ts")})
+        self.ephemerals.append(
+            {
+                "channel": cid,
+                "user": args["user"],
+                "ts": ts,
+                "text": content.text or "",
+                "blocks": content.blocks,
+                "thread_ts": args.get("thread_ts"),
+            }
+        )
         return {"message_ts": ts}
 
     def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1109,8 +1198,9 @@ class FakeSlack:
     # ------------------------------------------------------------------------------ conversations.*
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._member_channel(args)
-        visible = [m for m in self._messages.get(cid, []) if self._is_parent(m) or
-                   (m.reply_broadcast and not m.orphaned)]
+        visible = [
+            m for m in self._messages.get(cid, []) if self._is_parent(m) or (m.reply_broadcast and not m.orphaned)
+        ]
         newest_first = sorted(visible, key=lambda m: Decimal(m.ts), reverse=True)
         return self._page(_time_window(newest_first, args), args, 100)
 
@@ -1125,25 +1215,42 @@ class FakeSlack:
     def _page(self, items: list[_Message], args: dict[str, Any], default_limit: int) -> dict[str, Any]:
         limit = _limit(args.get("limit"), default_limit)
         start = _decode_cursor(args.get("cursor"))
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         more = start + limit < len(items)
         with_meta = _truthy(args.get("include_all_metadata"))
-        return {"messages": [self._wire(m, with_meta) for m in page], "has_more": more, "pin_count": 0,
-                "response_metadata": {"next_cursor": _encode_cursor(start + limit) if more else ""}}
+        return {
+            "messages": [self._wire(m, with_meta) for m in page],
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": _encode_cursor(start + limit) if more else ""},
+        }
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         cid = self._channel(args)
         info = self.channels[cid]
-        return {"channel": {
-            "id": cid, "name": info.get("name", cid.lower()), "is_channel": True,
-            "is_private": bool(info.get("is_private")), "is_archived": bool(info.get("is_archived")),
-            "is_member": bool(info.get("member")), "context_team_id": TEAM_ID,
-        }}
+        return {
+            "channel": {
+                "id": cid,
+                "name": info.get("name", cid.lower()),
+                "is_channel": True,
+                "is_private": bool(info.get("is_private")),
+                "is_archived": bool(info.get("is_archived")),
+                "is_member": bool(info.get("member")),
+                "context_team_id": TEAM_ID,
+            }
+        }
 
     # ------------------------------------------------------------------------------ auth, users, files
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://fake-workspace.slack.com/", "team": TEAM_NAME, "user": "statusbot",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "url": "https://fake-workspace.slack.com/",
+            "team": TEAM_NAME,
+            "user": "statusbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         ticket = str(uuid.uuid4())
@@ -1183,8 +1290,14 @@ class FakeSlack:
         for item in files:
             if self.uploads.get(item["id"], {}).get("data") is None:
                 raise SlackError("file_not_found")
-        shared = [{"id": f["id"], "title": f.get("title") or self.uploads[f["id"]]["filename"],
-                   "name": self.uploads[f["id"]]["filename"]} for f in files]
+        shared = [
+            {
+                "id": f["id"],
+                "title": f.get("title") or self.uploads[f["id"]]["filename"],
+                "name": self.uploads[f["id"]]["filename"],
+            }
+            for f in files
+        ]
         if args.get("channel_id"):
             self._share_files(args, shared)
         return {"files": shared}

@@ -44,7 +44,7 @@ class FakeStatuspage(PageServer):
         if page < 1 or not 1 <= per_page <= 100:
             return web.json_response({"error": "bad paging"}, status=400)
         items = self.history or self.incidents["incidents"]
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         return web.json_response({"page": self.incidents.get("page", {}), "incidents": chunk})
 
     def serve_scenario(self, scenario: Any, minute: float) -> None:
@@ -63,8 +63,11 @@ class FakeStatuspage(PageServer):
             return await super().respond(request)
         kind = self._faults.pop(0)
         if kind == "html":
-            return web.Response(status=200, content_type="text/html",
-                                text="<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>")
+            return web.Response(
+                status=200,
+                content_type="text/html",
+                text="<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
         if kind == "truncated":
             body = json.dumps(self._documents().get(request.path, {}))
             return web.Response(status=200, content_type="application/json", text=body[: len(body) // 2])

@@ -102,7 +102,11 @@ REJECTIONS = [
         headers(anthropic_version=None), GOOD_BODY, 400, INVALID, "anthropic-version: header", id="no version"
     ),
     pytest.param(
-        headers(anthropic_version="2024-10-22"), GOOD_BODY, 400, INVALID, "not a valid version",
+        headers(anthropic_version="2024-10-22"),
+        GOOD_BODY,
+        400,
+        INVALID,
+        "not a valid version",
         id="bad version",
     ),
     pytest.param(GOOD_HEADERS, body(model=...), 400, INVALID, "model: Field required", id="no model"),
@@ -114,20 +118,30 @@ REJECTIONS = [
     pytest.param(GOOD_HEADERS, body(messages=...), 400, INVALID, "messages: Field", id="no messages"),
     pytest.param(GOOD_HEADERS, body(messages=[]), 400, INVALID, "at least one message", id="empty messages"),
     pytest.param(
-        GOOD_HEADERS, body(messages=[{"role": "bot", "content": "x"}]), 400, INVALID, "messages.0.role",
+        GOOD_HEADERS,
+        body(messages=[{"role": "bot", "content": "x"}]),
+        400,
+        INVALID,
+        "messages.0.role",
         id="bad role",
     ),
+    pytest.param(GOOD_HEADERS, body(messages=[{"role": "user"}]), 400, INVALID, "messages.0.content", id="no content"),
     pytest.param(
-        GOOD_HEADERS, body(messages=[{"role": "user"}]), 400, INVALID, "messages.0.content", id="no content"
-    ),
-    pytest.param(
-        GOOD_HEADERS, body(messages=[{"role": "user", "content": ""}]), 400, INVALID, "non-empty",
+        GOOD_HEADERS,
+        body(messages=[{"role": "user", "content": ""}]),
+        400,
+        INVALID,
+        "non-empty",
         id="empty content",
     ),
     pytest.param(GOOD_HEADERS, [1, 2], 400, INVALID, "", id="not an object"),
     pytest.param(GOOD_HEADERS, body(stream=True), 400, INVALID, "stream", id="stream"),
     pytest.param(
-        GOOD_HEADERS, body(model="claude-nope"), 404, "not_found_error", "model: claude-nope",
+        GOOD_HEADERS,
+        body(model="claude-nope"),
+        404,
+        "not_found_error",
+        "model: claude-nope",
         id="unknown model",
     ),
 ]
@@ -187,9 +201,7 @@ async def test_rate_limited_carries_retry_after(api: FakeAnthropic, client: http
     assert response.headers["anthropic-ratelimit-requests-remaining"] == "0"
 
 
-async def test_scripted_errors_never_hide_invalid_requests(
-    api: FakeAnthropic, client: httpx.AsyncClient
-) -> None:
+async def test_scripted_errors_never_hide_invalid_requests(api: FakeAnthropic, client: httpx.AsyncClient) -> None:
     api.set_mode("overloaded")
     assert_error(await post_message(client, body(max_tokens=...)), 400, "invalid_request_error")
     assert_error(await post_message(client, hdrs=headers(x_api_key="bad")), 401, "authentication_error")

@@ -22,8 +22,10 @@ from discord.http import HTTPClient, handle_message_parameters
 
 from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
 
-pytestmark = pytest.mark.skipif(not DEFAULT_SPEC_PATH.is_file() and "DISCORD_OPENAPI_SPEC" not in os.environ,
-                                reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent)")
+pytestmark = pytest.mark.skipif(
+    not DEFAULT_SPEC_PATH.is_file() and "DISCORD_OPENAPI_SPEC" not in os.environ,
+    reason=f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent)",
+)
 
 TOKEN = "test-bot-token"
 APP_ID = 1100000000000000001
@@ -135,8 +137,13 @@ async def test_raw_burst_gets_discord_shaped_429(dc: FakeDiscord, raw: aiohttp.C
         async with raw.post(url, json={"content": f"x{i}"}, headers=auth()) as resp:
             statuses.append(resp.status)
             headers, body = resp.headers, await resp.json()
-            assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                    "X-RateLimit-Reset-After", "X-RateLimit-Bucket"} <= set(headers)
+            assert {
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "X-RateLimit-Reset-After",
+                "X-RateLimit-Bucket",
+            } <= set(headers)
     assert statuses == [200, 200, 200, 429]
     assert body["message"] == "You are being rate limited." and body["global"] is False
     assert 0 < body["retry_after"] <= 1.0
@@ -168,8 +175,15 @@ async def test_error_bodies_match_discord(dc: FakeDiscord, raw: aiohttp.ClientSe
         assert await resp.json() == {
             "code": 50035,
             "message": "Invalid Form Body",
-            "errors": {"embeds": {"0": {"title": {"_errors": [
-                {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 256 or fewer in length."}]}}}},
+            "errors": {
+                "embeds": {
+                    "0": {
+                        "title": {
+                            "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 256 or fewer in length."}]
+                        }
+                    }
+                }
+            },
         }
     too_big = {"embeds": [{"description": "d" * 4096}, {"description": "d" * 2000}]}
     async with raw.post(url, json=too_big, headers=auth()) as resp:
@@ -408,7 +422,8 @@ async def test_enforce_nonce_returns_the_first_message(dc: FakeDiscord, raw: aio
 
 
 async def test_discord_py_retry_after_a_lost_answer_is_not_a_second_message(
-        rest_client: discord.Client, dc: FakeDiscord) -> None:
+    rest_client: discord.Client, dc: FakeDiscord
+) -> None:
     channel = await rest_client.fetch_channel(CHANNEL_ID)
     assert isinstance(channel, discord.TextChannel)
     dc.drop_response_next(1, match="POST /channels/")

@@ -116,8 +116,7 @@ async def test_post_update_and_thread_reply(slack: FakeSlack, client: AsyncWebCl
     assert [e["text"] for e in stored["edits"]] == ["Incident"]
 
     first = await client.chat_postMessage(channel=CHAN, text="update 1", thread_ts=parent_ts)
-    second = await client.chat_postMessage(channel=CHAN, text="update 2", thread_ts=parent_ts,
-                                           reply_broadcast=True)
+    second = await client.chat_postMessage(channel=CHAN, text="update 2", thread_ts=parent_ts, reply_broadcast=True)
     assert parent_ts < first["ts"] < second["ts"]
     assert [m["text"] for m in slack.thread(CHAN, parent_ts)] == ["update 1", "update 2"]
     assert [m["ts"] for m in slack.parents(CHAN)] == [parent_ts]
@@ -223,8 +222,7 @@ async def test_json_body_checks(slack: FakeSlack) -> None:
     status, body = await raw_post(slack, "chat.postMessage", data="{", headers=headers)
     assert (status, body["error"]) == (200, "invalid_json")
     bare = {**headers, "Content-Type": "application/json"}
-    _, body = await raw_post(slack, "chat.postMessage", data=json.dumps({"channel": CHAN, "text": "x"}),
-                             headers=bare)
+    _, body = await raw_post(slack, "chat.postMessage", data=json.dumps({"channel": CHAN, "text": "x"}), headers=bare)
     assert body["ok"] is True and body["warning"] == "missing_charset"
 
 
@@ -248,8 +246,7 @@ async def test_missing_scope_names_needed_and_provided(slack: FakeSlack, client:
 
 
 @pytest.mark.skipif(not DEFAULT_SPEC_PATH.is_file(), reason="shared Slack OpenAPI spec not present")
-async def test_spec_methods_exist_but_unimplemented_ones_say_so(slack: FakeSlack,
-                                                                client: AsyncWebClient) -> None:
+async def test_spec_methods_exist_but_unimplemented_ones_say_so(slack: FakeSlack, client: AsyncWebClient) -> None:
     args = {"channel": CHAN, "name": "eyes", "timestamp": "1700000000.000001"}
     err = await api_error(client.api_call("reactions.add", params=args))
     assert err.response["error"] == "missing_scope"
@@ -298,14 +295,12 @@ async def test_text_over_40000_is_msg_too_long(client: AsyncWebClient) -> None:
 
 
 async def test_membership_rules(slack: FakeSlack, client: AsyncWebClient) -> None:
-    assert (await api_error(client.chat_postMessage(channel="C0QUIET", text="x"))).response["error"] == \
-        "not_in_channel"
-    assert (await api_error(client.conversations_history(channel="C0QUIET"))).response["error"] == \
-        "not_in_channel"
-    assert (await api_error(client.chat_postMessage(channel="G0SECRET", text="x"))).response["error"] == \
-        "channel_not_found"
-    assert (await api_error(client.chat_postMessage(channel="C0OLD", text="x"))).response["error"] == \
-        "is_archived"
+    assert (await api_error(client.chat_postMessage(channel="C0QUIET", text="x"))).response["error"] == "not_in_channel"
+    assert (await api_error(client.conversations_history(channel="C0QUIET"))).response["error"] == "not_in_channel"
+    assert (await api_error(client.chat_postMessage(channel="G0SECRET", text="x"))).response[
+        "error"
+    ] == "channel_not_found"
+    assert (await api_error(client.chat_postMessage(channel="C0OLD", text="x"))).response["error"] == "is_archived"
     slack.scopes.append("chat:write.public")
     assert (await client.chat_postMessage(channel="C0QUIET", text="x"))["ok"]
 
@@ -347,12 +342,13 @@ BAD_BLOCK_DICTS = {  # raw dicts bypass slack_sdk's validators, as the bot may s
     "section 3001": ({"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}, "/text/text"),
     "11 fields": ({"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}, "/fields"),
     "header 151": ({"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}, "/text/text"),
-    "26 actions": ({"type": "actions", "elements": [_button(action_id=f"a{i}") for i in range(26)]},
-                   "/elements"),
+    "26 actions": ({"type": "actions", "elements": [_button(action_id=f"a{i}") for i in range(26)]}, "/elements"),
     "11 context": ({"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11}, "/elements"),
     "block_id 256": ({"type": "divider", "block_id": "b" * 256}, "/block_id"),
-    "button text 76": ({"type": "actions", "elements": [_button(text={"type": "plain_text", "text": "b" * 76})]},
-                       "/elements/0/text/text"),
+    "button text 76": (
+        {"type": "actions", "elements": [_button(text={"type": "plain_text", "text": "b" * 76})]},
+        "/elements/0/text/text",
+    ),
     "action_id 256": ({"type": "actions", "elements": [_button(action_id="a" * 256)]}, "/action_id"),
     "value 2001": ({"type": "actions", "elements": [_button(value="v" * 2001)]}, "/value"),
     "unknown type": ({"type": "bogus"}, "/blocks/0/type"),
@@ -360,8 +356,7 @@ BAD_BLOCK_DICTS = {  # raw dicts bypass slack_sdk's validators, as the bot may s
 
 
 @pytest.mark.parametrize("name", sorted(BAD_BLOCK_OBJECTS))
-async def test_bad_block_objects_are_invalid_blocks(slack: FakeSlack, client: AsyncWebClient,
-                                                    name: str) -> None:
+async def test_bad_block_objects_are_invalid_blocks(slack: FakeSlack, client: AsyncWebClient, name: str) -> None:
     blocks, pointer = BAD_BLOCK_OBJECTS[name]
     err = await api_error(client.chat_postMessage(channel=CHAN, text="x", blocks=blocks))
     assert err.response["error"] == "invalid_blocks"
@@ -390,8 +385,9 @@ async def test_form_encoded_blocks_must_be_json(slack: FakeSlack) -> None:
 
 
 # --------------------------------------------------------------------------------------------- rate limits
-async def test_per_channel_burst_then_429_with_retry_after(slack: FakeSlack, client: AsyncWebClient,
-                                                           clock: ManualClock) -> None:
+async def test_per_channel_burst_then_429_with_retry_after(
+    slack: FakeSlack, client: AsyncWebClient, clock: ManualClock
+) -> None:
     for i in range(3):
         await client.chat_postMessage(channel=CHAN, text=f"burst {i}")
     err = await api_error(client.chat_postMessage(channel=CHAN, text="one too many"))
@@ -410,8 +406,9 @@ async def test_retry_handler_honours_retry_after(slack: FakeSlack, monkeypatch: 
         slept.append(seconds)
 
     monkeypatch.setattr(builtin_async_handlers, "asyncio", SimpleNamespace(sleep=fake_sleep))
-    client = AsyncWebClient(token=TOKEN, base_url=slack.base_url,
-                            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
+    client = AsyncWebClient(
+        token=TOKEN, base_url=slack.base_url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+    )
     slack.ratelimit_next(1, retry_after=7)
     assert (await client.chat_postMessage(channel=CHAN, text="patient"))["ok"]
     assert len(slept) == 1 and 7 <= slept[0] < 8

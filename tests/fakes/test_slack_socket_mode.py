@@ -93,13 +93,10 @@ async def test_connections_open_issues_a_local_websocket_url(slack: FakeSlack, w
 
 
 async def test_connections_open_refuses_other_tokens(slack: FakeSlack, web: AsyncWebClient) -> None:
-    assert (await api_error(web.apps_connections_open(app_token=TOKEN))).response["error"] == \
-        "not_allowed_token_type"
-    assert (await api_error(web.apps_connections_open(app_token="xapp-wrong"))).response["error"] == \
-        "invalid_auth"
+    assert (await api_error(web.apps_connections_open(app_token=TOKEN))).response["error"] == "not_allowed_token_type"
+    assert (await api_error(web.apps_connections_open(app_token="xapp-wrong"))).response["error"] == "invalid_auth"
     slack.revoke_token("token_revoked", app=True)
-    assert (await api_error(web.apps_connections_open(app_token=APP_TOKEN))).response["error"] == \
-        "token_revoked"
+    assert (await api_error(web.apps_connections_open(app_token=APP_TOKEN))).response["error"] == "token_revoked"
 
 
 async def test_connections_open_wants_header_token_post_and_scope(slack: FakeSlack) -> None:
@@ -134,8 +131,12 @@ async def test_hello_envelope_and_ack_frames(slack: FakeSlack, web: AsyncWebClie
         payload = slack.slash_command("/claude", "status")
         sent = asyncio.create_task(slack.socket_send("slash_commands", payload))
         envelope = await ws.receive_json(timeout=2)
-        assert envelope == {"envelope_id": envelope["envelope_id"], "type": "slash_commands",
-                            "payload": payload, "accepts_response_payload": True}
+        assert envelope == {
+            "envelope_id": envelope["envelope_id"],
+            "type": "slash_commands",
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
         await ws.send_json({"envelope_id": envelope["envelope_id"], "payload": {"text": "ok"}})
         assert await sent == {"text": "ok"}
 
@@ -194,9 +195,19 @@ async def test_socket_send_without_a_connection_times_out(slack: FakeSlack) -> N
 async def test_bolt_acks_a_slash_command_with_text(slack: FakeSlack, handler: AsyncSocketModeHandler) -> None:
     ack = await slack.socket_send("slash_commands", slack.slash_command("/claude", "why is it down?"))
     assert ack == {"text": "on it: why is it down?"}
-    event = {"type": "event_callback", "team_id": "T0FAKE", "api_app_id": APP_ID, "event_id": "Ev1",
-             "event": {"type": "app_mention", "user": "U0HUMAN", "text": "<@U0BOT> hi", "channel": CHAN,
-                       "ts": "1700000000.000100"}}
+    event = {
+        "type": "event_callback",
+        "team_id": "T0FAKE",
+        "api_app_id": APP_ID,
+        "event_id": "Ev1",
+        "event": {
+            "type": "app_mention",
+            "user": "U0HUMAN",
+            "text": "<@U0BOT> hi",
+            "channel": CHAN,
+            "ts": "1700000000.000100",
+        },
+    }
     assert await slack.socket_send("events_api", event) is None
     assert slack.socket_errors == []
     assert [c.method for c in slack.calls] == ["apps.connections.open", "auth.test"]
@@ -228,11 +239,9 @@ async def test_handler_with_bot_token_is_refused(slack: FakeSlack) -> None:
 
 
 async def test_bolt_reconnects_after_disconnect(slack: FakeSlack, handler: AsyncSocketModeHandler) -> None:
-    assert await slack.socket_send("slash_commands", slack.slash_command("/claude", "one")) == \
-        {"text": "on it: one"}
+    assert await slack.socket_send("slash_commands", slack.slash_command("/claude", "one")) == {"text": "on it: one"}
     assert await slack.socket_disconnect() == 1
-    assert await slack.socket_send("slash_commands", slack.slash_command("/claude", "two")) == \
-        {"text": "on it: two"}
+    assert await slack.socket_send("slash_commands", slack.slash_command("/claude", "two")) == {"text": "on it: two"}
     assert (slack.socket_connects, slack.socket_connections) == (2, 1)
     assert len(slack.calls_to("apps.connections.open")) == 2
     assert slack.socket_errors == []

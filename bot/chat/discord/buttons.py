@@ -19,10 +19,12 @@ from bot.engine.views import IncidentCard
 
 log = logging.getLogger(__name__)
 TEMPLATE = r"statusbot:(?P<verb>ack|snooze|resolve|postmortem):(?P<id>[0-9]+)"
-LABELS = {"ack": ("Acknowledge", discord.ButtonStyle.primary),
-          "snooze": ("Snooze 1h", discord.ButtonStyle.secondary),
-          "resolve": ("Resolve", discord.ButtonStyle.danger),
-          "postmortem": ("Postmortem", discord.ButtonStyle.secondary)}
+LABELS = {
+    "ack": ("Acknowledge", discord.ButtonStyle.primary),
+    "snooze": ("Snooze 1h", discord.ButtonStyle.secondary),
+    "resolve": ("Resolve", discord.ButtonStyle.danger),
+    "postmortem": ("Postmortem", discord.ButtonStyle.secondary),
+}
 ButtonHandler = Callable[[discord.Interaction[Any], str, int], Awaitable[None]]
 
 
@@ -38,8 +40,9 @@ class IncidentButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         self.incident_id = incident_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> IncidentButton:
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> IncidentButton:
         return cls(match["verb"], int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:

@@ -51,8 +51,12 @@ class StatusbotClient(discord.Client):
 
     def __init__(self) -> None:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here: no warning about it
-        super().__init__(intents=intents(), allowed_mentions=discord.AllowedMentions.none(),
-                         max_ratelimit_timeout=MAX_INLINE_RATELIMIT, guild_ready_timeout=GUILD_READY_TIMEOUT)
+        super().__init__(
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_ratelimit_timeout=MAX_INLINE_RATELIMIT,
+            guild_ready_timeout=GUILD_READY_TIMEOUT,
+        )
         self.tree: app_commands.CommandTree[StatusbotClient] = app_commands.CommandTree(self)
         self.button_handler: ButtonHandler | None = None
         self.setup_steps: list[Callable[[], Awaitable[None]]] = []
@@ -80,8 +84,9 @@ class DiscordConnection:
         if self._logged_in.is_set():
             log.info("discord: logged in as %s", self.client.user)
         elif self.problem is None:
-            log.error("discord: not logged in after %.0fs; still trying (check DISCORD_API_URL and the network)",
-                      LOGIN_WAIT)
+            log.error(
+                "discord: not logged in after %.0fs; still trying (check DISCORD_API_URL and the network)", LOGIN_WAIT
+            )
 
     async def _run(self) -> None:
         delay = RETRY_LOGIN[0]

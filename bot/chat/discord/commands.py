@@ -49,16 +49,21 @@ def actor_of(user: discord.abc.User) -> Actor:
 
 
 def reply(answer: Answer) -> dict[str, Any]:
-    return {"embed": render.answer_embed(answer), "ephemeral": answer.ephemeral,
-            "allowed_mentions": discord.AllowedMentions.none()}
+    return {
+        "embed": render.answer_embed(answer),
+        "ephemeral": answer.ephemeral,
+        "allowed_mentions": discord.AllowedMentions.none(),
+    }
 
 
 def build_group(name: str, service: str, run: Runner) -> app_commands.Group:
-    group = app_commands.Group(name=name, description=f"Incidents of {service}: status, ack, resolve and more"[:100],
-                               guild_only=True)
+    group = app_commands.Group(
+        name=name, description=f"Incidents of {service}: status, ack, resolve and more"[:100], guild_only=True
+    )
     for spec in COMMANDS:
-        group.add_command(app_commands.Command(name=spec.name, description=spec.help[:100],
-                                               callback=callback(spec, run)))
+        group.add_command(
+            app_commands.Command(name=spec.name, description=spec.help[:100], callback=callback(spec, run))
+        )
     return group
 
 
@@ -76,15 +81,22 @@ class DiscordCommands:
 
         return CommandContext(actor=actor_of(user), may_act=may_act, service=service)
 
-    async def run(self, interaction: discord.Interaction[Any], name: str,
-                  given: Sequence[tuple[Option, str | None]], service: str | None = None) -> None:
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        given: Sequence[tuple[Option, str | None]],
+        service: str | None = None,
+    ) -> None:
         context = self.context(interaction, service)
         await self.answer(interaction, self._start(self._command(name, given, context)))
 
     def runner_for(self, service: str) -> Runner:
         """The runner of one service's command group (`/claude`, `/openai`, ...)."""
-        async def run(interaction: discord.Interaction[Any], name: str,
-                      given: Sequence[tuple[Option, str | None]]) -> None:
+
+        async def run(
+            interaction: discord.Interaction[Any], name: str, given: Sequence[tuple[Option, str | None]]
+        ) -> None:
             await self.run(interaction, name, given, service)
 
         return run

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from bot.chat.base import RetryLater, SinkMisconfigured, Undeliverable
 
-PERMISSIONS = ("View Channel, Send Messages, Send Messages in Threads, Create Public Threads, Embed Links, "
-               "Attach Files and Read Message History")
+PERMISSIONS = (
+    "View Channel, Send Messages, Send Messages in Threads, Create Public Threads, Embed Links, "
+    "Attach Files and Read Message History"
+)
 UNKNOWN_CHANNEL, UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK = 10003, 10008, 10015
 MISSING_ACCESS, MISSING_PERMISSIONS, INVALID_FORM_BODY, INVALID_WEBHOOK_TOKEN = 50001, 50013, 50035, 50027
 THREAD_EXISTS = 160004
@@ -49,8 +51,11 @@ def _fix(status: int, code: int, where: Where) -> str | None:
     """The one line that tells a person what to change, or None when no person can help."""
     setting = "DISCORD_WEBHOOK_URL" if where.webhook else "DISCORD_CHANNEL_ID"
     if status == 401 or code == INVALID_WEBHOOK_TOKEN:
-        return ("the webhook's token is wrong; copy the webhook URL again into DISCORD_WEBHOOK_URL" if where.webhook
-                else "DISCORD_BOT_TOKEN is wrong or was reset; copy it again (developer portal → Bot → Reset Token)")
+        return (
+            "the webhook's token is wrong; copy the webhook URL again into DISCORD_WEBHOOK_URL"
+            if where.webhook
+            else "DISCORD_BOT_TOKEN is wrong or was reset; copy it again (developer portal → Bot → Reset Token)"
+        )
     if code == UNKNOWN_WEBHOOK:
         return "the webhook in DISCORD_WEBHOOK_URL was deleted; create a new one (channel → Integrations → Webhooks)"
     if code == UNKNOWN_CHANNEL and not where.in_thread:

@@ -65,10 +65,13 @@ def callback(spec: CommandSpec, run: Runner) -> Callable[..., Awaitable[None]]:
     async def invoke(interaction: discord.Interaction[Any], **values: str | None) -> None:
         await run(interaction, spec.name, [(option, values.get(option.name)) for option in options])
 
-    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    annotation=discord.Interaction)]
-    parameters += [inspect.Parameter(o.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                     annotation=o.annotation) for o in options]
+    parameters = [
+        inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
+    ]
+    parameters += [
+        inspect.Parameter(o.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=o.annotation)
+        for o in options
+    ]
     invoke.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     invoke.__discord_app_commands_param_description__ = {o.name: o.description for o in options}  # type: ignore[attr-defined]
     invoke.__qualname__ = invoke.__name__ = f"claude_{spec.name}"

@@ -43,8 +43,13 @@ class DiscordPlatform:
             assert settings.discord_channel_id is not None  # Settings insists on it
             self.connection = DiscordConnection(token.get_secret_value())
             router = Router(settings)
-            self.sink = DiscordSink(self.connection, int(settings.discord_channel_id), clock, mentions(settings),
-                                    route=lambda incident: int(router.channel("discord", incident)))
+            self.sink = DiscordSink(
+                self.connection,
+                int(settings.discord_channel_id),
+                clock,
+                mentions(settings),
+                route=lambda incident: int(router.channel("discord", incident)),
+            )
             if hook is not None:
                 log.info("discord: DISCORD_BOT_TOKEN is set, so DISCORD_WEBHOOK_URL is not used")
         else:
@@ -91,8 +96,10 @@ class DiscordPlatform:
 
 def mentions(settings: Settings) -> dict[str, Calling]:
     """Reminders ping DISCORD_ONCALL; escalations DISCORD_ESCALATION (else the on-call too)."""
-    return {"reminder": calling(settings.discord_oncall),
-            "escalation": calling(settings.discord_escalation or settings.discord_oncall)}
+    return {
+        "reminder": calling(settings.discord_oncall),
+        "escalation": calling(settings.discord_escalation or settings.discord_oncall),
+    }
 
 
 async def sync_commands(client: StatusbotClient, guild: discord.Object | None) -> None:
@@ -102,8 +109,15 @@ async def sync_commands(client: StatusbotClient, guild: discord.Object | None) -
     except discord.HTTPException as exc:
         names = ", ".join(c.name for c in client.tree.get_commands(guild=guild))
         hint = " and check DISCORD_GUILD_ID" if guild else ""
-        log.error("discord: could not register /%s (%s); invite the bot with the applications.commands scope%s",
-                  names, exc, hint)
+        log.error(
+            "discord: could not register /%s (%s); invite the bot with the applications.commands scope%s",
+            names,
+            exc,
+            hint,
+        )
         return
-    log.info("discord: registered %s %s", ", ".join(f"/{c.name}" for c in synced),
-             f"in server {guild.id}" if guild else "globally")
+    log.info(
+        "discord: registered %s %s",
+        ", ".join(f"/{c.name}" for c in synced),
+        f"in server {guild.id}" if guild else "globally",
+    )

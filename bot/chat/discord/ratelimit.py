@@ -27,8 +27,12 @@ class _Bucket:
 
 
 class RateGate:
-    def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 monotonic: Callable[[], float] = time.monotonic, max_inline_wait: float = MAX_INLINE_WAIT) -> None:
+    def __init__(
+        self,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_inline_wait: float = MAX_INLINE_WAIT,
+    ) -> None:
         self._sleep = sleep
         self._monotonic = monotonic
         self.max_inline_wait = max_inline_wait

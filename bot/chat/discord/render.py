@@ -19,10 +19,23 @@ GREEN, BLURPLE, GREY, RED = 0x2EB67D, 0x5865F2, 0x99AAB5, 0xE01E5A
 IMPACT_COLOUR = {"critical": RED, "major": 0xF2711C, "minor": 0xECB22E, "none": GREY, "maintenance": BLURPLE}
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying"}
 CLOSED_STATUSES = {"resolved", "completed", "postmortem"}
-STATUS_ICON = {"investigating": "🔴", "identified": "🟠", "monitoring": "🟡", "resolved": "✅",
-               "scheduled": "🗓️", "in_progress": "🔧", "verifying": "🔧"}
-ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note",
-               "reopen": "Reopened", "snooze": "Snoozed"}
+STATUS_ICON = {
+    "investigating": "🔴",
+    "identified": "🟠",
+    "monitoring": "🟡",
+    "resolved": "✅",
+    "scheduled": "🗓️",
+    "in_progress": "🔧",
+    "verifying": "🔧",
+}
+ENTRY_TITLE = {
+    "ack": "Acknowledged",
+    "resolve": "Resolved",
+    "closed_missing": "Closed",
+    "note": "Note",
+    "reopen": "Reopened",
+    "snooze": "Snoozed",
+}
 PEOPLE_ENTRIES = {"ack", "resolve"}
 
 
@@ -57,8 +70,11 @@ def thread_name(card: IncidentCard) -> str:
 
 def card_embed(card: IncidentCard, now: datetime) -> discord.Embed:
     icon = "🔧" if card.kind == "maintenance" and card.is_open else STATUS_ICON.get(card.status, "🔴")
-    embed = discord.Embed(title=f"{icon} {escape(card.title)}", colour=colour(card.status, card.impact),
-                          url=card.shortlink if _is_link(card.shortlink) else None)
+    embed = discord.Embed(
+        title=f"{icon} {escape(card.title)}",
+        colour=colour(card.status, card.impact),
+        url=card.shortlink if _is_link(card.shortlink) else None,
+    )
     for name, value, inline in _card_fields(card, now):
         embed.add_field(name=name, value=value, inline=inline)
     embed.set_footer(text=" · ".join(_notes(card)))
@@ -71,13 +87,16 @@ def _notes(card: IncidentCard) -> list[str]:
 
 def _card_fields(card: IncidentCard, now: datetime) -> list[tuple[str, str, bool]]:
     duration = human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")
-    return [("Status", words(card.status), True), ("Impact", card.impact, True),
-            ("Duration", duration, True),
-            ("Components", escape(", ".join(card.components)) or "not named", False),
-            ("Started", when(card.started_at), True),
-            ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id), True),
-            ("Lead time", human_duration(card.lead_time) if card.lead_time else "—", True),
-            *([("Vendor", card.vendor_status, False)] if card.probe else [])]
+    return [
+        ("Status", words(card.status), True),
+        ("Impact", card.impact, True),
+        ("Duration", duration, True),
+        ("Components", escape(", ".join(card.components)) or "not named", False),
+        ("Started", when(card.started_at), True),
+        ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id), True),
+        ("Lead time", human_duration(card.lead_time) if card.lead_time else "—", True),
+        *([("Vendor", card.vendor_status, False)] if card.probe else []),
+    ]
 
 
 def _is_link(url: str | None) -> bool:
@@ -95,8 +114,12 @@ def entry_embed(card: IncidentCard, entry: EntryView, *, standalone: bool = Fals
     label = entry_label(entry)
     title = f"#{card.id} {escape(card.title)} — {label}" if standalone else label
     body = f"by {person(entry.actor, entry.actor_id)}" if entry.kind in PEOPLE_ENTRIES else escape(entry.body)
-    embed = discord.Embed(title=title, description=body, timestamp=entry.at,
-                          colour=colour(entry.status if entry.kind == "vendor_update" else card.status, card.impact))
+    embed = discord.Embed(
+        title=title,
+        description=body,
+        timestamp=entry.at,
+        colour=colour(entry.status if entry.kind == "vendor_update" else card.status, card.impact),
+    )
     if entry.components:
         moves = "\n".join(f"{escape(name)}: {words(old) or '?'} → {words(new)}" for name, old, new in entry.components)
         embed.add_field(name="Components", value=moves, inline=False)
@@ -108,8 +131,9 @@ def entry_embed(card: IncidentCard, entry: EntryView, *, standalone: bool = Fals
 
 def answer_embed(answer: Answer) -> discord.Embed:
     title = ("" if answer.ok else "⚠️ ") + quiet(answer.title)
-    embed = discord.Embed(title=title, description=quiet("\n".join(answer.lines)) or None,
-                          colour=BLURPLE if answer.ok else RED)
+    embed = discord.Embed(
+        title=title, description=quiet("\n".join(answer.lines)) or None, colour=BLURPLE if answer.ok else RED
+    )
     for name, value in answer.fields:
         embed.add_field(name=quiet(name), value=quiet(value), inline=True)
     return fit(embed)
@@ -124,9 +148,12 @@ def mark_resent(embed: discord.Embed) -> discord.Embed:
 
 def postmortem_embed(card: IncidentCard, chart_file: str, *, standalone: bool = False) -> discord.Embed:
     title = f"#{card.id} {escape(card.title)} — postmortem draft" if standalone else "📝 Postmortem draft"
-    embed = discord.Embed(title=title, colour=BLURPLE,
-                          description=f"Every fact statusbot recorded about #{card.id}, as Markdown (attached). "
-                                      "The sections marked ✍️ are yours.")
+    embed = discord.Embed(
+        title=title,
+        colour=BLURPLE,
+        description=f"Every fact statusbot recorded about #{card.id}, as Markdown (attached). "
+        "The sections marked ✍️ are yours.",
+    )
     embed.set_image(url=f"attachment://{chart_file}")
     embed.set_footer(text=f"#{card.id} · {card.service}")
     return fit(embed)
@@ -136,8 +163,9 @@ def postmortem_inline(card: IncidentCard, markdown: str, standalone: bool = Fals
     """The draft's own text, when it cannot be attached (no Attach Files permission)."""
     title = f"#{card.id} {escape(card.title)} — postmortem draft" if standalone else "📝 Postmortem draft"
     embed = discord.Embed(title=title, colour=BLURPLE, description=quiet(markdown))
-    embed.set_footer(text=f"#{card.id} · {card.service} · give the bot Attach Files for the Markdown file and "
-                          "the chart")
+    embed.set_footer(
+        text=f"#{card.id} · {card.service} · give the bot Attach Files for the Markdown file and the chart"
+    )
     return fit(embed)
 
 
@@ -154,9 +182,12 @@ class Calling:
         return " ".join([*(f"<@&{r}>" for r in self.roles), *(f"<@{u}>" for u in self.users)])
 
     def allowed(self) -> discord.AllowedMentions:
-        return discord.AllowedMentions(everyone=False, replied_user=False,
-                                       users=[discord.Object(u) for u in self.users],
-                                       roles=[discord.Object(r) for r in self.roles])
+        return discord.AllowedMentions(
+            everyone=False,
+            replied_user=False,
+            users=[discord.Object(u) for u in self.users],
+            roles=[discord.Object(r) for r in self.roles],
+        )
 
 
 def calling(targets: str) -> Calling:

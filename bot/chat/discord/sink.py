@@ -55,9 +55,14 @@ def _base36(number: int) -> str:
 class DiscordSink:
     name = "discord"
 
-    def __init__(self, connection: DiscordConnection, channel_id: int, clock: Clock,
-                 mentions: Mapping[str, render.Calling] | None = None,
-                 route: Callable[[IncidentCard], int] | None = None) -> None:
+    def __init__(
+        self,
+        connection: DiscordConnection,
+        channel_id: int,
+        clock: Clock,
+        mentions: Mapping[str, render.Calling] | None = None,
+        route: Callable[[IncidentCard], int] | None = None,
+    ) -> None:
         self.connection = connection
         self.channel_id = channel_id
         self.route = route or (lambda incident: channel_id)  # which channel a new incident's alert goes to
@@ -70,10 +75,12 @@ class DiscordSink:
         alert = self._alerts_without_thread.get(delivery.key)
         if alert is None:
             params = handle_message_parameters(
-                embed=render.card_embed(incident, self.clock.now()), view=card_view(incident),
-                nonce=nonce(channel, delivery.key), allowed_mentions=NONE)
-            sent = await self._call(Where("post the alert"),
-                                    lambda http: http.send_message(channel, params=params))
+                embed=render.card_embed(incident, self.clock.now()),
+                view=card_view(incident),
+                nonce=nonce(channel, delivery.key),
+                allowed_mentions=NONE,
+            )
+            sent = await self._call(Where("post the alert"), lambda http: http.send_message(channel, params=params))
             alert = int(sent["id"])
             self._alerts_without_thread[delivery.key] = alert
         thread = await self._start_thread(channel, alert, incident)
@@ -84,47 +91,68 @@ class DiscordSink:
         name = render.thread_name(incident)
         where = Where("start the incident's thread")
         try:
-            started = await self._call(where, lambda http: http.start_thread_with_message(
-                channel, alert, name=name, auto_archive_duration=ARCHIVE_AFTER))
+            started = await self._call(
+                where,
+                lambda http: http.start_thread_with_message(
+                    channel, alert, name=name, auto_archive_duration=ARCHIVE_AFTER
+                ),
+            )
         except _AlreadyThere:
             return alert  # a thread started from a message has the message's id
         return int(started["id"])
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
-                          delivery: Delivery) -> None:
+    async def post_update(
+        self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, delivery: Delivery
+    ) -> None:
         target = int(thread.thread or thread.channel)
         embed = render.entry_embed(incident, entry, standalone=thread.thread is None)
         calling = self.mentions.get(entry.kind, render.Calling())
-        params = handle_message_parameters(content=calling.text or None, embed=embed,
-                                           nonce=nonce(target, delivery.key),
-                                           allowed_mentions=calling.allowed() if calling.text else NONE)
+        params = handle_message_parameters(
+            content=calling.text or None,
+            embed=embed,
+            nonce=nonce(target, delivery.key),
+            allowed_mentions=calling.allowed() if calling.text else NONE,
+        )
         where = Where("post an update in the incident's thread", in_thread=thread.thread is not None)
         await self._call(where, lambda http: http.send_message(target, params=params))
 
-    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
-                              delivery: Delivery) -> None:
+    async def post_postmortem(
+        self, thread: ThreadRef, incident: IncidentCard, draft: Draft, delivery: Delivery
+    ) -> None:
         """The draft as a Markdown attachment and its chart in the message, in the incident's thread; without
         Attach Files, the draft's text in the message instead (the updates keep flowing meanwhile)."""
         target = int(thread.thread or thread.channel)
         standalone, chart = thread.thread is None, f"{draft.basename}.png"
-        files = [discord.File(io.BytesIO(draft.markdown.encode("utf-8")), filename=f"{draft.basename}.md"),
-                 discord.File(io.BytesIO(draft.chart_png), filename=chart)]
+        files = [
+            discord.File(io.BytesIO(draft.markdown.encode("utf-8")), filename=f"{draft.basename}.md"),
+            discord.File(io.BytesIO(draft.chart_png), filename=chart),
+        ]
         where = Where("post the postmortem draft", in_thread=not standalone)
-        attached = handle_message_parameters(embed=render.postmortem_embed(incident, chart, standalone=standalone),
-                                             files=files, nonce=nonce(target, delivery.key), allowed_mentions=NONE)
+        attached = handle_message_parameters(
+            embed=render.postmortem_embed(incident, chart, standalone=standalone),
+            files=files,
+            nonce=nonce(target, delivery.key),
+            allowed_mentions=NONE,
+        )
         try:
             await self._call(where, lambda http: http.send_message(target, params=attached))
         except MissingPermission as exc:
             log.warning("discord: %s; posting the draft's text instead", exc)
-            inline = handle_message_parameters(embed=render.postmortem_inline(incident, draft.markdown, standalone),
-                                               nonce=nonce(target, delivery.key), allowed_mentions=NONE)
+            inline = handle_message_parameters(
+                embed=render.postmortem_inline(incident, draft.markdown, standalone),
+                nonce=nonce(target, delivery.key),
+                allowed_mentions=NONE,
+            )
             await self._call(where, lambda http: http.send_message(target, params=inline))
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
-        params = handle_message_parameters(embed=render.card_embed(incident, self.clock.now()),
-                                           view=card_view(incident), allowed_mentions=NONE)
-        await self._call(Where("edit the alert"),
-                         lambda http: http.edit_message(int(thread.channel), int(thread.parent), params=params))
+        params = handle_message_parameters(
+            embed=render.card_embed(incident, self.clock.now()), view=card_view(incident), allowed_mentions=NONE
+        )
+        await self._call(
+            Where("edit the alert"),
+            lambda http: http.edit_message(int(thread.channel), int(thread.parent), params=params),
+        )
 
     async def aclose(self) -> None:
         """The platform closes the client (and with it the HTTP session)."""

@@ -71,8 +71,9 @@ def _fit_total(embed: discord.Embed) -> None:
         elif any(len(f.value or "") > floor for f in embed.fields):
             index, field = max(enumerate(embed.fields), key=lambda pair: len(pair[1].value or ""))
             value = field.value or ""
-            embed.set_field_at(index, name=field.name, value=cut(value, max(floor, len(value) - excess)),
-                               inline=bool(field.inline))
+            embed.set_field_at(
+                index, name=field.name, value=cut(value, max(floor, len(value) - excess)), inline=bool(field.inline)
+            )
         elif embed.fields:
             embed.remove_field(len(embed.fields) - 1)
         else:

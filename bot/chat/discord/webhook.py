@@ -56,8 +56,14 @@ class _ChannelKind(Exception):
 class WebhookSink:
     name = "discord"
 
-    def __init__(self, webhook_url: str, api_url: str, clock: Clock, gate: RateGate | None = None,
-                 mentions: Mapping[str, render.Calling] | None = None) -> None:
+    def __init__(
+        self,
+        webhook_url: str,
+        api_url: str,
+        clock: Clock,
+        gate: RateGate | None = None,
+        mentions: Mapping[str, render.Calling] | None = None,
+    ) -> None:
         hook_id, token = parse_webhook_url(webhook_url)
         self._base = f"{api_url.rstrip('/')}/webhooks/{hook_id}/{token}"
         self.clock = clock
@@ -73,8 +79,9 @@ class WebhookSink:
         for _ in range(2):
             extra = {"thread_name": render.thread_name(incident)} if self.forum else {}
             try:
-                sent = await self._send("POST", "", {**body, **extra}, Where("post the alert", webhook=True),
-                                        delivery.key)
+                sent = await self._send(
+                    "POST", "", {**body, **extra}, Where("post the alert", webhook=True), delivery.key
+                )
             except _ChannelKind as kind:
                 self.forum = kind.forum
                 continue
@@ -82,19 +89,25 @@ class WebhookSink:
             return ThreadRef(str(sent["channel_id"]), str(sent["id"]), thread)
         raise RetryLater("the webhook's channel changed kind twice in a row")
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
-                          delivery: Delivery) -> None:
-        embed = self._embed(render.entry_embed(incident, entry, standalone=thread.thread is None), delivery,
-                            f"update of #{incident.id}")
+    async def post_update(
+        self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, delivery: Delivery
+    ) -> None:
+        embed = self._embed(
+            render.entry_embed(incident, entry, standalone=thread.thread is None), delivery, f"update of #{incident.id}"
+        )
         body = {"embeds": [embed.to_dict()], **_calling(self.mentions.get(entry.kind))}
         where = Where("post an update", in_thread=thread.thread is not None, webhook=True)
         await self._send("POST", "", body, where, delivery.key, thread=thread.thread)
 
-    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
-                              delivery: Delivery) -> None:
+    async def post_postmortem(
+        self, thread: ThreadRef, incident: IncidentCard, draft: Draft, delivery: Delivery
+    ) -> None:
         chart = f"{draft.basename}.png"
-        embed = self._embed(render.postmortem_embed(incident, chart, standalone=thread.thread is None), delivery,
-                            f"postmortem of #{incident.id}")
+        embed = self._embed(
+            render.postmortem_embed(incident, chart, standalone=thread.thread is None),
+            delivery,
+            f"postmortem of #{incident.id}",
+        )
         files = [(f"{draft.basename}.md", draft.markdown.encode("utf-8")), (chart, draft.chart_png)]
         body = {"embeds": [embed.to_dict()], "allowed_mentions": NO_MENTIONS}
         where = Where("post the postmortem draft", in_thread=thread.thread is not None, webhook=True)
@@ -102,8 +115,14 @@ class WebhookSink:
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
         body = {"embeds": [render.card_embed(incident, self.clock.now()).to_dict()], "allowed_mentions": NO_MENTIONS}
-        await self._send("PATCH", f"/messages/{thread.parent}", body, Where("edit the alert", webhook=True),
-                         None, thread=thread.thread)
+        await self._send(
+            "PATCH",
+            f"/messages/{thread.parent}",
+            body,
+            Where("edit the alert", webhook=True),
+            None,
+            thread=thread.thread,
+        )
 
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -112,12 +131,23 @@ class WebhookSink:
     def _embed(self, embed: discord.Embed, delivery: Delivery, what: str) -> discord.Embed:
         if not delivery.maybe_sent or delivery.key in self._refused:
             return embed
-        log.warning("discord: the %s may already be in the channel (an earlier answer was lost, and a webhook "
-                    "cannot look its messages up); sending it again, marked", what)
+        log.warning(
+            "discord: the %s may already be in the channel (an earlier answer was lost, and a webhook "
+            "cannot look its messages up); sending it again, marked",
+            what,
+        )
         return render.mark_resent(embed)
 
-    async def _send(self, method: str, path: str, body: dict[str, Any], where: Where, key: str | None,
-                    thread: str | None = None, files: Files | None = None) -> dict[str, Any]:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        where: Where,
+        key: str | None,
+        thread: str | None = None,
+        files: Files | None = None,
+    ) -> dict[str, Any]:
         params = {"wait": "true"} if method == "POST" else {}
         if thread is not None:
             params["thread_id"] = thread
@@ -131,8 +161,9 @@ class WebhookSink:
             self._refused.discard(key)  # a 500 or a 504 may come after the post was made
         raise self._refusal(status, data, where)
 
-    async def _request(self, method: str, path: str, params: dict[str, str], body: dict[str, Any],
-                       where: Where, files: Files) -> tuple[int, dict[str, Any]]:
+    async def _request(
+        self, method: str, path: str, params: dict[str, str], body: dict[str, Any], where: Where, files: Files
+    ) -> tuple[int, dict[str, Any]]:
         """Discord's answer, after waiting out rate limits; a lost answer is `RetryLater`."""
         status, data = 429, {}
         for _ in range(TRIES):

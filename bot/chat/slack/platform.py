@@ -32,14 +32,20 @@ log = logging.getLogger(__name__)
 ACK_BUDGET = 2.0  # seconds of work answered inside Slack's 3 s ack; longer work is answered after
 GROUP_TTL = 300.0
 SOCKET_CONNECT_WAIT = 15
-BUTTON_COMMANDS = {render.ACK: "ack", render.RESOLVE: "resolve", render.SNOOZE: "snooze",
-                   render.POSTMORTEM: "postmortem"}
+BUTTON_COMMANDS = {
+    render.ACK: "ack",
+    render.RESOLVE: "resolve",
+    render.SNOOZE: "snooze",
+    render.POSTMORTEM: "postmortem",
+}
 
 
 def message(answer: Answer) -> dict[str, Any]:
-    return {"text": render.cut(render.escape(answer.text), render.FALLBACK_LIMIT),
-            "blocks": render.answer_blocks(answer),
-            "response_type": "ephemeral" if answer.ephemeral else "in_channel"}
+    return {
+        "text": render.cut(render.escape(answer.text), render.FALLBACK_LIMIT),
+        "blocks": render.answer_blocks(answer),
+        "response_type": "ephemeral" if answer.ephemeral else "in_channel",
+    }
 
 
 class Responders:
@@ -75,13 +81,21 @@ class SlackPlatform:
         self.settings = settings
         # No automatic retries in the client: the outbox retries, and a blind retry of a post whose
         # answer was lost would post it twice.
-        self.client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(),
-                                     base_url=str(settings.slack_api_url), retry_handlers=[])
-        mentions = {"reminder": render.mention(settings.slack_oncall),
-                    "escalation": render.mention(settings.slack_escalation or settings.slack_oncall)}
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url), retry_handlers=[]
+        )
+        mentions = {
+            "reminder": render.mention(settings.slack_oncall),
+            "escalation": render.mention(settings.slack_escalation or settings.slack_oncall),
+        }
         router = Router(settings)
-        self.sink = SlackSink(self.client, settings.slack_channel, clock, mentions=mentions,
-                              route=lambda incident: router.channel("slack", incident))
+        self.sink = SlackSink(
+            self.client,
+            settings.slack_channel,
+            clock,
+            mentions=mentions,
+            route=lambda incident: router.channel("slack", incident),
+        )
         self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
         self.services = {s.slash: s.name for s in settings.effective_services()}  # command -> service
         self.commands = tuple(self.services)
@@ -92,11 +106,14 @@ class SlackPlatform:
 
     def bind(self, services: Services) -> None:
         secret = self.settings.slack_signing_secret
-        self.app = AsyncApp(client=self.client, signing_secret=secret.get_secret_value() if secret else None,
-                            request_verification_enabled=secret is not None,
-                            # Listeners ack themselves within budget and push slow work to a task, so
-                            # Bolt can answer as soon as they return instead of polling for the ack.
-                            process_before_response=True)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            request_verification_enabled=secret is not None,
+            # Listeners ack themselves within budget and push slow work to a task, so
+            # Bolt can answer as soon as they return instead of polling for the ack.
+            process_before_response=True,
+        )
         for command, service in self.services.items():
             self.app.command(command)(self._command_listener(services, service))
         for action_id in self.actions:
@@ -117,9 +134,11 @@ class SlackPlatform:
         if done and connecting.exception() is None:
             log.info("slack: connected in Socket Mode")
         else:  # slack_sdk keeps retrying in the background; say what to check, once
-            log.error("slack: Socket Mode is not connected after %ds: check SLACK_APP_TOKEN (xapp-…, with the "
-                      "connections:write scope) and that Socket Mode is on in the app's settings",
-                      SOCKET_CONNECT_WAIT)
+            log.error(
+                "slack: Socket Mode is not connected after %ds: check SLACK_APP_TOKEN (xapp-…, with the "
+                "connections:write scope) and that Socket Mode is on in the app's settings",
+                SOCKET_CONNECT_WAIT,
+            )
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -132,8 +151,7 @@ class SlackPlatform:
 
     def _command_listener(self, services: Services, service: str) -> Any:
         async def on_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
-            actor = Actor(name=command.get("user_name") or command["user_id"], id=command["user_id"],
-                          platform="slack")
+            actor = Actor(name=command.get("user_name") or command["user_id"], id=command["user_id"], platform="slack")
             work = asyncio.create_task(dispatch(command.get("text", ""), self._context(actor, service), services))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
             if done:
@@ -152,8 +170,7 @@ class SlackPlatform:
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
             user = body.get("user", {})
-            actor = Actor(name=user.get("username") or user.get("name") or user["id"], id=user["id"],
-                          platform="slack")
+            actor = Actor(name=user.get("username") or user.get("name") or user["id"], id=user["id"], platform="slack")
             channel = (body.get("channel") or {}).get("id") or self.settings.slack_channel
 
             async def act() -> None:

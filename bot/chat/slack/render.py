@@ -32,11 +32,26 @@ MARKER = " … (cut)"
 EVENT_TYPE = "statusbot_message"
 ACK, RESOLVE, SNOOZE, POSTMORTEM = "incident_ack", "incident_resolve", "incident_snooze", "incident_postmortem"
 BUTTON_ACTIONS = (ACK, RESOLVE, SNOOZE, POSTMORTEM)
-STATUS_ICON = {"investigating": "🔴", "identified": "🟠", "monitoring": "🟡", "resolved": "✅",
-               "scheduled": "🗓️", "in_progress": "🔧", "verifying": "🔧"}
-ENTRY_TITLE = {"ack": "Acknowledged", "resolve": "Resolved", "closed_missing": "Closed", "note": "Note",
-               "probe": "Probe", "reopen": "Reopened", "reminder": "Reminder", "escalation": "Escalation",
-               "snooze": "Snoozed"}
+STATUS_ICON = {
+    "investigating": "🔴",
+    "identified": "🟠",
+    "monitoring": "🟡",
+    "resolved": "✅",
+    "scheduled": "🗓️",
+    "in_progress": "🔧",
+    "verifying": "🔧",
+}
+ENTRY_TITLE = {
+    "ack": "Acknowledged",
+    "resolve": "Resolved",
+    "closed_missing": "Closed",
+    "note": "Note",
+    "probe": "Probe",
+    "reopen": "Reopened",
+    "reminder": "Reminder",
+    "escalation": "Escalation",
+    "snooze": "Snoozed",
+}
 SIGNED_BY_PERSON = ("ack", "resolve")  # shown as "by @someone"
 
 
@@ -79,12 +94,15 @@ def parent_text(card: IncidentCard) -> str:
 
 def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
     icon = "🔧" if card.kind == "maintenance" and card.is_open else STATUS_ICON.get(card.status, "🔴")
-    fields = [("Status", escape(words(card.status))), ("Impact", escape(card.impact)),
-              ("Components", escape(", ".join(card.components)) or "not named"),
-              ("Started", when(card.started_at)),
-              ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id)),
-              ("Duration", human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")),
-              ("Detection lead", human_duration(card.lead_time) if card.lead_time else "—")]
+    fields = [
+        ("Status", escape(words(card.status))),
+        ("Impact", escape(card.impact)),
+        ("Components", escape(", ".join(card.components)) or "not named"),
+        ("Started", when(card.started_at)),
+        ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id)),
+        ("Duration", human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")),
+        ("Detection lead", human_duration(card.lead_time) if card.lead_time else "—"),
+    ]
     if card.probe:
         fields.append(("Vendor", escape(card.vendor_status)))
     context = [f"#{card.id} · {escape(card.service)}"]
@@ -93,8 +111,9 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
     context += card.remarks
     return [
         HeaderBlock(text=PlainTextObject(text=cut(f"{icon} {card.title}", HEADER_LIMIT), emoji=True)),
-        SectionBlock(fields=[MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_LIMIT))
-                             for name, value in fields]),
+        SectionBlock(
+            fields=[MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_LIMIT)) for name, value in fields]
+        ),
         ContextBlock(elements=[MarkdownTextObject(text=" · ".join(context))]),
         ActionsBlock(block_id=f"incident:{card.id}", elements=_buttons(card)),
     ]
@@ -124,8 +143,7 @@ def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] 
         body = escape(entry.body)
     else:
         head = f"*{ENTRY_TITLE.get(entry.kind, entry.kind)}* · {when(entry.at)}"
-        body = (f"by {person(entry.actor, entry.actor_id)}" if entry.kind in SIGNED_BY_PERSON
-                else escape(entry.body))
+        body = f"by {person(entry.actor, entry.actor_id)}" if entry.kind in SIGNED_BY_PERSON else escape(entry.body)
         calling = (mentions or {}).get(entry.kind, "")
         body = f"{calling} {body}" if calling else body
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(f"{head}\n{body}", SECTION_LIMIT)))]
@@ -134,8 +152,15 @@ def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] 
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(moves, SECTION_LIMIT))]))
     if entry.resolves:
         took = human_duration(card.duration(entry.at))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=cut(f"✅ #{card.id} *{escape(card.title)}* resolved after {took}", SECTION_LIMIT))]))
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=cut(f"✅ #{card.id} *{escape(card.title)}* resolved after {took}", SECTION_LIMIT)
+                    )
+                ]
+            )
+        )
     return blocks
 
 
@@ -143,8 +168,14 @@ def answer_blocks(answer: Answer) -> list[Block]:
     title = ("" if answer.ok else "⚠️ ") + escape(answer.title)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(f"*{title}*", SECTION_LIMIT)))]
     if answer.fields:
-        blocks.append(SectionBlock(fields=[MarkdownTextObject(text=cut(f"*{escape(k)}*\n{escape(v)}", FIELD_LIMIT))
-                                           for k, v in answer.fields[:10]]))
+        blocks.append(
+            SectionBlock(
+                fields=[
+                    MarkdownTextObject(text=cut(f"*{escape(k)}*\n{escape(v)}", FIELD_LIMIT))
+                    for k, v in answer.fields[:10]
+                ]
+            )
+        )
     text, chunks = "", []
     for raw in answer.lines:  # one section per ~3,000 characters of lines, at most 40 sections
         line = escape(raw)
@@ -156,4 +187,3 @@ def answer_blocks(answer: Answer) -> list[Block]:
         chunks.append(text)
     blocks += [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunks[:40]]
     return blocks[:50]
-

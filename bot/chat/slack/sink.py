@@ -37,17 +37,34 @@ CONFIG_ERRORS = {
     "is_archived": "SLACK_CHANNEL is archived",
     "restricted_action": "the workspace does not let the bot post in SLACK_CHANNEL",
 }
-NEVER_ACCEPTED = {"msg_too_long", "invalid_blocks", "invalid_blocks_format", "no_text", "invalid_arguments",
-                  "message_not_found", "cant_update_message", "edit_window_closed", "invalid_metadata_format",
-                  "invalid_metadata_schema", "metadata_too_large"}
+NEVER_ACCEPTED = {
+    "msg_too_long",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "no_text",
+    "invalid_arguments",
+    "message_not_found",
+    "cant_update_message",
+    "edit_window_closed",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+}
 LOOKBACK = 200
 
 
 class SlackSink:
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, channel: str, clock: Clock, pacer: Pacer | None = None,
-                 mentions: dict[str, str] | None = None, route: Callable[[IncidentCard], str] | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        clock: Clock,
+        pacer: Pacer | None = None,
+        mentions: dict[str, str] | None = None,
+        route: Callable[[IncidentCard], str] | None = None,
+    ) -> None:
         self.client = client
         self.channel = channel
         self.route = route or (lambda incident: channel)  # which channel a new incident's thread goes to
@@ -62,42 +79,71 @@ class SlackSink:
             if found:
                 log.info("slack: parent of #%s was already posted (ts %s); not posting again", incident.id, found)
                 return ThreadRef(channel, found)
-        answer = await self._call("chat_postMessage", channel=channel, text=render.parent_text(incident),
-                                  blocks=render.parent_blocks(incident, self.clock.now()),
-                                  metadata=render.metadata(delivery.key, incident.id), unfurl_links=False,
-                                  unfurl_media=False)
+        answer = await self._call(
+            "chat_postMessage",
+            channel=channel,
+            text=render.parent_text(incident),
+            blocks=render.parent_blocks(incident, self.clock.now()),
+            metadata=render.metadata(delivery.key, incident.id),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return ThreadRef(answer["channel"], answer["ts"])
 
-    async def post_update(self, thread: ThreadRef, incident: IncidentCard, entry: EntryView,
-                          delivery: Delivery) -> None:
+    async def post_update(
+        self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, delivery: Delivery
+    ) -> None:
         if delivery.maybe_sent and await self._find(delivery.key, thread.channel, parent=thread.parent):
             return
-        await self._call("chat_postMessage", channel=thread.channel, thread_ts=thread.parent,
-                         text=render.entry_text(incident, entry, self.mentions),
-                         blocks=render.entry_blocks(incident, entry, self.mentions),
-                         reply_broadcast=entry.resolves, metadata=render.metadata(delivery.key, incident.id),
-                         unfurl_links=False, unfurl_media=False)
+        await self._call(
+            "chat_postMessage",
+            channel=thread.channel,
+            thread_ts=thread.parent,
+            text=render.entry_text(incident, entry, self.mentions),
+            blocks=render.entry_blocks(incident, entry, self.mentions),
+            reply_broadcast=entry.resolves,
+            metadata=render.metadata(delivery.key, incident.id),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:
-        await self._call("chat_update", channel=thread.channel, ts=thread.parent,
-                         text=render.parent_text(incident), blocks=render.parent_blocks(incident, self.clock.now()))
+        await self._call(
+            "chat_update",
+            channel=thread.channel,
+            ts=thread.parent,
+            text=render.parent_text(incident),
+            blocks=render.parent_blocks(incident, self.clock.now()),
+        )
 
-    async def post_postmortem(self, thread: ThreadRef, incident: IncidentCard, draft: Draft,
-                              delivery: Delivery) -> None:
+    async def post_postmortem(
+        self, thread: ThreadRef, incident: IncidentCard, draft: Draft, delivery: Delivery
+    ) -> None:
         name = f"{draft.basename}.md"
         if delivery.maybe_sent and await self._has_file(thread, name):
             return
-        await self._call("files_upload_v2", channel=thread.channel, thread_ts=thread.parent,
-                         initial_comment=render.escape(f"Postmortem draft for #{incident.id}, with every fact "
-                                                       "statusbot recorded. The sections marked ✍️ are yours."),
-                         file_uploads=[
-                             {"content": draft.markdown, "filename": name, "title": f"Postmortem #{incident.id}"},
-                             {"content": draft.chart_png, "filename": f"{draft.basename}.png",
-                              "title": "Probe latency and error rate"}])
+        await self._call(
+            "files_upload_v2",
+            channel=thread.channel,
+            thread_ts=thread.parent,
+            initial_comment=render.escape(
+                f"Postmortem draft for #{incident.id}, with every fact "
+                "statusbot recorded. The sections marked ✍️ are yours."
+            ),
+            file_uploads=[
+                {"content": draft.markdown, "filename": name, "title": f"Postmortem #{incident.id}"},
+                {
+                    "content": draft.chart_png,
+                    "filename": f"{draft.basename}.png",
+                    "title": "Probe latency and error rate",
+                },
+            ],
+        )
 
     async def _has_file(self, thread: ThreadRef, name: str) -> bool:
-        answer = await self._call("conversations_replies", paced=False, channel=thread.channel, ts=thread.parent,
-                                  limit=LOOKBACK)
+        answer = await self._call(
+            "conversations_replies", paced=False, channel=thread.channel, ts=thread.parent, limit=LOOKBACK
+        )
         return any(f.get("name") == name for m in answer.get("messages", []) for f in m.get("files") or [])
 
     async def aclose(self) -> None:
@@ -108,11 +154,18 @@ class SlackSink:
     async def _find(self, key: str, channel: str, parent: str | None) -> str | None:
         """The ts of the message that carries this outbox key, if an earlier attempt posted it."""
         if parent is None:
-            answer = await self._call("conversations_history", paced=False, channel=channel,
-                                      include_all_metadata=True, limit=LOOKBACK)
+            answer = await self._call(
+                "conversations_history", paced=False, channel=channel, include_all_metadata=True, limit=LOOKBACK
+            )
         else:
-            answer = await self._call("conversations_replies", paced=False, channel=channel, ts=parent,
-                                      include_all_metadata=True, limit=LOOKBACK)
+            answer = await self._call(
+                "conversations_replies",
+                paced=False,
+                channel=channel,
+                ts=parent,
+                include_all_metadata=True,
+                limit=LOOKBACK,
+            )
         for message in answer.get("messages", []):
             meta = message.get("metadata") or {}
             if meta.get("event_type") == render.EVENT_TYPE and meta.get("event_payload", {}).get("key") == key:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from bot.store.models import ProbeOutcome
 
-CONFIG_TYPES = {"authentication_error", "permission_error", "not_found_error", "invalid_request_error",
-                "billing_error"}
+CONFIG_TYPES = {"authentication_error", "permission_error", "not_found_error", "invalid_request_error", "billing_error"}
 FAILURE_TYPES = {"api_error", "overloaded_error", "timeout_error"}
 
 

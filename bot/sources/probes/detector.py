@@ -57,10 +57,19 @@ class State:
     def from_json(cls, data: dict[str, Any]) -> State:
         if not data:
             return cls()
-        times = {k: parse_time(v) for k, v in data.items()
-                 if k in ("first_failure_at", "last_failure_at", "last_resolved_at")}
-        return cls(**{**data, **times, "opened": tuple(parse_time(t) for t in data.get("opened", ())),
-                      "outcomes": tuple(data.get("outcomes", ()))})
+        times = {
+            k: parse_time(v)
+            for k, v in data.items()
+            if k in ("first_failure_at", "last_failure_at", "last_resolved_at")
+        }
+        return cls(
+            **{
+                **data,
+                **times,
+                "opened": tuple(parse_time(t) for t in data.get("opened", ())),
+                "outcomes": tuple(data.get("outcomes", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,9 @@ class Decision:
     outcomes: tuple[str, ...] = ()
 
 
-def observe(state: State, now: datetime, outcome: ProbeOutcome, policy: Policy,
-            suppressed: bool = False) -> tuple[State, list[Decision]]:
+def observe(
+    state: State, now: datetime, outcome: ProbeOutcome, policy: Policy, suppressed: bool = False
+) -> tuple[State, list[Decision]]:
     decisions: list[Decision] = []
     if outcome == ProbeOutcome.CONFIG:
         if not state.config_alerted:
@@ -92,15 +102,25 @@ def observe(state: State, now: datetime, outcome: ProbeOutcome, policy: Policy,
     return state, decisions + more
 
 
-def _failed(state: State, now: datetime, outcome: ProbeOutcome, policy: Policy,
-            suppressed: bool) -> tuple[State, list[Decision]]:
-    state = replace(state, failures=state.failures + 1, successes=0, last_failure_at=now,
-                    first_failure_at=state.first_failure_at or now, outcomes=(*state.outcomes, outcome)[-50:])
+def _failed(
+    state: State, now: datetime, outcome: ProbeOutcome, policy: Policy, suppressed: bool
+) -> tuple[State, list[Decision]]:
+    state = replace(
+        state,
+        failures=state.failures + 1,
+        successes=0,
+        last_failure_at=now,
+        first_failure_at=state.first_failure_at or now,
+        outcomes=(*state.outcomes, outcome)[-50:],
+    )
     if state.open or state.failures < policy.open_after:
         return state, []
     if suppressed:
-        return (state, []) if state.suppressed else (replace(state, suppressed=True),
-                                                      [Decision("suppressed", now, state.first_failure_at)])
+        return (
+            (state, [])
+            if state.suppressed
+            else (replace(state, suppressed=True), [Decision("suppressed", now, state.first_failure_at)])
+        )
     opened = tuple(t for t in (*state.opened, now) if now - t <= policy.flap_window)
     recent = state.last_resolved_at is not None and now - state.last_resolved_at <= policy.reopen_window
     decisions = [Decision("reopen" if recent else "open", now, state.first_failure_at, state.outcomes)]
@@ -114,12 +134,21 @@ def _succeeded(state: State, now: datetime, policy: Policy) -> tuple[State, list
     if not state.open:
         return replace(state, failures=0, successes=0, first_failure_at=None, outcomes=(), suppressed=False), []
     state = replace(state, successes=state.successes + 1)
-    quiet = not state.flapping or (state.last_failure_at is not None
-                                   and now - state.last_failure_at >= policy.reopen_window)
+    quiet = not state.flapping or (
+        state.last_failure_at is not None and now - state.last_failure_at >= policy.reopen_window
+    )
     if state.successes < policy.resolve_after or not quiet:
         return state, []
-    resolved = replace(state, open=False, failures=0, successes=0, first_failure_at=None, outcomes=(),
-                       last_resolved_at=now, flapping=False)
+    resolved = replace(
+        state,
+        open=False,
+        failures=0,
+        successes=0,
+        first_failure_at=None,
+        outcomes=(),
+        last_resolved_at=now,
+        flapping=False,
+    )
     return resolved, [Decision("resolve", now)]
 
 

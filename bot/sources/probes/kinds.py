@@ -40,13 +40,19 @@ async def attempt(client: httpx.AsyncClient, request: dict[str, Any], timeout: f
     except httpx.HTTPError as exc:
         return _failed(started, "protocol", exc)
     latency = (time.perf_counter() - started) * 1000
-    return Attempt(latency_ms=latency, status_code=response.status_code, error_type=_error_type(response),
-                   request_id=response.headers.get("request-id"), detail=_detail(response))
+    return Attempt(
+        latency_ms=latency,
+        status_code=response.status_code,
+        error_type=_error_type(response),
+        request_id=response.headers.get("request-id"),
+        detail=_detail(response),
+    )
 
 
 def _failed(started: float, kind: str, exc: Exception) -> Attempt:
-    return Attempt(latency_ms=(time.perf_counter() - started) * 1000, exception=kind,
-                   detail=f"{type(exc).__name__}: {exc}"[:200])
+    return Attempt(
+        latency_ms=(time.perf_counter() - started) * 1000, exception=kind, detail=f"{type(exc).__name__}: {exc}"[:200]
+    )
 
 
 def _error_type(response: httpx.Response) -> str | None:

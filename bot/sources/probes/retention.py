@@ -33,8 +33,15 @@ def _quantile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def _merge(session: Session, probe: str, start: datetime, seconds: int, count: int, failures: int,
-           latency: tuple[float | None, float | None, float | None]) -> None:
+def _merge(
+    session: Session,
+    probe: str,
+    start: datetime,
+    seconds: int,
+    count: int,
+    failures: int,
+    latency: tuple[float | None, float | None, float | None],
+) -> None:
     """Add to a bucket. Counts and the max stay exact; percentiles of a bucket filled twice (a result
     batch boundary inside a minute) keep the later batch's values."""
     row = session.get(ProbeRollup, (probe, start, seconds)) or ProbeRollup(probe=probe, start=start, seconds=seconds)
@@ -52,8 +59,11 @@ def roll_up_results(db: Database, now: datetime, keep_days: float) -> int:
     cutoff, folded = now - timedelta(days=keep_days), 0
     while True:
         with db.session() as session:
-            rows = list(session.exec(select(ProbeResult).where(ProbeResult.at < cutoff)
-                                     .order_by(col(ProbeResult.id)).limit(BATCH)))
+            rows = list(
+                session.exec(
+                    select(ProbeResult).where(ProbeResult.at < cutoff).order_by(col(ProbeResult.id)).limit(BATCH)
+                )
+            )
             if not rows:
                 return folded
             _fold(session, rows)

@@ -28,17 +28,27 @@ CONNECTIVITY_TIMEOUT = 5.0
 
 
 def policy_from(settings: Settings) -> detector.Policy:
-    return detector.Policy(open_after=settings.probe_open_after, resolve_after=settings.probe_resolve_after,
-                           flap_cycles=settings.probe_flap_cycles,
-                           flap_window=timedelta(seconds=settings.probe_flap_window),
-                           reopen_window=timedelta(seconds=settings.probe_reopen_window),
-                           interval=timedelta(seconds=settings.probe_interval),
-                           recheck=timedelta(seconds=settings.probe_recheck))
+    return detector.Policy(
+        open_after=settings.probe_open_after,
+        resolve_after=settings.probe_resolve_after,
+        flap_cycles=settings.probe_flap_cycles,
+        flap_window=timedelta(seconds=settings.probe_flap_window),
+        reopen_window=timedelta(seconds=settings.probe_reopen_window),
+        interval=timedelta(seconds=settings.probe_interval),
+        recheck=timedelta(seconds=settings.probe_recheck),
+    )
 
 
 class ProbeRunner:
-    def __init__(self, settings: Settings, engine: IncidentEngine, db: Database, clock: Clock,
-                 transport: httpx.AsyncBaseTransport | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: IncidentEngine,
+        db: Database,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.specs = {spec.name: spec for spec in settings.effective_probes()}
@@ -87,8 +97,10 @@ class ProbeRunner:
             await self.http.get(str(self.settings.connectivity_url), timeout=CONNECTIVITY_TIMEOUT)
         except httpx.HTTPError:
             if not self._network_down:
-                log.warning("probes: our own connectivity check (%s) failed too: our network, not the vendor",
-                            self.settings.connectivity_url)
+                log.warning(
+                    "probes: our own connectivity check (%s) failed too: our network, not the vendor",
+                    self.settings.connectivity_url,
+                )
             self._network_down = True
             return False
         if self._network_down:
@@ -100,11 +112,21 @@ class ProbeRunner:
         service = self.settings.service_of(spec)
         if decision.action in ("open", "reopen"):
             assert decision.since is not None
-            incident = self.engine.probe_failing(service, spec.name, decision.since, decision.outcomes,
-                                                 reopen=decision.action == "reopen",
-                                                 errors=self._errors_since(spec.name, decision.since))
-            log.info("probe %s: %s incident #%s", spec.name, decision.action, incident.id,
-                     extra={"incident": incident.id, "source": "probe", "probe": spec.name})
+            incident = self.engine.probe_failing(
+                service,
+                spec.name,
+                decision.since,
+                decision.outcomes,
+                reopen=decision.action == "reopen",
+                errors=self._errors_since(spec.name, decision.since),
+            )
+            log.info(
+                "probe %s: %s incident #%s",
+                spec.name,
+                decision.action,
+                incident.id,
+                extra={"incident": incident.id, "source": "probe", "probe": spec.name},
+            )
         elif decision.action == "flapping":
             self.engine.probe_flapping(service, spec.name)
         elif decision.action == "resolve":
@@ -112,24 +134,40 @@ class ProbeRunner:
         elif decision.action == "suppressed":
             log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", spec.name)
         elif decision.action == "config":
-            log.error("probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
-                      "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage", spec.name,
-                      attempt.status_code, attempt.error_type or "", attempt.detail or "")
+            log.error(
+                "probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
+                "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage",
+                spec.name,
+                attempt.status_code,
+                attempt.error_type or "",
+                attempt.detail or "",
+            )
         elif decision.action == "config_ok":
             log.info("probe %s: configuration works again", spec.name)
 
     def _errors_since(self, name: str, since: datetime) -> list[str]:
         with self.db.session() as session:
-            rows = session.exec(select(ProbeResult).where(ProbeResult.probe == name, ProbeResult.at >= since,
-                                                          col(ProbeResult.outcome).in_(detector.FAILING)))
+            rows = session.exec(
+                select(ProbeResult).where(
+                    ProbeResult.probe == name, ProbeResult.at >= since, col(ProbeResult.outcome).in_(detector.FAILING)
+                )
+            )
             return [r.error_type or r.outcome for r in rows]
 
     def _record(self, spec: ProbeSpec, attempt: Attempt, outcome: ProbeOutcome) -> None:
         with self.db.session() as session:
-            session.add(ProbeResult(probe=spec.name, at=self.clock.now(), outcome=outcome,
-                                    latency_ms=round(attempt.latency_ms, 1), status_code=attempt.status_code,
-                                    error_type=attempt.error_type or attempt.exception,
-                                    request_id=attempt.request_id, detail=attempt.detail))
+            session.add(
+                ProbeResult(
+                    probe=spec.name,
+                    at=self.clock.now(),
+                    outcome=outcome,
+                    latency_ms=round(attempt.latency_ms, 1),
+                    status_code=attempt.status_code,
+                    error_type=attempt.error_type or attempt.exception,
+                    request_id=attempt.request_id,
+                    detail=attempt.detail,
+                )
+            )
             session.commit()
 
     def _load(self, name: str) -> detector.State:
@@ -152,8 +190,15 @@ class ProbeRunner:
     def _schedule(self, name: str, delay: timedelta) -> None:
         if self.scheduler is None:
             return
-        self.scheduler.add_job(self._run_scheduled, "date", run_date=datetime.now(UTC) + delay, args=[name],
-                               id=f"probe:{name}", replace_existing=True, misfire_grace_time=None)
+        self.scheduler.add_job(
+            self._run_scheduled,
+            "date",
+            run_date=datetime.now(UTC) + delay,
+            args=[name],
+            id=f"probe:{name}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

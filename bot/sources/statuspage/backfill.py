@@ -12,8 +12,13 @@ from bot.sources.statuspage.parse import parse_incidents
 PER_PAGE = 100
 
 
-async def backfill(client: StatuspageClient, engine: IncidentEngine, service: str, since: datetime | None,
-                   progress: Callable[[int, int], None] = lambda page, count: None) -> int:
+async def backfill(
+    client: StatuspageClient,
+    engine: IncidentEngine,
+    service: str,
+    since: datetime | None,
+    progress: Callable[[int, int], None] = lambda page, count: None,
+) -> int:
     """Walk `/api/v2/incidents.json?page=N` until a short page (or incidents older than `since`);
     every incident is recorded as history: no thread, no message. Returns how many were imported."""
     page, imported = 1, 0

@@ -26,8 +26,12 @@ class StatuspageClient:
 
     def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True,
-                                       headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
         self._cache: dict[str, Document] = {}
 
     async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Document, bool]:

@@ -15,12 +15,17 @@ from bot.engine.events import IncidentObserved, UpdateObserved
 from bot.sources.statuspage.parse import SOURCE, ParseError
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-UPDATE = re.compile(r"<small>\s*(\w{3})\s*<var[^>]*>\s*(\d{1,2})\s*</var>,\s*"
-                    r"<var[^>]*>\s*(\d{1,2}:\d{2})\s*</var>\s*UTC\s*</small>"
-                    r"\s*<br\s*/?>\s*<strong>([^<]+)</strong>\s*-\s*(.*?)\s*</p>", re.S)
+UPDATE = re.compile(
+    r"<small>\s*(\w{3})\s*<var[^>]*>\s*(\d{1,2})\s*</var>,\s*"
+    r"<var[^>]*>\s*(\d{1,2}:\d{2})\s*</var>\s*UTC\s*</small>"
+    r"\s*<br\s*/?>\s*<strong>([^<]+)</strong>\s*-\s*(.*?)\s*</p>",
+    re.S,
+)
 TAGS = re.compile(r"<[^>]+>")
-MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                      "Nov", "Dec"), start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)
+}
 
 
 def parse_atom(text: str, service: str) -> tuple[IncidentObserved, ...]:
@@ -43,10 +48,18 @@ def _entry(entry: ElementTree.Element, service: str) -> IncidentObserved | None:
     if not updates:
         return None
     status = updates[-1].status
-    return IncidentObserved(service=service, source=SOURCE, upstream_id=code,
-                            title=(entry.findtext(f"{ATOM}title") or code).strip(), status=status, impact="none",
-                            started_at=updates[0].at, resolved_at=updates[-1].at if status == "resolved" else None,
-                            shortlink=link.get("href"), updates=updates)
+    return IncidentObserved(
+        service=service,
+        source=SOURCE,
+        upstream_id=code,
+        title=(entry.findtext(f"{ATOM}title") or code).strip(),
+        status=status,
+        impact="none",
+        started_at=updates[0].at,
+        resolved_at=updates[-1].at if status == "resolved" else None,
+        shortlink=link.get("href"),
+        updates=updates,
+    )
 
 
 def _updates(code: str, content: str, published: datetime) -> tuple[UpdateObserved, ...]:
@@ -54,8 +67,9 @@ def _updates(code: str, content: str, published: datetime) -> tuple[UpdateObserv
     for month, day, clock, label, body in UPDATE.findall(content):
         hour, minute = (int(part) for part in clock.split(":"))
         year = published.year - (1 if MONTHS.get(month, 1) > published.month else 0)
-        at = published.replace(year=year, month=MONTHS.get(month, 1), day=int(day), hour=hour, minute=minute,
-                               second=0, microsecond=0)
+        at = published.replace(
+            year=year, month=MONTHS.get(month, 1), day=int(day), hour=hour, minute=minute, second=0, microsecond=0
+        )
         found.append((at, label.strip().lower(), " ".join(TAGS.sub(" ", body).split())))
     updates, status = [], "investigating"
     for index, (at, label, body) in enumerate(sorted(found, key=lambda u: u[0])):

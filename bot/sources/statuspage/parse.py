@@ -83,18 +83,34 @@ def incident_event(raw: WireIncident, service: str, maintenance: bool = False) -
     updates = tuple(_update(u) for u in reversed(raw.incident_updates))  # the page lists newest first
     components = tuple((c.id, c.name) for c in raw.components or ())
     return IncidentObserved(
-        service=service, source=SOURCE, upstream_id=raw.id, title=raw.name, status=raw.status,
-        impact=raw.impact, started_at=_utc(raw.started_at or raw.scheduled_for or raw.created_at),
-        resolved_at=_utc(raw.resolved_at) if raw.resolved_at else None, shortlink=raw.shortlink,
-        is_maintenance=maintenance or raw.impact == "maintenance", components=components,
-        updates=tuple(sorted(updates, key=lambda u: u.at)))
+        service=service,
+        source=SOURCE,
+        upstream_id=raw.id,
+        title=raw.name,
+        status=raw.status,
+        impact=raw.impact,
+        started_at=_utc(raw.started_at or raw.scheduled_for or raw.created_at),
+        resolved_at=_utc(raw.resolved_at) if raw.resolved_at else None,
+        shortlink=raw.shortlink,
+        is_maintenance=maintenance or raw.impact == "maintenance",
+        components=components,
+        updates=tuple(sorted(updates, key=lambda u: u.at)),
+    )
 
 
 def _update(raw: WireUpdate) -> UpdateObserved:
-    changes = tuple(ComponentChange(a.code, a.name, a.old_status, a.new_status)
-                    for a in raw.affected_components or () if a.old_status != a.new_status)
-    return UpdateObserved(upstream_id=raw.id, status=raw.status, body=raw.body.strip(),
-                          at=_utc(raw.display_at or raw.created_at), changes=changes)
+    changes = tuple(
+        ComponentChange(a.code, a.name, a.old_status, a.new_status)
+        for a in raw.affected_components or ()
+        if a.old_status != a.new_status
+    )
+    return UpdateObserved(
+        upstream_id=raw.id,
+        status=raw.status,
+        body=raw.body.strip(),
+        at=_utc(raw.display_at or raw.created_at),
+        changes=changes,
+    )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -104,9 +120,15 @@ def _utc(moment: datetime) -> datetime:
 
 
 def component_event(raw: WireComponent, service: str) -> ComponentObserved:
-    return ComponentObserved(service=service, component_id=raw.id, name=raw.name, status=raw.status,
-                             at=_utc(raw.updated_at) if raw.updated_at else None,
-                             position=raw.position or 0, is_group=bool(raw.group))
+    return ComponentObserved(
+        service=service,
+        component_id=raw.id,
+        name=raw.name,
+        status=raw.status,
+        at=_utc(raw.updated_at) if raw.updated_at else None,
+        position=raw.position or 0,
+        is_group=bool(raw.group),
+    )
 
 
 def _document(data: Any, key: str, what: str) -> list[Any]:
@@ -145,8 +167,9 @@ def parse_summary(data: Any, service: str) -> PageSnapshot:
     if isinstance(maint_raw, list):
         wires = _each(maint_raw, WireIncident, "summary.json maintenance")
         maintenances = tuple(incident_event(w, service, maintenance=True) for w in wires)
-    return PageSnapshot(service=service, components=tuple(component_event(c, service) for c in components),
-                        maintenances=maintenances)
+    return PageSnapshot(
+        service=service, components=tuple(component_event(c, service) for c in components), maintenances=maintenances
+    )
 
 
 def parse_webhook(data: Any, service: str) -> IncidentObserved | ComponentObserved:

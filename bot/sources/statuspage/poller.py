@@ -20,9 +20,17 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 
 class StatuspagePoller:
-    def __init__(self, client: StatuspageClient, engine: IncidentEngine, db: Database, service: str,
-                 interval: float, clock: Clock, metrics: Metrics | None = None,
-                 catchup: timedelta = timedelta(hours=6)) -> None:
+    def __init__(
+        self,
+        client: StatuspageClient,
+        engine: IncidentEngine,
+        db: Database,
+        service: str,
+        interval: float,
+        clock: Clock,
+        metrics: Metrics | None = None,
+        catchup: timedelta = timedelta(hours=6),
+    ) -> None:
         self.metrics = metrics
         self.catchup = catchup
         self.client = client
@@ -69,11 +77,21 @@ class StatuspagePoller:
         changes = self.engine.apply_snapshot(snapshot, baseline=self._needs_baseline())
         self._mark_baselined()
         for incident in changes.opened:
-            log.info("%s: incident #%s opened from the status page", self.service, incident,
-                     extra={"incident": incident, "source": "statuspage", "service": self.service})
+            log.info(
+                "%s: incident #%s opened from the status page",
+                self.service,
+                incident,
+                extra={"incident": incident, "source": "statuspage", "service": self.service},
+            )
         if changes:
-            log.info("%s: %d opened, %d updated, %d new updates", self.service, len(changes.opened),
-                     len(changes.updated), changes.entries, extra={"source": "statuspage", "service": self.service})
+            log.info(
+                "%s: %d opened, %d updated, %d new updates",
+                self.service,
+                len(changes.opened),
+                len(changes.updated),
+                changes.entries,
+                extra={"source": "statuspage", "service": self.service},
+            )
         return changes
 
     def _state(self) -> SourceState:
@@ -94,8 +112,12 @@ class StatuspagePoller:
         last = state.last_success_at
         gap = self.clock.now() - last if last else timedelta(0)
         if gap > self.catchup:
-            log.info("%s: back after %s without a poll (longer than the catch-up window): incidents resolved "
-                     "meanwhile are recorded as history", self.service, gap)
+            log.info(
+                "%s: back after %s without a poll (longer than the catch-up window): incidents resolved "
+                "meanwhile are recorded as history",
+                self.service,
+                gap,
+            )
             return True
         return False
 
@@ -123,6 +145,12 @@ class StatuspagePoller:
         state.last_failure_at, state.last_error = now, error
         backoff = min(self.interval * (2 ** min(state.failures - 1, 10)), MAX_BACKOFF)
         self._next_try = now + backoff - self.interval
-        log.warning("%s: poll failed (%d in a row, next try in %ds): %s", self.service, state.failures,
-                    backoff.total_seconds(), error, extra={"source": "statuspage", "service": self.service})
+        log.warning(
+            "%s: poll failed (%d in a row, next try in %ds): %s",
+            self.service,
+            state.failures,
+            backoff.total_seconds(),
+            error,
+            extra={"source": "statuspage", "service": self.service},
+        )
         self._save(state)
