@@ -3,56 +3,13 @@ nothing printed twice, nothing lost — including an acknowledgment typed in whi
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from bot.demo.scenario import Scenario
 from tests.fakes.statuspage import FakeStatuspage
+from tests.processes import BotProcess, cli, printed, wait_for
 from tests.test_replay_real import LINE
-
-STARTUP_LIMIT = 30.0
-
-
-class BotProcess:
-    def __init__(self, env: dict[str, str], out: Path) -> None:
-        self.out = out
-        self.handle = out.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], env=env, stdout=self.handle, stderr=subprocess.PIPE, text=True
-        )
-
-    def kill(self) -> str:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        self.handle.close()
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=15)
-        self.handle.close()
-        return self.proc.returncode, err
-
-
-def printed(outs: list[Path]) -> list[str]:
-    return [line for out in outs if out.exists() for line in out.read_text().splitlines()]
-
-
-async def wait_for(condition: object, what: str, limit: float = STARTUP_LIMIT) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
