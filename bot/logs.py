@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 QUIET = (
@@ -53,3 +55,33 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+class Throttled:
+    """One log line per kind of bad input, at most once per `every` seconds per kind.
+
+    Garbage arrives in floods (a fuzzer, a broken page, a stranger scanning the webhook path); the
+    log should say what is wrong and how often, not repeat it ten thousand times. The first line of a
+    kind is written at once; later ones within the minute are counted, and the next line written for
+    that kind says how many were left out.
+    """
+
+    def __init__(self, logger: logging.Logger, every: float = 60.0, monotonic: Callable[[], float] = time.monotonic):
+        self.logger = logger
+        self.every = every
+        self._monotonic = monotonic
+        self._last: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: object, **extra: object) -> bool:
+        """Log `message % args` unless `kind` was logged less than `every` seconds ago. True if written."""
+        now = self._monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.every:
+            self._dropped[kind] = self._dropped.get(kind, 0) + 1
+            return False
+        self._last[kind] = now
+        dropped = self._dropped.pop(kind, 0)
+        suffix = f" ({dropped} more like it since the last such line)" if dropped else ""
+        self.logger.warning(message + suffix, *args, extra=extra or None)
+        return True

@@ -6,11 +6,14 @@ import logging
 import time
 
 from bot.commands import handlers  # noqa: F401  (registers the commands)
+from bot.commands.arguments import BadArgument, shown
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
+from bot.logs import Throttled
 
 log = logging.getLogger(__name__)
+refused = Throttled(log)
 MAX_COMMAND_LENGTH = 500
 
 
@@ -19,7 +22,9 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     name = words[0].lower() if words else "help"
     spec = COMMANDS.get(name)
     if spec is None:
-        return Answer(f"I don't know `{name}`.", (f"Try `{services.command} help` for what I can do.",), ok=False)
+        return Answer(
+            f"I don't know `{shown(name)}`.", (f"Try `{services.command} help` for what I can do.",), ok=False
+        )
     if spec.changes_state and not await ctx.may_act(ctx.actor):
         return Answer(
             f"You are not allowed to {name} incidents.",
@@ -29,6 +34,9 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     started = time.perf_counter()
     try:
         return await spec.handler(ctx, services, words[1:])
+    except BadArgument as exc:
+        refused.warning(f"command.{name}", "commands: refused `%s` arguments: %s", name, exc)
+        return Answer(str(exc), ok=False)
     except ActionError as exc:
         return Answer(str(exc), ok=False)
     except Exception:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import stats
+from bot.commands.arguments import bounded_int, incident_number, shown
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
@@ -43,10 +44,7 @@ def resolve_id(services: Services, args: list[str]) -> int:
         if latest is None or latest.id is None:
             raise ActionError("There is no open incident. Give an incident number, e.g. `show 12`.")
         return latest.id
-    raw = args[0].lstrip("#")
-    if not raw.isdigit():
-        raise ActionError(f"`{args[0][:40]}` is not an incident number.")
-    return int(raw)
+    return incident_number(args[0])
 
 
 def load(services: Services, incident_id: int) -> Incident:
@@ -156,7 +154,7 @@ WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 async def stats_(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     window = args[0].lower() if args else "30d"
     if window not in WINDOWS:
-        raise ActionError(f"`{window[:20]}` is not a window; use 7d, 30d or 90d.")
+        raise ActionError(f"`{shown(window, 20)}` is not a window; use 7d, 30d or 90d.")
     figures = stats.compute(services.db, services.clock.now(), WINDOWS[window], services.probe_components)
     return Answer(f"{services.service}, last {figures.days} days", tuple(stats.describe(figures)))
 
@@ -169,8 +167,6 @@ async def stats_(ctx: CommandContext, services: Services, args: list[str]) -> An
     changes_state=True,
 )
 async def snooze(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
-    minutes_arg = args[1] if len(args) > 1 else "60"
-    if not minutes_arg.isdigit() or not 1 <= int(minutes_arg) <= 24 * 60:
-        raise ActionError(f"`{minutes_arg[:20]}` is not a number of minutes (1 to 1440).")
-    incident = services.engine.snooze(resolve_id(services, args[:1]), int(minutes_arg), ctx.actor)
-    return Answer(f"Reminders for #{incident.id} are snoozed for {minutes_arg} minutes.", incident=card(incident))
+    minutes = bounded_int(args[1] if len(args) > 1 else "60", 1, 24 * 60, "a number of minutes")
+    incident = services.engine.snooze(resolve_id(services, args[:1]), minutes, ctx.actor)
+    return Answer(f"Reminders for #{incident.id} are snoozed for {minutes} minutes.", incident=card(incident))
