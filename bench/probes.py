@@ -33,7 +33,7 @@ def detect(outage_at: datetime, attempt_takes: timedelta, phase: timedelta) -> f
         done = now + (attempt_takes if now >= outage_at else timedelta(seconds=0.3))
         outcome = ProbeOutcome.FAILURE if now >= outage_at else ProbeOutcome.OK
         state, decisions = detector.observe(state, done, outcome, POLICY)
-        if any(d.action == "open" for d in decisions):
+        if any(d.action == detector.Action.OPEN for d in decisions):
             return (done - outage_at).total_seconds()
         now = done + detector.next_delay(state, POLICY)
 
@@ -55,7 +55,7 @@ def false_incidents(rng: random.Random, days: int = 365) -> None:
     while now < end:
         outcome = ProbeOutcome.FAILURE if rng.random() < 0.01 else ProbeOutcome.OK
         state, decisions = detector.observe(state, now, outcome, POLICY)
-        opened += sum(d.action in ("open", "reopen") for d in decisions)
+        opened += sum(d.action in (detector.Action.OPEN, detector.Action.REOPEN) for d in decisions)
         now += detector.next_delay(state, POLICY)
     print(
         f"false incidents at 1% background errors: {opened} in {days} simulated days "

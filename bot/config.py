@@ -29,6 +29,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.engine.resolution import AutoResolve
+
 CONFIG_ENV = "STATUSBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "statusbot.toml"
 
@@ -343,8 +345,8 @@ class Settings(BaseSettings):
         validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
         description="Time zone of the quiet hours (IANA name).",
     )
-    auto_resolve: Literal["vendor", "agree", "either"] = Field(
-        "vendor",
+    auto_resolve: AutoResolve = Field(
+        AutoResolve.VENDOR,
         validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
         description="Who closes an incident both saw: vendor, agree (vendor and probes), either.",
     )

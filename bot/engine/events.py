@@ -1,4 +1,4 @@
-"""Normalised events: what every source (poll, webhook, demo, later probes) hands the engine."""
+"""Normalised events: what every source (poll, webhook, demo, backfill) hands the engine."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class PageSnapshot:
     """One successful poll of a page: its components and its full incident list."""
 
     service: str
+    source: str  # the source that read the page: only its own incidents can vanish from it
     components: tuple[ComponentObserved, ...] = ()
     incidents: tuple[IncidentObserved, ...] | None = None  # None: not fetched (304 Not Modified)
     maintenances: tuple[IncidentObserved, ...] | None = None

@@ -1,87 +1,105 @@
 """The engine's probe side: open, join or reopen an incident when a probe crosses its threshold,
-note recoveries and flapping, and tell the runner when the vendor's maintenance covers a probe."""
+note recoveries and flapping, and tell the runner when the vendor's maintenance covers a probe.
+
+Every call names its `source` (the probe runner's name), which the incident and its entries carry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from bot.engine import probes
+from bot.engine.core import EngineCore
+from bot.engine.probes import ProbeMap
+from bot.engine.resolution import AutoResolve
 from bot.engine.timeline import last_entry
 from bot.store.models import Incident, Kind, Status
 
-if TYPE_CHECKING:
-    from bot.engine.incidents import IncidentEngine
-
 
 class ProbeEvents:
+    def __init__(self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve) -> None:
+        self.core = core
+        self.probes = probe_map
+        self.auto_resolve = auto_resolve
+
     def probe_failing(
-        self: IncidentEngine,
+        self,
         service: str,
         probe: str,
         since: datetime,
         outcomes: Sequence[str],
+        *,
+        source: str,
         reopen: bool = False,
         errors: Sequence[str] = (),
     ) -> Incident:
         """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = self._probe_target(session, service, probe, reopen)
+        core, now = self.core, self.core.clock.now()
+        summary = probes.summary(errors or outcomes)
+        with core.db.session() as session:
+            incident = self._target(session, service, probe, reopen)
             if incident is None:
                 degraded = all(o == "degraded" for o in outcomes)
-                incident = probes.new_probe_incident(service, probe, since, degraded, now)
+                incident = probes.new_probe_incident(service, source, probe, since, degraded, now)
                 session.add(incident)
                 session.flush()
-                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
-                self._announce(session, incident, now)
+                probes.note_failing(session, incident, source, probe, since, summary, now)
+                core.announce(session, incident, now)
             elif reopen and not incident.is_open:
-                probes.reopen(session, incident, probe, since, now)
-                self._publish(session, incident, last_entry(session, incident), now)
-                self._followups(session, incident, False, now)
+                probes.reopen(session, incident, source, probe, since, now)
+                core.publish(session, incident, last_entry(session, incident), now)
+                core.followups(session, incident, False, now)
             else:
-                probes.note_failing(session, incident, probe, since, probes.summary(errors or outcomes), now)
-                self._publish(session, incident, last_entry(session, incident), now)
+                probes.note_failing(session, incident, source, probe, since, summary, now)
+                core.publish(session, incident, last_entry(session, incident), now)
             session.commit()
-        self._on_commit()
+        core.committed()
         return incident
 
-    def _probe_target(
-        self: IncidentEngine, session: Session, service: str, probe: str, reopen: bool
-    ) -> Incident | None:
-        if reopen:
-            last = probes.last_probe_incident(session, service, probe)
-            if last is not None:
-                return last
-        return probes.open_vendor_incident(session, service, probe, self.probes)
+    def probe_recovered(self, service: str, probe: str, *, source: str) -> None:
+        now = self.core.clock.now()
+        with self.core.db.session() as session:
+            incident = self._open_incident(session, service, probe)
+            if incident is not None:
+                probes.recovered(session, incident, source, probe, now, self.auto_resolve)
+                self._published(session, incident, now)
 
-    def probe_recovered(self: IncidentEngine, service: str, probe: str) -> None:
-        self._probe_change(service, probe, probes.recovered)
+    def probe_flapping(self, service: str, probe: str, *, source: str) -> None:
+        now = self.core.clock.now()
+        with self.core.db.session() as session:
+            incident = self._open_incident(session, service, probe)
+            if incident is not None:
+                probes.flapping(session, incident, source, probe, now)
+                self._published(session, incident, now)
 
-    def probe_flapping(self: IncidentEngine, service: str, probe: str) -> None:
-        self._probe_change(service, probe, probes.flapping)
-
-    def _probe_change(self: IncidentEngine, service: str, probe: str, change: Callable[..., None]) -> None:
-        now = self.clock.now()
-        with self.db.session() as session:
-            incident = probes.last_probe_incident(session, service, probe)
-            if incident is None or not incident.is_open:
-                return
-            change(session, incident, probe, now, self.auto_resolve)
-            self._publish(session, incident, last_entry(session, incident), now)
-            self._followups(session, incident, True, now)
-            session.commit()
-        self._on_commit()
-
-    def maintenance_active(self: IncidentEngine, service: str, probe: str) -> bool:
+    def maintenance_active(self, service: str, probe: str) -> bool:
         """The vendor's maintenance window covering this probe's components is under way."""
-        with self.db.session() as session:
+        with self.core.db.session() as session:
             query = select(Incident).where(
                 Incident.service == service,
                 Incident.kind == Kind.MAINTENANCE,
                 col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]),
             )
             return any(self.probes.covers(probe, m.components) for m in session.exec(query))
+
+    def _target(self, session: Session, service: str, probe: str, reopen: bool) -> Incident | None:
+        if reopen:
+            last = probes.last_probe_incident(session, service, probe)
+            if last is not None:
+                return last
+        return probes.open_vendor_incident(session, service, probe, self.probes)
+
+    @staticmethod
+    def _open_incident(session: Session, service: str, probe: str) -> Incident | None:
+        incident = probes.last_probe_incident(session, service, probe)
+        return incident if incident is not None and incident.is_open else None
+
+    def _published(self, session: Session, incident: Incident, now: datetime) -> None:
+        """The entry just added goes out, with the follow-ups of a resolution; then commit."""
+        self.core.publish(session, incident, last_entry(session, incident), now)
+        self.core.followups(session, incident, True, now)
+        session.commit()
+        self.core.committed()

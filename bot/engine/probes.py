@@ -14,10 +14,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.engine.resolution import AutoResolve
 from bot.engine.timeline import add_entry, resolve_incident
 from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
-
-PROBE = "probe"
 
 
 class ProbeMap:
@@ -86,11 +85,13 @@ def last_probe_incident(session: Session, service: str, probe: str) -> Incident 
     return session.exec(query).first()
 
 
-def new_probe_incident(service: str, probe: str, since: datetime, degraded: bool, now: datetime) -> Incident:
+def new_probe_incident(
+    service: str, source: str, probe: str, since: datetime, degraded: bool, now: datetime
+) -> Incident:
     what = "slow responses" if degraded else "errors"
     return Incident(
         service=service,
-        source=PROBE,
+        source=source,
         upstream_id=None,
         kind=Kind.INCIDENT,
         probe_name=probe,
@@ -104,14 +105,14 @@ def new_probe_incident(service: str, probe: str, since: datetime, degraded: bool
 
 
 def note_failing(
-    session: Session, incident: Incident, probe: str, since: datetime, outcomes: str, now: datetime
+    session: Session, incident: Incident, source: str, probe: str, since: datetime, outcomes: str, now: datetime
 ) -> None:
     add_entry(
         session,
         incident,
         EntryKind.PROBE,
         now,
-        source=PROBE,
+        source=source,
         upstream_id=f"{probe}:{since.isoformat()}",
         body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).",
     )
@@ -119,13 +120,13 @@ def note_failing(
     incident.probe_name = incident.probe_name or probe
 
 
-def reopen(session: Session, incident: Incident, probe: str, since: datetime, now: datetime) -> None:
+def reopen(session: Session, incident: Incident, source: str, probe: str, since: datetime, now: datetime) -> None:
     add_entry(
         session,
         incident,
         EntryKind.REOPEN,
         now,
-        source=PROBE,
+        source=source,
         status=Status.INVESTIGATING,
         upstream_id=f"{probe}:reopen:{since.isoformat()}",
         body=f"Probe {probe} is failing again (since {since:%H:%M:%S} UTC): reopened.",
@@ -133,11 +134,13 @@ def reopen(session: Session, incident: Incident, probe: str, since: datetime, no
     incident.status, incident.resolved_at, incident.resolved_by = Status.INVESTIGATING, None, None
 
 
-def recovered(session: Session, incident: Incident, probe: str, now: datetime, policy: str = "vendor") -> None:
+def recovered(
+    session: Session, incident: Incident, source: str, probe: str, now: datetime, policy: AutoResolve
+) -> None:
     """Probes recovering resolve an incident only our probes saw. One the vendor also has waits for the
     vendor's resolution, unless the policy is `either`."""
     vendor_open = incident.upstream_id is not None and incident.vendor_resolved_at is None
-    wait = vendor_open and policy != "either"
+    wait = vendor_open and policy != AutoResolve.EITHER
     body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
     status = None if wait else Status.RESOLVED
     add_entry(
@@ -145,30 +148,30 @@ def recovered(session: Session, incident: Incident, probe: str, now: datetime, p
         incident,
         EntryKind.PROBE,
         now,
-        source=PROBE,
+        source=source,
         status=status,
         body=body,
         upstream_id=f"{probe}:recovered:{now.isoformat()}",
     )
     if not wait and incident.is_open:
-        resolve_incident(incident, now, PROBE)
+        resolve_incident(incident, now, source)
 
 
-def flapping(session: Session, incident: Incident, probe: str, now: datetime, policy: str = "vendor") -> None:
+def flapping(session: Session, incident: Incident, source: str, probe: str, now: datetime) -> None:
     incident.flapping = True
     add_entry(
         session,
         incident,
         EntryKind.NOTE,
         now,
-        source=PROBE,
+        source=source,
         upstream_id=f"{probe}:flapping:{now.isoformat()}",
         body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.",
     )
 
 
 def attach_vendor(
-    session: Session, incident: Incident, upstream_id: str, first_update: datetime | None, now: datetime
+    session: Session, incident: Incident, source: str, upstream_id: str, first_update: datetime | None, now: datetime
 ) -> TimelineEntry:
     incident.upstream_id = upstream_id
     incident.vendor_acknowledged_at = first_update or now
@@ -177,7 +180,7 @@ def attach_vendor(
         incident,
         EntryKind.NOTE,
         now,
-        source="statuspage",
+        source=source,
         upstream_id=f"vendor:{upstream_id}",
         body="The vendor has acknowledged this outage on its status page.",
     )

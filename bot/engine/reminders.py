@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.engine.timeline import add_entry, incident_id
+from bot.engine.timeline import STATUSBOT, add_entry, incident_id
 from bot.engine.views import human_duration
 from bot.store.models import EntryKind, Incident, Kind, Reminder
 
@@ -100,7 +100,7 @@ def step(session: Session, reminder: Reminder, policy: ReminderPolicy, now: date
         if escalate
         else f"Still not acknowledged after {waited}."
     )
-    add_entry(session, incident, kind, now, body=body, source="statusbot", upstream_id=f"{kind}:{reminder.sent + 1}")
+    add_entry(session, incident, kind, now, body=body, source=STATUSBOT, upstream_id=f"{kind}:{reminder.sent + 1}")
     reminder.sent, reminder.escalated = reminder.sent + 1, reminder.escalated or escalate
     reminder.due_at = now + policy.every  # from now: a long downtime yields one reminder, not a burst
     session.add(reminder)

@@ -9,6 +9,9 @@ from sqlmodel import Session, col, select
 from bot.engine.events import Actor
 from bot.store.models import EntryKind, Incident, Status, TimelineEntry
 
+STATUSBOT = "statusbot"  # the bot itself, as the source or actor of an entry
+VENDOR = "vendor"  # the actor of a resolution the vendor's page announced
+
 
 class ActionError(Exception):
     """A person asked for something the incident's state does not allow; the text says why."""

@@ -5,7 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.store.models import Incident, TimelineEntry
+from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
+
+STATUS_ICON: dict[str, str] = {
+    Status.INVESTIGATING: "🔴",
+    Status.IDENTIFIED: "🟠",
+    Status.MONITORING: "🟡",
+    Status.RESOLVED: "✅",
+    Status.SCHEDULED: "🗓️",
+    Status.IN_PROGRESS: "🔧",
+    Status.VERIFYING: "🔧",
+}
+MAINTENANCE_ICON = "🔧"
+ENTRY_LABEL: dict[str, str] = {  # a vendor update is labelled by its status instead
+    EntryKind.ACK: "Acknowledged",
+    EntryKind.RESOLVE: "Resolved",
+    EntryKind.CLOSED_MISSING: "Closed",
+    EntryKind.NOTE: "Note",
+    EntryKind.PROBE: "Probe",
+    EntryKind.REOPEN: "Reopened",
+    EntryKind.REMINDER: "Reminder",
+    EntryKind.ESCALATION: "Escalation",
+    EntryKind.SNOOZE: "Snoozed",
+}
+SIGNED_BY_PERSON = frozenset({EntryKind.ACK, EntryKind.RESOLVE})  # shown as "by @someone"
+
+
+def words(value: str) -> str:
+    """A status or kind as words: `in_progress` -> `in progress`."""
+    return value.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,12 @@ class IncidentCard:
     def is_open(self) -> bool:
         return self.resolved_at is None
 
+    @property
+    def icon(self) -> str:
+        if self.kind == Kind.MAINTENANCE and self.is_open:
+            return MAINTENANCE_ICON
+        return STATUS_ICON.get(self.status, STATUS_ICON[Status.INVESTIGATING])
+
     def duration(self, now: datetime) -> timedelta:
         return (self.resolved_at or now) - self.started_at
 
@@ -85,6 +119,21 @@ class EntryView:
     actor_id: str | None
     components: tuple[tuple[str, str, str], ...]  # (name, old, new)
     resolves: bool
+
+    @property
+    def is_vendor_update(self) -> bool:
+        return self.kind == EntryKind.VENDOR_UPDATE
+
+    @property
+    def label(self) -> str:
+        """`Identified` for a vendor update, `Acknowledged` for an ack; an unknown kind by its name."""
+        if self.is_vendor_update:
+            return words(self.status or "update").capitalize()
+        return ENTRY_LABEL.get(self.kind) or words(self.kind).capitalize()
+
+    @property
+    def signed_by_person(self) -> bool:
+        return self.kind in SIGNED_BY_PERSON
 
 
 def card(incident: Incident) -> IncidentCard:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.chat.base import Delivery, ThreadRef
-from bot.engine.views import EntryView, IncidentCard, human_duration
+from bot.engine.views import EntryView, IncidentCard, human_duration, words
 from bot.postmortem.draft import Draft
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -29,17 +29,6 @@ COLOURS = {
     "none": "2",
     "maintenance": "35",
 }
-ENTRY_LABELS = {
-    "ack": "acknowledged",
-    "resolve": "resolved",
-    "closed_missing": "closed",
-    "note": "note",
-    "probe": "probe",
-    "reopen": "reopened",
-    "reminder": "reminder",
-    "escalation": "escalation",
-    "snooze": "snoozed",
-}
 
 
 def clean(text: str) -> str:
@@ -47,18 +36,12 @@ def clean(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def status_words(value: str) -> str:
-    return value.replace("_", " ")
-
-
 def moves(entry: EntryView) -> str:
     """Component changes grouped by transition: `claude.ai, Claude Code: operational → major outage`."""
     groups: dict[tuple[str, str], list[str]] = {}
     for name, old, new in entry.components:
         groups.setdefault((old, new), []).append(clean(name))
-    return "; ".join(
-        f"{', '.join(names)}: {status_words(old) or '?'} → {status_words(new)}" for (old, new), names in groups.items()
-    )
+    return "; ".join(f"{', '.join(names)}: {words(old) or '?'} → {words(new)}" for (old, new), names in groups.items())
 
 
 class ConsoleSink:
@@ -74,7 +57,7 @@ class ConsoleSink:
     async def open_thread(self, incident: IncidentCard, delivery: Delivery) -> ThreadRef:
         marker = "🔧" if incident.kind == "maintenance" else "●"
         facts = [
-            self._paint(status_words(incident.status), incident.status),
+            self._paint(words(incident.status), incident.status),
             self._paint(f"{incident.impact} impact", incident.impact),
         ]
         if incident.components:
@@ -93,7 +76,7 @@ class ConsoleSink:
     async def post_update(
         self, thread: ThreadRef, incident: IncidentCard, entry: EntryView, delivery: Delivery
     ) -> None:
-        label = status_words(entry.status or "") if entry.kind == "vendor_update" else ENTRY_LABELS[entry.kind]
+        label = entry.label.lower()
         text = clean(entry.body)
         if entry.components:
             text = f"{text}  [{moves(entry)}]"

@@ -13,34 +13,12 @@ import discord
 
 from bot.chat.discord.text import THREAD_NAME, cut, escape, fit, quiet
 from bot.commands.context import Answer
-from bot.engine.views import EntryView, IncidentCard, human_duration
+from bot.engine.views import EntryView, IncidentCard, human_duration, words
 
 GREEN, BLURPLE, GREY, RED = 0x2EB67D, 0x5865F2, 0x99AAB5, 0xE01E5A
 IMPACT_COLOUR = {"critical": RED, "major": 0xF2711C, "minor": 0xECB22E, "none": GREY, "maintenance": BLURPLE}
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying"}
 CLOSED_STATUSES = {"resolved", "completed", "postmortem"}
-STATUS_ICON = {
-    "investigating": "🔴",
-    "identified": "🟠",
-    "monitoring": "🟡",
-    "resolved": "✅",
-    "scheduled": "🗓️",
-    "in_progress": "🔧",
-    "verifying": "🔧",
-}
-ENTRY_TITLE = {
-    "ack": "Acknowledged",
-    "resolve": "Resolved",
-    "closed_missing": "Closed",
-    "note": "Note",
-    "reopen": "Reopened",
-    "snooze": "Snoozed",
-}
-PEOPLE_ENTRIES = {"ack", "resolve"}
-
-
-def words(status: str) -> str:
-    return status.replace("_", " ")
 
 
 def colour(status: str | None, impact: str) -> int:
@@ -69,9 +47,8 @@ def thread_name(card: IncidentCard) -> str:
 
 
 def card_embed(card: IncidentCard, now: datetime) -> discord.Embed:
-    icon = "🔧" if card.kind == "maintenance" and card.is_open else STATUS_ICON.get(card.status, "🔴")
     embed = discord.Embed(
-        title=f"{icon} {escape(card.title)}",
+        title=f"{card.icon} {escape(card.title)}",
         colour=colour(card.status, card.impact),
         url=card.shortlink if _is_link(card.shortlink) else None,
     )
@@ -103,22 +80,16 @@ def _is_link(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("https://", "http://"))
 
 
-def entry_label(entry: EntryView) -> str:
-    if entry.kind == "vendor_update":
-        return words(entry.status or "update").capitalize()
-    return ENTRY_TITLE.get(entry.kind, words(entry.kind).capitalize())
-
-
 def entry_embed(card: IncidentCard, entry: EntryView, *, standalone: bool = False) -> discord.Embed:
     """One timeline entry. `standalone` (no thread to post in): the title names the incident."""
-    label = entry_label(entry)
+    label = entry.label
     title = f"#{card.id} {escape(card.title)} — {label}" if standalone else label
-    body = f"by {person(entry.actor, entry.actor_id)}" if entry.kind in PEOPLE_ENTRIES else escape(entry.body)
+    body = f"by {person(entry.actor, entry.actor_id)}" if entry.signed_by_person else escape(entry.body)
     embed = discord.Embed(
         title=title,
         description=body,
         timestamp=entry.at,
-        colour=colour(entry.status if entry.kind == "vendor_update" else card.status, card.impact),
+        colour=colour(entry.status if entry.is_vendor_update else card.status, card.impact),
     )
     if entry.components:
         moves = "\n".join(f"{escape(name)}: {words(old) or '?'} → {words(new)}" for name, old, new in entry.components)

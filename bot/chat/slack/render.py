@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.metadata import Metadata
 
 from bot.commands.context import Answer
-from bot.engine.views import EntryView, IncidentCard, human_duration
+from bot.engine.views import EntryView, IncidentCard, human_duration, words
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -31,28 +31,6 @@ FALLBACK_LIMIT = 3000
 MARKER = " … (cut)"
 EVENT_TYPE = "statusbot_message"
 ACK, RESOLVE, SNOOZE, POSTMORTEM = "incident_ack", "incident_resolve", "incident_snooze", "incident_postmortem"
-BUTTON_ACTIONS = (ACK, RESOLVE, SNOOZE, POSTMORTEM)
-STATUS_ICON = {
-    "investigating": "🔴",
-    "identified": "🟠",
-    "monitoring": "🟡",
-    "resolved": "✅",
-    "scheduled": "🗓️",
-    "in_progress": "🔧",
-    "verifying": "🔧",
-}
-ENTRY_TITLE = {
-    "ack": "Acknowledged",
-    "resolve": "Resolved",
-    "closed_missing": "Closed",
-    "note": "Note",
-    "probe": "Probe",
-    "reopen": "Reopened",
-    "reminder": "Reminder",
-    "escalation": "Escalation",
-    "snooze": "Snoozed",
-}
-SIGNED_BY_PERSON = ("ack", "resolve")  # shown as "by @someone"
 
 
 def escape(text: str) -> str:
@@ -61,10 +39,6 @@ def escape(text: str) -> str:
 
 def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(MARKER)] + MARKER
-
-
-def words(status: str) -> str:
-    return status.replace("_", " ")
 
 
 def when(moment: datetime) -> str:
@@ -93,7 +67,6 @@ def parent_text(card: IncidentCard) -> str:
 
 
 def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
-    icon = "🔧" if card.kind == "maintenance" and card.is_open else STATUS_ICON.get(card.status, "🔴")
     fields = [
         ("Status", escape(words(card.status))),
         ("Impact", escape(card.impact)),
@@ -110,7 +83,7 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
         context.append(f"<{card.shortlink}|status page>")
     context += card.remarks
     return [
-        HeaderBlock(text=PlainTextObject(text=cut(f"{icon} {card.title}", HEADER_LIMIT), emoji=True)),
+        HeaderBlock(text=PlainTextObject(text=cut(f"{card.icon} {card.title}", HEADER_LIMIT), emoji=True)),
         SectionBlock(
             fields=[MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_LIMIT)) for name, value in fields]
         ),
@@ -132,18 +105,17 @@ def _buttons(card: IncidentCard) -> list[ButtonElement]:
 
 
 def entry_text(card: IncidentCard, entry: EntryView, mentions: dict[str, str] | None = None) -> str:
-    label = words(entry.status or "") if entry.kind == "vendor_update" else ENTRY_TITLE.get(entry.kind, entry.kind)
+    label = entry.label
     calling = (mentions or {}).get(entry.kind, "")
     return (f"{calling} " if calling else "") + cut(escape(f"[#{card.id}] {label}: {entry.body}"), FALLBACK_LIMIT)
 
 
 def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] | None = None) -> list[Block]:
-    if entry.kind == "vendor_update":
-        head = f"*{escape(words(entry.status or 'update')).capitalize()}* · {when(entry.at)}"
+    head = f"*{escape(entry.label)}* · {when(entry.at)}"
+    if entry.is_vendor_update:
         body = escape(entry.body)
     else:
-        head = f"*{ENTRY_TITLE.get(entry.kind, entry.kind)}* · {when(entry.at)}"
-        body = f"by {person(entry.actor, entry.actor_id)}" if entry.kind in SIGNED_BY_PERSON else escape(entry.body)
+        body = f"by {person(entry.actor, entry.actor_id)}" if entry.signed_by_person else escape(entry.body)
         calling = (mentions or {}).get(entry.kind, "")
         body = f"{calling} {body}" if calling else body
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(f"{head}\n{body}", SECTION_LIMIT)))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.clock import parse_time
@@ -72,11 +73,21 @@ class State:
         )
 
 
+class Action(StrEnum):
+    """What the runner must do about a decision."""
+
+    OPEN = "open"  # the failure threshold is crossed: open an incident
+    REOPEN = "reopen"  # crossed again soon after a recovery: reopen the last one
+    FLAPPING = "flapping"  # too many open/close cycles in the window
+    RESOLVE = "resolve"  # the success threshold is crossed
+    SUPPRESSED = "suppressed"  # crossed during the vendor's maintenance: recorded, not alerted
+    CONFIG = "config"  # our own configuration is wrong (not an outage)
+    CONFIG_OK = "config_ok"  # the configuration works again
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What the runner must do: open | reopen | flapping | resolve | suppressed | config | config_ok."""
-
-    action: str
+    action: Action
     at: datetime
     since: datetime | None = None
     outcomes: tuple[str, ...] = ()
@@ -88,10 +99,10 @@ def observe(
     decisions: list[Decision] = []
     if outcome == ProbeOutcome.CONFIG:
         if not state.config_alerted:
-            decisions.append(Decision("config", now))
+            decisions.append(Decision(Action.CONFIG, now))
         return replace(state, config_alerted=True), decisions
     if state.config_alerted:
-        decisions.append(Decision("config_ok", now))
+        decisions.append(Decision(Action.CONFIG_OK, now))
         state = replace(state, config_alerted=False)
     if outcome in NEUTRAL:
         return state, decisions
@@ -119,14 +130,14 @@ def _failed(
         return (
             (state, [])
             if state.suppressed
-            else (replace(state, suppressed=True), [Decision("suppressed", now, state.first_failure_at)])
+            else (replace(state, suppressed=True), [Decision(Action.SUPPRESSED, now, state.first_failure_at)])
         )
     opened = tuple(t for t in (*state.opened, now) if now - t <= policy.flap_window)
     recent = state.last_resolved_at is not None and now - state.last_resolved_at <= policy.reopen_window
-    decisions = [Decision("reopen" if recent else "open", now, state.first_failure_at, state.outcomes)]
+    decisions = [Decision(Action.REOPEN if recent else Action.OPEN, now, state.first_failure_at, state.outcomes)]
     flapping = state.flapping or len(opened) > policy.flap_cycles
     if flapping and not state.flapping:
-        decisions.append(Decision("flapping", now))
+        decisions.append(Decision(Action.FLAPPING, now))
     return replace(state, open=True, opened=opened, flapping=flapping, suppressed=False), decisions
 
 
@@ -149,7 +160,7 @@ def _succeeded(state: State, now: datetime, policy: Policy) -> tuple[State, list
         last_resolved_at=now,
         flapping=False,
     )
-    return resolved, [Decision("resolve", now)]
+    return resolved, [Decision(Action.RESOLVE, now)]
 
 
 def next_delay(state: State, policy: Policy) -> timedelta:

@@ -24,6 +24,7 @@ from bot.store.db import Database
 from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
 
 log = logging.getLogger(__name__)
+SOURCE = "probe"  # the `source` of the incidents and entries our probes open and write
 CONNECTIVITY_TIMEOUT = 5.0
 
 
@@ -109,41 +110,43 @@ class ProbeRunner:
         return True
 
     def _act(self, spec: ProbeSpec, decision: detector.Decision, attempt: Attempt) -> None:
-        service = self.settings.service_of(spec)
-        if decision.action in ("open", "reopen"):
-            assert decision.since is not None
-            incident = self.engine.probe_failing(
-                service,
-                spec.name,
-                decision.since,
-                decision.outcomes,
-                reopen=decision.action == "reopen",
-                errors=self._errors_since(spec.name, decision.since),
-            )
-            log.info(
-                "probe %s: %s incident #%s",
-                spec.name,
-                decision.action,
-                incident.id,
-                extra={"incident": incident.id, "source": "probe", "probe": spec.name},
-            )
-        elif decision.action == "flapping":
-            self.engine.probe_flapping(service, spec.name)
-        elif decision.action == "resolve":
-            self.engine.probe_recovered(service, spec.name)
-        elif decision.action == "suppressed":
-            log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", spec.name)
-        elif decision.action == "config":
-            log.error(
-                "probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
-                "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage",
-                spec.name,
-                attempt.status_code,
-                attempt.error_type or "",
-                attempt.detail or "",
-            )
-        elif decision.action == "config_ok":
-            log.info("probe %s: configuration works again", spec.name)
+        service, Action = self.settings.service_of(spec), detector.Action
+        match decision.action:
+            case Action.OPEN | Action.REOPEN:
+                assert decision.since is not None
+                incident = self.engine.probe_failing(
+                    service,
+                    spec.name,
+                    decision.since,
+                    decision.outcomes,
+                    source=SOURCE,
+                    reopen=decision.action == Action.REOPEN,
+                    errors=self._errors_since(spec.name, decision.since),
+                )
+                log.info(
+                    "probe %s: %s incident #%s",
+                    spec.name,
+                    decision.action,
+                    incident.id,
+                    extra={"incident": incident.id, "source": SOURCE, "probe": spec.name},
+                )
+            case Action.FLAPPING:
+                self.engine.probe_flapping(service, spec.name, source=SOURCE)
+            case Action.RESOLVE:
+                self.engine.probe_recovered(service, spec.name, source=SOURCE)
+            case Action.SUPPRESSED:
+                log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", spec.name)
+            case Action.CONFIG:
+                log.error(
+                    "probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
+                    "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage",
+                    spec.name,
+                    attempt.status_code,
+                    attempt.error_type or "",
+                    attempt.detail or "",
+                )
+            case Action.CONFIG_OK:
+                log.info("probe %s: configuration works again", spec.name)
 
     def _errors_since(self, name: str, since: datetime) -> list[str]:
         with self.db.session() as session:

@@ -168,7 +168,10 @@ def parse_summary(data: Any, service: str) -> PageSnapshot:
         wires = _each(maint_raw, WireIncident, "summary.json maintenance")
         maintenances = tuple(incident_event(w, service, maintenance=True) for w in wires)
     return PageSnapshot(
-        service=service, components=tuple(component_event(c, service) for c in components), maintenances=maintenances
+        service=service,
+        source=SOURCE,
+        components=tuple(component_event(c, service) for c in components),
+        maintenances=maintenances,
     )
 
 

@@ -1,0 +1,301 @@
+"""The engine's vendor side: a status page's incidents, maintenance windows and components.
+
+Every change to an incident, its timeline entries and its outbox rows are written in one
+transaction. Everything is keyed by upstream ids, so seeing the same update twice (poll and webhook,
+a restart, a replay) changes nothing. Entries carry the event's own `source`: the engine names none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.engine import probes
+from bot.engine.core import Changes, EngineCore
+from bot.engine.events import ComponentObserved, IncidentObserved, PageSnapshot
+from bot.engine.probes import ProbeMap
+from bot.engine.resolution import AutoResolve
+from bot.engine.timeline import STATUSBOT, VENDOR, add_entry, incident_id, resolve_incident
+from bot.store.models import ComponentState, EntryKind, Incident, Kind, OutboxAction, ProbeState, Status, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+VENDOR_STATUS = {
+    "investigating": Status.INVESTIGATING,
+    "identified": Status.IDENTIFIED,
+    "monitoring": Status.MONITORING,
+    "resolved": Status.RESOLVED,
+    "postmortem": Status.RESOLVED,
+    "scheduled": Status.SCHEDULED,
+    "in_progress": Status.IN_PROGRESS,
+    "verifying": Status.VERIFYING,
+    "completed": Status.RESOLVED,
+}
+
+
+def vendor_status(raw: str) -> Status:
+    return VENDOR_STATUS.get(raw, Status.INVESTIGATING)
+
+
+class VendorEvents:
+    def __init__(self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve) -> None:
+        self.core = core
+        self.probes = probe_map
+        self.auto_resolve = auto_resolve
+
+    def apply_snapshot(self, snap: PageSnapshot, *, baseline: bool = False) -> Changes:
+        """A full poll: components, every listed incident, and incidents that vanished from the page.
+
+        `baseline` is the first import of a page: history already resolved is recorded silently.
+        """
+        self.apply_components(snap.components)
+        changes = Changes()
+        incidents, maintenances = snap.incidents, snap.maintenances
+        events = sorted((*(incidents or ()), *(maintenances or ())), key=lambda e: (e.started_at, e.upstream_id))
+        for event in events:  # oldest first, so threads open in the order the incidents began
+            changes.merge(self.apply_incident(event, baseline=baseline))
+        if incidents is not None:  # None: not fetched this time (304 Not Modified)
+            listed = {e.upstream_id for e in incidents}
+            note = "No longer on the status page; closed."
+            changes.merge(self.close_missing(snap.service, Kind.INCIDENT, listed, note, source=snap.source))
+        if maintenances is not None:
+            listed = {e.upstream_id for e in (*maintenances, *(incidents or ()))}
+            note = "Maintenance window ended."
+            changes.merge(self.close_missing(snap.service, Kind.MAINTENANCE, listed, note, source=snap.source))
+        return changes
+
+    def apply_incident(self, event: IncidentObserved, *, baseline: bool = False, history: bool = False) -> Changes:
+        """`baseline`: resolved incidents are recorded silently; `history` (backfill): everything is."""
+        core, now = self.core, self.core.clock.now()
+        silent = history or (baseline and event.is_resolved)
+        changes = Changes()
+        with core.db.session() as session:
+            incident = _find(session, event) or self._correlate(session, event, now)
+            is_new = incident is None
+            if incident is None:
+                incident = _new_incident(event, now, preexisting=baseline and not silent)
+                session.add(incident)
+                session.flush()
+            if is_new:
+                incident.informational = self.probes.informational(_components(session, event))
+            was_open = is_new or incident.is_open
+            before = _card_fields(incident)
+            new_entries = _record_updates(session, incident, event, now)
+            _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
+            if incident.is_open:
+                for entry in new_entries:
+                    entry.resolves = False  # the vendor said resolved, but the policy waits for the probes
+            announce_now = not silent and not incident.announced and _announceable(incident, is_new)
+            if announce_now:
+                core.announce(session, incident, now)
+            elif incident.announced:
+                for entry in new_entries:
+                    core.enqueue(session, incident, OutboxAction.UPDATE, now, entry.id)
+                if _card_fields(incident) != before:
+                    core.enqueue(session, incident, OutboxAction.REFRESH, now)
+            if not (is_new or new_entries or _card_fields(incident) != before):
+                session.rollback()
+                return changes
+            core.followups(session, incident, was_open, now)
+            incident.updated_at = now
+            session.commit()
+            (changes.opened if announce_now else changes.updated).append(incident_id(incident))
+            changes.entries = len(new_entries)
+        core.committed()
+        return changes
+
+    def apply_components(self, components: Iterable[ComponentObserved]) -> None:
+        now = self.core.clock.now()
+        with self.core.db.session() as session:
+            for comp in components:
+                row = session.get(ComponentState, (comp.service, comp.component_id))
+                if row is None:
+                    row = ComponentState(
+                        service=comp.service,
+                        component_id=comp.component_id,
+                        name=comp.name,
+                        status=comp.status,
+                        seen_at=now,
+                    )
+                row.name, row.status, row.seen_at = comp.name, comp.status, now
+                row.position, row.is_group = comp.position, comp.is_group
+                row.upstream_updated_at = comp.at or row.upstream_updated_at
+                session.add(row)
+            session.commit()
+
+    def close_missing(self, service: str, kind: Kind, listed: set[str], note: str, *, source: str) -> Changes:
+        """Open incidents from `source` that its page no longer lists are closed, with a note in their thread."""
+        core, now = self.core, self.core.clock.now()
+        changes = Changes()
+        with core.db.session() as session:
+            query = select(Incident).where(
+                Incident.service == service,
+                Incident.kind == kind,
+                Incident.source == source,
+                Incident.status != Status.RESOLVED,
+            )
+            for incident in session.exec(query):
+                if incident.upstream_id in listed:
+                    continue
+                entry = add_entry(
+                    session,
+                    incident,
+                    EntryKind.CLOSED_MISSING,
+                    now,
+                    body=note,
+                    source=STATUSBOT,
+                    status=Status.RESOLVED,
+                    upstream_id="missing",
+                )
+                resolve_incident(incident, now, STATUSBOT)
+                core.publish(session, incident, entry, now)
+                core.followups(session, incident, True, now)
+                changes.updated.append(incident_id(incident))
+                log.info("incident #%s (%s) vanished from the page: closed", incident.id, incident.upstream_id)
+            session.commit()
+        if changes:
+            core.committed()
+        return changes
+
+    def _correlate(self, session: Session, event: IncidentObserved, now: datetime) -> Incident | None:
+        """A new vendor incident for an outage our probes already reported joins that incident."""
+        if event.is_maintenance:
+            return None
+        components = _components(session, event)
+        incident = probes.open_probe_incident(session, event.service, components, self.probes)
+        if incident is not None:
+            first = event.updates[0].at if event.updates else event.started_at
+            note = probes.attach_vendor(session, incident, event.source, event.upstream_id, first, now)
+            self.core.enqueue(session, incident, OutboxAction.UPDATE, now, note.id)
+        return incident
+
+    def _hold_for_probes(self, session: Session, incident: Incident) -> bool:
+        """Policy `agree`: the vendor's resolution waits while our probe still fails."""
+        if self.auto_resolve != AutoResolve.AGREE or incident.probe_name is None:
+            return False
+        state = session.get(ProbeState, incident.probe_name)
+        return bool(state and state.state.get("open"))
+
+
+def _find(session: Session, event: IncidentObserved) -> Incident | None:
+    query = select(Incident).where(Incident.service == event.service, Incident.upstream_id == event.upstream_id)
+    return session.exec(query).first()
+
+
+def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> Incident:
+    first = event.updates[0].at if event.updates else event.started_at
+    return Incident(
+        service=event.service,
+        source=event.source,
+        upstream_id=event.upstream_id,
+        kind=Kind.MAINTENANCE if event.is_maintenance else Kind.INCIDENT,
+        title=event.title,
+        status=Status.INVESTIGATING,
+        impact=event.impact,  # _apply_state sets it
+        started_at=event.started_at,
+        detected_at=now,
+        vendor_acknowledged_at=first,
+        preexisting=preexisting,
+        updated_at=now,
+    )
+
+
+def _announceable(incident: Incident, is_new: bool) -> bool:
+    """Scheduled maintenance waits until it starts; history already resolved is never announced late."""
+    if incident.kind == Kind.MAINTENANCE and incident.status == Status.SCHEDULED:
+        return False
+    return is_new or incident.is_open
+
+
+def _record_updates(
+    session: Session, incident: Incident, event: IncidentObserved, now: datetime
+) -> list[TimelineEntry]:
+    known = set(
+        session.exec(
+            select(TimelineEntry.upstream_id).where(
+                TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE
+            )
+        )
+    )
+    resolved = not incident.is_open
+    human_resolved = resolved and incident.resolved_by not in (None, VENDOR)
+    added = []
+    for update in sorted(event.updates, key=lambda u: u.at):
+        if update.upstream_id in known:
+            continue
+        status = vendor_status(update.status)
+        resolves = status == Status.RESOLVED and not resolved
+        resolved = status == Status.RESOLVED or human_resolved
+        changes = [
+            {"id": c.component_id, "name": c.name, "old": c.old_status or "", "new": c.new_status}
+            for c in update.changes
+        ]
+        added.append(
+            add_entry(
+                session,
+                incident,
+                EntryKind.VENDOR_UPDATE,
+                update.at,
+                body=update.body,
+                source=event.source,
+                status=update.status,
+                upstream_id=update.upstream_id,
+                components=changes,
+                recorded_at=now,
+                resolves=resolves,
+            )
+        )
+    return added
+
+
+def _apply_state(
+    session: Session, incident: Incident, event: IncidentObserved, now: datetime, hold: bool = False
+) -> None:
+    incident.title = event.title
+    incident.impact = event.impact
+    incident.vendor_started_at = event.started_at
+    incident.shortlink = event.shortlink or incident.shortlink
+    incident.components = _components(session, event)
+    status = vendor_status(event.status)
+    if status == Status.RESOLVED:
+        at = event.resolved_at or _last_update_at(event) or now
+        incident.vendor_resolved_at = incident.vendor_resolved_at or at
+        if incident.resolved_at is None and hold:
+            incident.status = Status.MONITORING
+        elif incident.resolved_at is None:
+            resolve_incident(incident, at, VENDOR)
+    else:
+        incident.vendor_resolved_at = None
+        if incident.resolved_by in (None, VENDOR):
+            incident.status, incident.resolved_at, incident.resolved_by = status, None, None
+
+
+def _last_update_at(event: IncidentObserved) -> datetime | None:
+    return max((u.at for u in event.updates), default=None)
+
+
+def _components(session: Session, event: IncidentObserved) -> list[dict[str, str]]:
+    """Affected components by id; the name is the page's current one (names change over time)."""
+    pairs = dict(event.components)
+    if not pairs:
+        for update in event.updates:
+            pairs.update({c.component_id: c.name for c in update.changes})
+    named = []
+    for comp_id, name in pairs.items():
+        state = session.get(ComponentState, (event.service, comp_id))
+        named.append((state.position if state else 1 << 30, comp_id, state.name if state else name))
+    return [{"id": comp_id, "name": name} for _, comp_id, name in sorted(named)]
+
+
+def _card_fields(incident: Incident) -> tuple[object, ...]:
+    return (
+        incident.title,
+        incident.status,
+        incident.impact,
+        tuple(c["id"] for c in incident.components),
+        incident.acknowledged_by,
+        incident.resolved_at,
+    )
