@@ -10,11 +10,12 @@ Order of decisions for each request:
 1. the mode is read (``set_mode`` or the ``schedule`` window that holds ``clock()``);
 2. ``latency_s`` passes;
 3. ``stall`` / ``drop`` act at the connection level, before any HTTP check;
-4. ``x-api-key`` (401), then the ``unauthorized`` / ``forbidden`` modes (401 / 403), then
-   ``anthropic-version`` (400);
+4. the API key, as ``x-api-key`` (SDK 1.x) or ``Authorization: Bearer`` (SDK 2.x) (401), then the
+   ``unauthorized`` / ``forbidden`` modes (401 / 403), then ``anthropic-version`` (400);
 5. the endpoint validates the body and computes the honest answer (400 / 404 / 200);
 6. a 200 is replaced by the scripted error of ``rate_limited`` / ``server_error`` / ``overloaded``, or,
-   in mode ``ok``, by a random 500 with probability ``error_rate``.
+   in mode ``ok``, by a random 500 with probability ``error_rate`` (or the request's model's rate in
+   ``model_error_rates``, keyed by id or alias).
 
 So a malformed probe is always rejected, even while an outage is scripted.
 Not implemented: streaming (``"stream": true`` is rejected with a 400 that says so), tools, batches.
@@ -34,7 +35,7 @@ import socket
 import string
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, get_args
@@ -47,7 +48,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 Clock = Callable[[], float]
 Window = tuple[float, float, Mode]
 
-VALID_VERSIONS = frozenset({"2023-01-01", "2023-06-01"})
+VALID_VERSIONS = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})  # the last: what SDK 2.15 sends
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 _ALPHABET = string.ascii_letters + string.digits
@@ -169,6 +170,12 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return _INVALID_JSON
+
+
+def _bearer(header: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header; a malformed one counts as no key."""
+    scheme, _, token = (header or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def _lower_headers(request: web.Request) -> dict[str, str]:
@@ -306,16 +313,19 @@ class FakeAnthropic:
         models: Iterable[str | FakeModel] | None = None,
         mode: Mode = "ok",
         error_rate: float = 0.0,
+        model_error_rates: Mapping[str, float] | None = None,
         rng: random.Random | None = None,
         latency_s: float = 0.0,
         retry_after_s: int = 7,
     ) -> None:
-        if not 0.0 <= error_rate <= 1.0:
-            raise ValueError("error_rate must be within [0, 1]")
+        rates = dict(model_error_rates or {})
+        if not all(0.0 <= rate <= 1.0 for rate in (error_rate, *rates.values())):
+            raise ValueError("error rates must be within [0, 1]")
         self.api_key = api_key
         catalogue = DEFAULT_MODELS if models is None else models
         self.models: list[FakeModel] = [_as_model(m, i) for i, m in enumerate(catalogue)]
         self.error_rate = error_rate
+        self.model_error_rates = rates
         self.rng = rng if rng is not None else random.Random()
         self.latency_s = latency_s
         self.retry_after_s = retry_after_s
@@ -442,7 +452,7 @@ class FakeAnthropic:
         try:
             self._check_headers(request, mode)
             response = await self._call(request, handler)
-            self._maybe_fail(mode)
+            self._maybe_fail(mode, request[_BODY])
         except _ApiError as exc:
             return self._error_response(exc, request_id), exc.outcome
         response.headers["request-id"] = request_id
@@ -459,6 +469,8 @@ class FakeAnthropic:
     def _check_headers(self, request: web.Request, mode: Mode) -> None:
         key = request.headers.get("x-api-key")
         if key is None:
+            key = _bearer(request.headers.get("authorization"))
+        if key is None:
             raise _ApiError(401, "authentication_error", "x-api-key header is required")
         if key != self.api_key:
             raise _ApiError(401, "authentication_error", "invalid x-api-key")
@@ -470,11 +482,18 @@ class FakeAnthropic:
         if version not in VALID_VERSIONS:
             raise _invalid(f'anthropic-version: "{version}" is not a valid version')
 
-    def _maybe_fail(self, mode: Mode) -> None:
+    def _maybe_fail(self, mode: Mode, body: Any) -> None:
         if mode in ("rate_limited", "server_error", "overloaded"):
             raise self._scripted(mode)
-        if self.error_rate > 0 and self.rng.random() < self.error_rate:
+        rate = self._error_rate_for(body.get("model") if isinstance(body, dict) else None)
+        if rate > 0 and self.rng.random() < rate:
             raise _ApiError(500, "api_error", "Internal server error", outcome="random_error")
+
+    def _error_rate_for(self, model_id: Any) -> float:
+        for name, rate in self.model_error_rates.items():
+            if isinstance(model_id, str) and name in (model_id, re.sub(r"-\d{8}$", "", model_id)):
+                return rate
+        return self.error_rate
 
     def _scripted(self, mode: str) -> _ApiError:
         status, error_type, message = _SCRIPTED[mode]

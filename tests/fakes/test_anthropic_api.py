@@ -99,6 +99,13 @@ REJECTIONS = [
     pytest.param(headers(x_api_key=None), GOOD_BODY, 401, AUTH, "x-api-key header is required", id="no key"),
     pytest.param(headers(x_api_key="sk-ant-x"), GOOD_BODY, 401, AUTH, "invalid x-api-key", id="wrong key"),
     pytest.param(
+        headers(x_api_key=None, authorization="Bearer sk-ant-x"), GOOD_BODY, 401, AUTH, "invalid", id="wrong bearer"
+    ),
+    pytest.param(
+        headers(x_api_key=None, authorization=f"Basic {KEY}"), GOOD_BODY, 401, AUTH, "required", id="not bearer"
+    ),
+    pytest.param(headers(x_api_key=None, authorization="Bearer"), GOOD_BODY, 401, AUTH, "required", id="empty bearer"),
+    pytest.param(
         headers(anthropic_version=None), GOOD_BODY, 400, INVALID, "anthropic-version: header", id="no version"
     ),
     pytest.param(
@@ -288,6 +295,27 @@ async def test_error_rate_is_seeded_and_reproducible() -> None:
         statuses = [(await post_message(http)).status_code for _ in range(n)]
     assert statuses == expected and 0 < statuses.count(500) < n
     assert api.outcome_counts["random_error"] == statuses.count(500)
+
+
+async def test_the_key_may_come_as_a_bearer_token(client: httpx.AsyncClient) -> None:
+    """SDK 2.x sends `Authorization: Bearer <key>` where 1.x sent `x-api-key`; the real API takes both."""
+    response = await post_message(client, hdrs=headers(x_api_key=None, authorization=f"Bearer {KEY}"))
+    assert response.status_code == 200 and response.json()["type"] == "message"
+
+
+async def test_a_model_can_fail_at_its_own_rate() -> None:
+    rates = {"claude-opus-4-1": 1.0, "claude-sonnet-4-5-20250929": 0.0}
+    async with (
+        FakeAnthropic(api_key=KEY, error_rate=0.0, model_error_rates=rates, rng=random.Random(0)) as api,
+        httpx.AsyncClient(base_url=api.base_url) as http,
+    ):
+        assert_error(await post_message(http, body(model="claude-opus-4-1-20250805")), 500, "api_error")
+        assert_error(await post_message(http, body(model="claude-opus-4-1")), 500, "api_error")
+        assert (await post_message(http, body(model="claude-sonnet-4-5"))).status_code == 200
+        assert (await post_message(http)).status_code == 200  # other models: the global rate
+        assert_error(await post_message(http, body(model="claude-opus-4-1", max_tokens=0)), 400, INVALID)
+    with pytest.raises(ValueError, match="within"):
+        FakeAnthropic(model_error_rates={"claude-opus-4-1": 1.5})
 
 
 async def test_error_rate_one_gives_api_errors() -> None:
