@@ -28,6 +28,8 @@ from bot.postmortem.draft import Draft
 from bot.postmortem.draft import build as build_draft
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
+from bot.sources.signals.retention import prune as prune_traffic
+from bot.sources.signals.route import SignalRoute
 from bot.sources.statuspage.client import StatuspageClient
 from bot.sources.statuspage.poller import StatuspagePoller
 from bot.store import queries
@@ -114,6 +116,7 @@ class StatusBot:
         self.probes = ProbeRunner(
             settings, self.engine, self.db, self.clock, transport=probe_transport, metrics=self.metrics
         )
+        self.signals = SignalRoute(settings, self.db, [s.name for s in services], self.clock, self.metrics)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -185,6 +188,7 @@ class StatusBot:
 
     def _prune(self) -> None:
         prune(self.db, self.clock.now(), self.settings.probe_retention_days)
+        prune_traffic(self.db, self.clock.now())
         if self.settings.retention_days is not None:
             forget_resolved(self.db, self.clock.now() - timedelta(days=self.settings.retention_days))
 
@@ -203,6 +207,7 @@ class StatusBot:
         )
         for platform in self.platforms:
             app.router.add_routes(platform.routes())
+        app.router.add_routes(self.signals.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)

@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from bot.engine.resolution import AutoResolve
+from bot.sources.signals.settings import SignalSettings
 
 CONFIG_ENV = "STATUSBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "statusbot.toml"
@@ -101,7 +102,7 @@ class ServiceSpec(BaseModel):
         return self.command or f"/{self.name}"
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, SignalSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(

@@ -52,6 +52,9 @@ class Metrics:
             "statusbot_poll_last_success_timestamp_seconds", "Time of the last successful poll", ["service"], registry=r
         )
         self.deliveries = Counter("statusbot_deliveries", "Outbox deliveries", ["sink", "result"], registry=r)
+        self.signals = Counter(
+            "statusbot_signal_batches", "Signal and alert batches by result", ["service", "result"], registry=r
+        )
         self.commands = Histogram(
             "statusbot_command_seconds", "Command latency", ["command"], buckets=COMMAND_BUCKETS, registry=r
         )
@@ -70,6 +73,9 @@ class Metrics:
 
     def delivery(self, sink: str, ok: bool) -> None:
         self.deliveries.labels(sink, "delivered" if ok else "failed").inc()
+
+    def signal(self, service: str, result: str) -> None:
+        self.signals.labels(service, result).inc()
 
     def command(self, name: str, seconds: float) -> None:
         self.commands.labels(name).observe(seconds)

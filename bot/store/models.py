@@ -223,3 +223,56 @@ class Reminder(SQLModel, table=True):
     due_at: datetime = _time(nullable=False, index=True)
     sent: int = 0  # reminders sent so far
     escalated: bool = False
+
+
+class TrafficRollup(SQLModel, table=True):
+    """Your own calls' outcomes per minute (per hour after 90 days), per service, source, model and sender.
+    No per-call rows. `fed_*` is what the detector has already counted of this row."""
+
+    __tablename__ = "traffic_rollup"
+    __table_args__ = (Index("ix_traffic_rollup_received", "received_at"),)
+
+    service: str = Field(primary_key=True)
+    source: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    seconds: int = Field(primary_key=True)
+    sender: str = Field(primary_key=True)  # `counts:<sender>` (running totals) or `calls:<sender>` (sums)
+    ok: int = 0
+    failures: int = 0
+    throttled: int = 0
+    caller: int = 0  # the caller's own 4xx: never an outage
+    errors: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    latency_p95_ms: float | None = None
+    fed_ok: int = 0
+    fed_failures: int = 0
+    received_at: datetime = _time(nullable=False)
+
+    @property
+    def calls(self) -> int:
+        return self.ok + self.failures + self.throttled + self.caller
+
+
+class SignalReceipt(SQLModel, table=True):
+    """A raw-calls batch already taken (its digest), so the same batch sent twice counts once."""
+
+    __tablename__ = "signal_receipt"
+
+    service: str = Field(primary_key=True)
+    digest: str = Field(primary_key=True)
+    received_at: datetime = _time(nullable=False, index=True)
+
+
+class AlertState(SQLModel, table=True):
+    """The last state of each Alertmanager alert we took, by its fingerprint: a repeat changes nothing."""
+
+    __tablename__ = "alert_state"
+
+    service: str = Field(primary_key=True)
+    fingerprint: str = Field(primary_key=True)
+    stream: str  # `alert:<alertname>[:<model>]`
+    status: str  # firing | resolved
+    starts_at: datetime = _time(nullable=False)
+    ends_at: datetime | None = _time()
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _time(nullable=False)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.outcomes import CONFIG_TYPES, FAILURE_TYPES
 from bot.store.models import ProbeOutcome
-
-CONFIG_TYPES = {"authentication_error", "permission_error", "not_found_error", "invalid_request_error", "billing_error"}
-FAILURE_TYPES = {"api_error", "overloaded_error", "timeout_error"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,144 @@
+"""A validated batch into per-minute rollups, in one transaction, idempotently.
+
+- counts: the sender's running totals for a minute replace the row when their total is larger (a repeat
+  or a late retry of an older total changes nothing);
+- calls: summed per source, model and minute into the sender's row; the batch's digest is recorded in
+  the same transaction, so the same batch sent twice (a retry after a lost reply) is taken once.
+Rows are read `FOR UPDATE` (PostgreSQL; SQLite serialises writers), so two replicas taking batches of
+one sender at once do not lose either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.outcomes import Verdict, call_verdict, error_key, verdict
+from bot.sources.signals.batch import Batch, Call
+from bot.store.models import SignalReceipt, TrafficRollup
+
+MINUTE = 60
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    by_verdict: Counter[Verdict] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return self.ok + sum(self.by_verdict.values())
+
+    def p95(self) -> float | None:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else None
+        return round(statistics.quantiles(self.latencies, n=20, method="inclusive")[-1], 1)
+
+
+@dataclass(frozen=True)
+class Taken:
+    accepted: int
+    ignored: int
+
+
+Key = tuple[str, str, datetime]  # (source, model, minute)
+
+
+def store(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
+    """Write the batch (the caller commits; on an IntegrityError, another replica took the same batch or
+    row at the same moment: roll back and store again). Returns the items taken and those already had."""
+    if batch.counts is not None:
+        return _store_counts(session, service, batch, now)
+    return _store_calls(session, service, batch, now)
+
+
+def _store_counts(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
+    accepted = 0
+    for count in batch.counts or []:
+        tally = Tally(ok=count.ok, errors=Counter(count.errors))
+        for key, n in count.errors.items():
+            tally.by_verdict[verdict(key)] += n
+        pk = (service, batch.source_of(count), count.model, count.minute, MINUTE, f"counts:{batch.sender}")
+        row = session.get(TrafficRollup, pk, with_for_update=True)
+        if row is not None and row.calls >= tally.calls:
+            continue  # a repeat, or an older total arriving late
+        row = row or _new_row(pk)
+        _set(row, tally, now)
+        row.latency_p95_ms = count.p95_ms
+        session.add(row)
+        accepted += 1
+    return Taken(accepted, len(batch.counts or []) - accepted)
+
+
+def _store_calls(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
+    calls = batch.calls or []
+    receipt = digest(batch)
+    if session.get(SignalReceipt, (service, receipt)) is not None:
+        return Taken(0, len(calls))
+    session.add(SignalReceipt(service=service, digest=receipt, received_at=now))
+    for key, tally in _aggregate(batch, calls).items():
+        source, model, minute = key
+        pk = (service, source, model, minute, MINUTE, f"calls:{batch.sender}")
+        row = session.get(TrafficRollup, pk, with_for_update=True)
+        if row is None:
+            row = _new_row(pk)
+            _set(row, tally, now)
+            row.latency_p95_ms = tally.p95()
+        else:
+            _add(row, tally, now)
+        session.add(row)
+    return Taken(len(calls), 0)
+
+
+def _aggregate(batch: Batch, calls: list[Call]) -> dict[Key, Tally]:
+    groups: dict[Key, Tally] = defaultdict(Tally)
+    for call in calls:
+        group = groups[(batch.source_of(call), call.model, call.at.replace(second=0, microsecond=0))]
+        judged = call_verdict(call.status, call.error_type)
+        if judged == Verdict.OK:
+            group.ok += 1
+            if call.latency_ms is not None:
+                group.latencies.append(call.latency_ms)
+        else:
+            group.by_verdict[judged] += 1
+            group.errors[error_key(call.status, call.error_type) or "api_error"] += 1
+    return groups
+
+
+def digest(batch: Batch) -> str:
+    return hashlib.sha256(batch.model_dump_json(include={"sender", "source", "calls"}).encode()).hexdigest()
+
+
+def _new_row(pk: tuple[str, str, str, datetime, int, str]) -> TrafficRollup:
+    service, source, model, start, seconds, sender = pk
+    return TrafficRollup(service=service, source=source, model=model, start=start, seconds=seconds, sender=sender)
+
+
+def _set(row: TrafficRollup, tally: Tally, now: datetime) -> None:
+    row.ok = tally.ok
+    row.failures = tally.by_verdict[Verdict.FAILURE]
+    row.throttled = tally.by_verdict[Verdict.THROTTLED]
+    row.caller = tally.by_verdict[Verdict.CALLER]
+    row.errors = dict(tally.errors)
+    row.received_at = now
+
+
+def _add(row: TrafficRollup, tally: Tally, now: datetime) -> None:
+    """Sums stay exact; the p95 of a minute filled by several batches is their call-weighted mean."""
+    p95 = tally.p95()
+    if p95 is not None:
+        old = row.latency_p95_ms
+        row.latency_p95_ms = p95 if old is None else round((old * row.ok + p95 * tally.ok) / (row.ok + tally.ok), 1)
+    row.ok += tally.ok
+    row.failures += tally.by_verdict[Verdict.FAILURE]
+    row.throttled += tally.by_verdict[Verdict.THROTTLED]
+    row.caller += tally.by_verdict[Verdict.CALLER]
+    row.errors = dict(Counter(row.errors) + tally.errors)
+    row.received_at = now
