@@ -212,14 +212,14 @@ class StatusBot:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
-        self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # PORT=0: any free
+        self.http_port = self._runner.addresses[0][1]  # PORT=0: whichever port was free
 
     def health(self) -> dict[str, object]:
         """Unhealthy when a page has not been polled successfully for too long, or the outbox is stuck,
         so the platform restarts the process."""
         now = self.clock.now()
         limit = max(timedelta(minutes=5), timedelta(seconds=10 * self.settings.poll_interval))
-        pages: dict[str, object] = {}
+        pages: dict[str, dict[str, object]] = {}
         with self.db.session() as session:
             for poller in self.pollers:
                 state = session.get(SourceState, poller.key)
@@ -231,7 +231,7 @@ class StatusBot:
                 }
             queued, stuck = depth(session), queries.oldest_due(session, now - OUTBOX_STUCK)
         outbox_ok = stuck is None or self.worker.paused(stuck.sink)
-        ok = outbox_ok and all(p["ok"] for p in pages.values())  # type: ignore[index]
+        ok = outbox_ok and all(p["ok"] for p in pages.values())
         return {"ok": ok, "pages": pages, "outbox_pending": queued, "outbox_stuck": not outbox_ok}
 
     async def stop(self) -> None:

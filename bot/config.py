@@ -517,7 +517,8 @@ class ConfigError(Exception):
 
 def env_name(field: str) -> str:
     alias = Settings.model_fields[field].validation_alias
-    return alias.choices[0] if isinstance(alias, AliasChoices) else field.upper()  # type: ignore[return-value]
+    first = alias.choices[0] if isinstance(alias, AliasChoices) else None
+    return first if isinstance(first, str) else field.upper()
 
 
 def load_settings(**overrides: Any) -> Settings:

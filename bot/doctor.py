@@ -143,21 +143,18 @@ async def _in_daemon_thread(work: Callable[[], T]) -> T:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
+    def settle(settles: Callable[[], None]) -> None:
+        if not future.done():
+            settles()
 
     def run() -> None:
         try:
-            outcome: tuple[T | None, BaseException | None] = (work(), None)
+            result = work()
+            outcome = partial(future.set_result, result)
         except Exception as exc:
-            outcome = (None, exc)
+            outcome = partial(future.set_exception, exc)
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, *outcome)
+            loop.call_soon_threadsafe(settle, outcome)
 
     threading.Thread(target=run, name="doctor-database", daemon=True).start()
     return await future
@@ -520,10 +517,12 @@ def plan(settings: Settings) -> list[Spec]:
         for c in slack
     ]
     specs.append(Spec("discord token", check_discord_token, "check DISCORD_API_URL and this host's network"))
-    discord = _channels(
-        settings.discord_channel_id,
-        [(s.discord_channel_id, [r.discord_channel_id for r in s.routes]) for s in services],
-    ) or [None]
+    discord: list[str | None] = [
+        *_channels(
+            settings.discord_channel_id,
+            [(s.discord_channel_id, [r.discord_channel_id for r in s.routes]) for s in services],
+        )
+    ] or [None]
     specs += [
         Spec(
             _named("discord channel", c, len(discord)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -14,6 +14,8 @@ from bot.engine.events import ComponentObserved
 from bot.engine.incidents import IncidentEngine
 from bot.metrics import Metrics
 from bot.sources.statuspage.parse import ParseError, parse_webhook
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -37,14 +39,14 @@ def build_web_app(
     return app
 
 
-def _metrics(metrics: Metrics) -> Callable[[web.Request], object]:
+def _metrics(metrics: Metrics) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return handler
 
 
-def _healthz(health: Callable[[], dict[str, object]]) -> Callable[[web.Request], object]:
+def _healthz(health: Callable[[], dict[str, object]]) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         report = health()
         return web.json_response(report, status=200 if report.get("ok") else 503)
@@ -52,9 +54,7 @@ def _healthz(health: Callable[[], dict[str, object]]) -> Callable[[web.Request],
     return handler
 
 
-def _statuspage_webhook(
-    engine: IncidentEngine, services: list[str], secret: str | None
-) -> Callable[[web.Request], object]:
+def _statuspage_webhook(engine: IncidentEngine, services: list[str], secret: str | None) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         given = request.match_info["secret"]
         service = request.match_info.get("service", services[0])

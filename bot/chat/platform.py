@@ -15,7 +15,9 @@ from bot.commands.context import Services
 
 class ChatPlatform(Protocol):
     name: str
-    sink: Sink
+
+    @property
+    def sink(self) -> Sink: ...
 
     def bind(self, services: Services) -> None:
         """Wire incoming commands and buttons to the chat-agnostic command layer."""

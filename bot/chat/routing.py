@@ -3,6 +3,7 @@ service's channel, else the platform's default channel."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from bot.config import ServiceSpec, Settings
@@ -35,7 +36,7 @@ class Router:
         return self.services.get(name)
 
 
-def _matches(components: list[str], impacts: list[str], incident: IncidentCard) -> bool:
+def _matches(components: Sequence[str], impacts: Sequence[str], incident: IncidentCard) -> bool:
     wanted = {c.lower() for c in components}
     if wanted and not wanted & {c.lower() for c in incident.components}:
         return False

@@ -30,7 +30,7 @@ BATCH = 500
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
-    return min(cap, base * 2 ** max(0, attempts - 1))
+    return min(cap, base * 2.0 ** max(0, attempts - 1))
 
 
 class DeliveryWorker:

@@ -70,12 +70,12 @@ async def run_demo(out: TextIO, delay: float = 0.3, colour: bool | None = None, 
 def _settings(tmp: Path, page_url: str, api_url: str) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp / 'demo.db'}",
-        statuspage_url=page_url,  # type: ignore[arg-type]
+        statuspage_url=page_url,
         console=True,
         anthropic_api_key="demo-key",
-        anthropic_base_url=api_url,  # type: ignore[arg-type]
+        anthropic_base_url=api_url,
         connectivity_url=page_url,
-        remind_every=0,  # type: ignore[arg-type]
+        remind_every=0,
         probes=[ProbeSpec(name=PROBE, kind="anthropic_messages", components=["Claude API (api.anthropic.com)"])],
     )
 

@@ -13,8 +13,10 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from bot.postmortem.data import PostmortemData
+from bot.store.models import ProbeResult
 
 STATUS_COLOURS = {
     "investigating": "#d62728",
@@ -26,7 +28,7 @@ STATUS_COLOURS = {
 
 
 def _per_minute(data: PostmortemData) -> tuple[list[datetime], list[float], list[float], list[float]]:
-    buckets: dict[datetime, list] = defaultdict(list)  # type: ignore[type-arg]
+    buckets: dict[datetime, list[ProbeResult]] = defaultdict(list)
     for result in data.probe.results:
         buckets[result.at.replace(second=0, microsecond=0)].append(result)
     times, p50, p95, errors = [], [], [], []
@@ -66,21 +68,21 @@ def render(data: PostmortemData) -> bytes:
         plt.close(fig)
 
 
-def _mark_events(data: PostmortemData, axes: tuple[object, object]) -> None:
+def _mark_events(data: PostmortemData, axes: tuple[Axes, Axes]) -> None:
     last = None
     for update in data.vendor_updates:
         if update.status != last:
             for axis in axes:
                 axis.axvline(
-                    update.at,
+                    mdates.date2num(update.at),
                     color=STATUS_COLOURS.get(update.status or "", "#444"),
-                    alpha=0.7,  # type: ignore[attr-defined]
+                    alpha=0.7,
                     linewidth=1,
                 )
             axes[0].annotate(
                 f"vendor: {update.status}",
                 (update.at, 1),
-                xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
+                xycoords=("data", "axes fraction"),
                 rotation=90,
                 fontsize=7,
                 va="top",
@@ -89,10 +91,10 @@ def _mark_events(data: PostmortemData, axes: tuple[object, object]) -> None:
             last = update.status
     if data.incident.resolved_at is not None:
         for axis in axes:
-            axis.axvline(data.incident.resolved_at, color="#17becf", linewidth=2, alpha=0.8)  # type: ignore[attr-defined]
+            axis.axvline(mdates.date2num(data.incident.resolved_at), color="#17becf", linewidth=2, alpha=0.8)
         axes[1].annotate(
             f"resolved ({data.incident.resolved_by})",
-            (data.incident.resolved_at, 0.95),  # type: ignore[attr-defined]
+            (data.incident.resolved_at, 0.95),
             xycoords=("data", "axes fraction"),
             rotation=90,
             fontsize=7,
@@ -103,15 +105,15 @@ def _mark_events(data: PostmortemData, axes: tuple[object, object]) -> None:
         label = "ack" if entry.kind == "ack" else entry.kind
         for axis in axes:
             axis.axvline(
-                entry.at,
+                mdates.date2num(entry.at),
                 color="#2ca02c" if entry.kind == "ack" else "#17becf",
-                linestyle=":",  # type: ignore[attr-defined]
+                linestyle=":",
                 linewidth=1.5,
             )
         axes[1].annotate(
             f"{label}: {entry.actor or ''}",
             (entry.at, 0.95),
-            xycoords=("data", "axes fraction"),  # type: ignore[attr-defined]
+            xycoords=("data", "axes fraction"),
             rotation=90,
             fontsize=7,
             va="top",

@@ -18,11 +18,11 @@ def forget_resolved(db: Database, before: datetime) -> int:
     """Returns how many timeline entries were deleted. Incidents still waiting for a delivery keep theirs."""
     waiting = select(OutboxMessage.incident_id).where(col(OutboxMessage.delivered_at).is_(None))
     old = select(Incident.id).where(
-        col(Incident.resolved_at).is_not(None), Incident.resolved_at < before, col(Incident.id).not_in(waiting)
+        col(Incident.resolved_at).is_not(None), col(Incident.resolved_at) < before, col(Incident.id).not_in(waiting)
     )
     with db.session() as session:
-        session.exec(delete(OutboxMessage).where(col(OutboxMessage.incident_id).in_(old)))  # type: ignore[call-overload]
-        entries = session.exec(delete(TimelineEntry).where(col(TimelineEntry.incident_id).in_(old)))  # type: ignore[call-overload]
+        session.exec(delete(OutboxMessage).where(col(OutboxMessage.incident_id).in_(old)))
+        entries = session.exec(delete(TimelineEntry).where(col(TimelineEntry.incident_id).in_(old)))
         session.commit()
     deleted = int(entries.rowcount or 0)
     if deleted:

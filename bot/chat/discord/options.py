@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
@@ -58,7 +58,7 @@ def options_of(spec: CommandSpec) -> list[Option]:
     return options
 
 
-def callback(spec: CommandSpec, run: Runner) -> Callable[..., Awaitable[None]]:
+def callback(spec: CommandSpec, run: Runner) -> Callable[..., Coroutine[Any, Any, None]]:
     """A coroutine whose signature lists the options, which is how discord.py learns them."""
     options = options_of(spec)
 
@@ -72,6 +72,7 @@ def callback(spec: CommandSpec, run: Runner) -> Callable[..., Awaitable[None]]:
         inspect.Parameter(o.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=o.annotation)
         for o in options
     ]
+    # discord.py reads the options from these two attributes, which a function's type does not declare
     invoke.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     invoke.__discord_app_commands_param_description__ = {o.name: o.description for o in options}  # type: ignore[attr-defined]
     invoke.__qualname__ = invoke.__name__ = f"claude_{spec.name}"

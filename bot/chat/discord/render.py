@@ -163,7 +163,8 @@ class Calling:
 
 def calling(targets: str) -> Calling:
     """`role:ID` and `user:ID`, comma-separated; anything else is ignored."""
-    users, roles = [], []
+    users: list[int] = []
+    roles: list[int] = []
     for part in (p.strip() for p in targets.split(",")):
         kind, _, ident = part.partition(":")
         if ident.isdigit() and kind in ("role", "user"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -32,7 +32,8 @@ from bot.engine.views import EntryView, IncidentCard
 from bot.postmortem.draft import Draft
 
 log = logging.getLogger(__name__)
-ARCHIVE_AFTER = 10080  # minutes (7 days): long incidents keep their thread open; posting reopens it anyway
+# minutes (7 days): long incidents keep their thread open; posting reopens it anyway
+ARCHIVE_AFTER: Literal[60, 1440, 4320, 10080] = 10080
 NONE = discord.AllowedMentions.none()
 NONCE_LIMIT = 25
 

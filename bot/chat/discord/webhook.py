@@ -33,7 +33,7 @@ from bot.postmortem.draft import Draft
 
 log = logging.getLogger(__name__)
 URL = re.compile(r"/webhooks/(?P<id>[0-9]+)/(?P<token>[A-Za-z0-9_.\-]+)")
-NO_MENTIONS = {"parse": []}
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 TRIES = 4
 NOT_PROCESSED = {502, 503}  # "no gateway available to process your request", "unavailable"
 TIMEOUT = aiohttp.ClientTimeout(total=10)

@@ -9,7 +9,8 @@ from typing import Any
 
 def load() -> dict[str, Any]:
     text = resources.files("bot.chat.slack").joinpath("manifest.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    manifest: dict[str, Any] = json.loads(text)
+    return manifest
 
 
 def for_install(public_url: str | None, command: str = "/claude") -> dict[str, Any]:

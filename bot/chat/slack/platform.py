@@ -64,7 +64,7 @@ class Responders:
         return self.group is not None and actor.id in await self._group_members()
 
     async def _group_members(self) -> frozenset[str]:
-        if time.monotonic() - self._fetched > GROUP_TTL:
+        if self.group is not None and time.monotonic() - self._fetched > GROUP_TTL:
             try:
                 answer = await self.client.usergroups_users_list(usergroup=self.group)
                 self._members, self._fetched = frozenset(answer.get("users", [])), time.monotonic()
@@ -171,7 +171,7 @@ class SlackPlatform:
             await ack()
             user = body.get("user", {})
             actor = Actor(name=user.get("username") or user.get("name") or user["id"], id=user["id"], platform="slack")
-            channel = (body.get("channel") or {}).get("id") or self.settings.slack_channel
+            channel = str((body.get("channel") or {}).get("id") or self.settings.slack_channel or "")
 
             async def act() -> None:
                 answer = await dispatch(f"{verb} {action.get('value', '')}", self._context(actor), services)

@@ -67,7 +67,7 @@ def roll_up_results(db: Database, now: datetime, keep_days: float) -> int:
             if not rows:
                 return folded
             _fold(session, rows)
-            session.exec(delete(ProbeResult).where(col(ProbeResult.id).in_([r.id for r in rows])))  # type: ignore[call-overload]
+            session.exec(delete(ProbeResult).where(col(ProbeResult.id).in_([r.id for r in rows])))
             session.commit()
         folded += len(rows)
 
