@@ -90,9 +90,9 @@ class Attempt:
                 self.tally.take_back(minute, self.model, kind)
                 self.failed = None
             elif name.endswith(".failed") and self.failed is None:
-                kind = network_kind(info.get("exception"))
-                if kind is not None:
-                    self.failed = (self.tally.record(self.model, kind), kind)
+                network = network_kind(info.get("exception"))
+                if network is not None:
+                    self.failed = (self.tally.record(self.model, network), network)
         except Exception:  # pragma: no cover  (defensive: the trace runs inside the caller's request)
             pass
 

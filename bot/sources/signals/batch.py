@@ -17,6 +17,7 @@ is taken once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -99,7 +100,7 @@ class Batch(BaseModel):
         return "calls" if self.calls is not None else "counts"
 
     @property
-    def items(self) -> list[Call] | list[MinuteCount]:
+    def items(self) -> Sequence[Call | MinuteCount]:
         return self.calls if self.calls is not None else self.counts or []
 
     def source_of(self, item: Call | MinuteCount) -> str:

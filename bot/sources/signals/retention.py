@@ -38,7 +38,7 @@ def prune(db: Database, now: datetime) -> int:
             session.add(hour)
         for row in rows:
             session.delete(row)
-        session.exec(delete(SignalReceipt).where(col(SignalReceipt.received_at) < now - RECEIPTS_KEPT))  # type: ignore[call-overload]
+        session.exec(delete(SignalReceipt).where(col(SignalReceipt.received_at) < now - RECEIPTS_KEPT))
         session.commit()
     return len(rows)
 
