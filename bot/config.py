@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from bot.engine.resolution import AutoResolve
 from bot.sources.signals.settings import SignalSettings
+from bot.store import urls
 
 CONFIG_ENV = "STATUSBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "statusbot.toml"
@@ -391,9 +392,9 @@ class Settings(BaseSettings, SignalSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql")):
+        if not (urls.is_sqlite(value) or urls.is_postgres(value)):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        return value
+        return urls.normalise(value)
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

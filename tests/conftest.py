@@ -1,12 +1,12 @@
-"""Shared test plumbing: the real recorded data (when ../shared is there), a fresh SQLite file,
-a simulated clock, and a bot wired to a loopback status page."""
+"""Shared test plumbing: the real recorded data (when ../shared is there), a fresh SQLite file or
+PostgreSQL database, a simulated clock, and a bot wired to a loopback status page."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from bot.app import StatusBot
 from bot.chat.console.sink import ConsoleSink
 from bot.clock import ManualClock
 from bot.config import Settings
+from tests import postgres
 from tests.fakes.statuspage import FakeStatuspage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,8 +37,39 @@ def load_json(path: Path) -> Any:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'statusbot.db'}"
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite file; `STATUSBOT_TEST_STORE=postgresql` runs every test that uses it on a fresh
+    PostgreSQL database instead (a whole-suite check of the second engine, for developers)."""
+    if os.environ.get("STATUSBOT_TEST_STORE") == "postgresql":
+        with postgres.fresh_database() as url:
+            yield url
+        return
+    yield f"sqlite:///{tmp_path / 'statusbot.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of this test's own (see tests/postgres.py): skipped with the reason
+    when no server answers, a failure under CI=true."""
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """One fresh PostgreSQL database shared by a module's tests (for costly set-ups)."""
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'statusbot.db'}"
+        return
+    with postgres.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Engine set-up (the only SQLite-specific code) and schema upgrades through Alembic."""
+"""Engine set-up (the only engine-specific code) and schema upgrades through Alembic."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from bot.store import urls
+
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
@@ -22,7 +24,8 @@ BUSY_TIMEOUT_MS = 5000
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     """`foreign_keys=False` is for migrations: SQLite alters a table by copying it, which a table
     referencing it would otherwise block."""
-    if url.startswith("sqlite"):
+    url = urls.normalise(url)
+    if urls.is_sqlite(url):
         _ensure_parent_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
@@ -53,7 +56,7 @@ class Database:
     """Owns the engine; hands out one short session per unit of work."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = urls.normalise(url)
         self.engine = make_engine(url)
 
     @contextmanager
@@ -75,7 +78,7 @@ def migrations_dir() -> Path:
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", urls.normalise(url).replace("%", "%%"))
     return config
 
 
