@@ -26,6 +26,7 @@ from bot.engine.reminders import ReminderPolicy
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft
 from bot.postmortem.draft import build as build_draft
+from bot.sources.alertmanager.route import AlertmanagerRoute
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
 from bot.sources.signals.retention import prune as prune_traffic
@@ -116,7 +117,9 @@ class StatusBot:
         self.probes = ProbeRunner(
             settings, self.engine, self.db, self.clock, transport=probe_transport, metrics=self.metrics
         )
-        self.signals = SignalRoute(settings, self.db, [s.name for s in services], self.clock, self.metrics)
+        names = [s.name for s in services]
+        self.signals = SignalRoute(settings, self.db, names, self.clock, self.metrics)
+        self.alertmanager = AlertmanagerRoute.build(settings, self.engine, self.db, self.clock, names, self.metrics)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -208,6 +211,7 @@ class StatusBot:
         for platform in self.platforms:
             app.router.add_routes(platform.routes())
         app.router.add_routes(self.signals.routes())
+        app.router.add_routes(self.alertmanager.routes())
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)

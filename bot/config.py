@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from bot.engine.resolution import AutoResolve
+from bot.sources.alertmanager.settings import AlertmanagerSettings
 from bot.sources.signals.settings import SignalSettings
 from bot.store import urls
 
@@ -103,7 +104,7 @@ class ServiceSpec(BaseModel):
         return self.command or f"/{self.name}"
 
 
-class Settings(BaseSettings, SignalSettings):
+class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
