@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.chat.slack import manifest
 from bot.config import ServiceSpec, Settings
 from bot.sources.probes.kinds import ANTHROPIC_VERSION
+from bot.sources.signals.health import freshness
 from bot.sources.statuspage.client import USER_AGENT, FetchError, StatuspageClient
 from bot.sources.statuspage.parse import ParseError, parse_incidents, parse_summary
 from bot.store.db import alembic_config, make_engine
@@ -190,6 +192,17 @@ def _revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+# -------------------------------------------------------------------------------------------- signals
+async def check_signals(doctor: Doctor) -> Check:
+    """With a signal token set, signals should arrive: none for a while means a reporter is misconfigured."""
+    settings = doctor.settings
+    if not settings.signal_tokens():
+        return skipped(f"{NOT_CONFIGURED} (no STATUSBOT_SIGNALS_TOKEN)")
+    stale = timedelta(minutes=settings.signals_stale_minutes)
+    found = await _in_daemon_thread(lambda: freshness(settings.database_url, datetime.now(UTC), stale))
+    return passed(found.detail) if found.ok else failed(found.detail, found.fix or "")
 
 
 # ---------------------------------------------------------------------------------------- status page
@@ -500,6 +513,7 @@ def plan(settings: Settings) -> list[Spec]:
     ]
     specs += [
         Spec("anthropic api", check_anthropic, "check ANTHROPIC_BASE_URL and this host's network"),
+        Spec("signals", check_signals, "check DATABASE_URL"),
         Spec("slack token", check_slack_token, "check SLACK_API_URL and this host's network"),
         Spec("slack scopes", check_slack_scopes, "check SLACK_API_URL and this host's network"),
     ]

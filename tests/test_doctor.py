@@ -165,6 +165,7 @@ async def test_all_green(world: World) -> None:
         "database",
         "status page",
         "anthropic api",
+        "signals",
         "slack token",
         "slack scopes",
         "slack channel",
@@ -186,7 +187,7 @@ async def test_all_green(world: World) -> None:
         assert named["discord channel"].detail == f"#channel-{CHANNEL_ID} ({CHANNEL_ID}) is visible to the bot"
         assert named["discord commands"].detail == f"/claude is registered in server {GUILD_ID}"
         assert not any(named[n].skipped for n in ("discord token", "discord channel", "discord commands"))
-    assert [c.name for c in checks if c.skipped] == (
+    assert [c.name for c in checks if c.skipped] == ["signals"] + (
         ["discord webhook"] if world.dc else ["discord token", "discord channel", "discord commands", "discord webhook"]
     )
 
@@ -550,7 +551,7 @@ async def test_cli_prints_one_line_per_check_and_exits_1_on_a_failure(
     green = await doctor_cli()
     assert green.exit_code == 0, green.output
     lines = green.output.splitlines()
-    assert len(lines) == 10 and all(line[0] in "✔–" for line in lines)
+    assert len(lines) == 11 and all(line[0] in "✔–" for line in lines)
     assert "✔ slack channel: the bot is in C0INCIDENT" in lines
 
     world.slack.set_member(SLACK_CHANNEL, False)

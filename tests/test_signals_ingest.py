@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from bot.store.models import SignalReceipt
+from bot.config import Settings
+from bot.doctor import Check, plan, run_checks
+from bot.store.models import SignalReceipt, TrafficRollup
 from tests.signal_world import MODEL, TOKEN, call, minute_of, signal_world
 
 
@@ -199,3 +201,28 @@ async def test_a_flood_above_the_rate_is_429_with_retry_after(tmp_path: Path) ->
         assert (await world.post({**body, "sender": "later"})).status_code == 202
         other = await world.post({**body, "sender": "x"}, token="wrong")
         assert other.status_code == 401  # a stranger's flood does not spend the token's budget
+
+
+async def test_doctor_says_whether_signals_arrive(tmp_path: Path) -> None:
+    async with signal_world(tmp_path) as world:
+        settings = world.bot.settings
+        [spec] = [s for s in plan(settings) if s.name == "signals"]
+
+        async def check() -> Check:
+            [found] = await run_checks(settings, checks=[spec])
+            return found
+
+        never = await check()
+        assert not never.ok and "no signal has arrived" in never.detail and "STATUSBOT_SIGNALS_TOKEN" in never.line()
+        world.clock.set(datetime.now(UTC))
+        await world.post({"source": "app", "calls": [call(world.clock.now())]})
+        assert (await check()).ok
+        with world.bot.db.session() as session:
+            for row in session.exec(select(TrafficRollup)):
+                row.received_at -= timedelta(hours=2)
+                session.add(row)
+            session.commit()
+        stale = await check()
+        assert not stale.ok and stale.detail.startswith("no signal for 2h")
+    unset = await run_checks(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"), checks=[spec])
+    assert unset[0].skipped and "no STATUSBOT_SIGNALS_TOKEN" in unset[0].line()

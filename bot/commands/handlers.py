@@ -10,11 +10,12 @@ from bot.commands.arguments import bounded_int, incident_number, shown
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
-from bot.engine.views import IncidentCard, card, human_duration
-from bot.store import queries
+from bot.engine.views import IncidentCard, card, human_duration, live_card, traffic_line
+from bot.store import queries, traffic
 from bot.store.models import Incident, ProbeResult
 
 RECENT = 10
+TRAFFIC_MODELS = 5
 
 
 def _word(status: str) -> str:
@@ -64,7 +65,7 @@ async def help_(ctx: CommandContext, services: Services, args: list[str]) -> Ans
     )
 
 
-@COMMANDS.command("status", "status [all]", "Components, open incidents and probe results, on one screen.")
+@COMMANDS.command("status", "status [all]", "Components, open incidents, probes and your own traffic, on one screen.")
 async def status(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     now = services.clock.now()
     every = bool(args) and args[0].lower() == "all"
@@ -89,6 +90,8 @@ async def status(ctx: CommandContext, services: Services, args: list[str]) -> An
             open_ = [card(i) for i in queries.incidents(session) if i.service == name]
             lines += [f"{name}: {summary}", *[incident_line(v, now) for v in open_]]
             lines += [] if open_ else [f"{name}: no open incidents."]
+            recent = traffic.totals(session, name, now - traffic.RECENT)[:TRAFFIC_MODELS]
+            lines += [(f"{name}: " if every else "") + traffic_line(t) for t in recent]
         results = queries.latest_probe_results(session)
     lines += [probe_line(r, now) for r in results] or ["Probes: none configured."]
     title = "Status of every watched service" if every else f"Status of {names[0]}"
@@ -123,8 +126,9 @@ async def resolve(ctx: CommandContext, services: Services, args: list[str]) -> A
 @COMMANDS.command("show", "show [ID]", "One incident and its whole timeline.", takes_incident=True)
 async def show(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     incident_id = resolve_id(services, args)
-    view = card(load(services, incident_id))
+    incident = load(services, incident_id)
     with services.db.session() as session:
+        view = live_card(session, incident, services.clock.now())
         entries = queries.timeline(session, incident_id)
     lines = tuple(f"{e.at:%m-%d %H:%M} {_word(e.status or e.kind)}: {e.body}" for e in entries)
     fields = (

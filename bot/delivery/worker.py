@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
-from bot.engine.views import card, entry_view
+from bot.engine.views import entry_view, live_card
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft, TemplateProblem
 from bot.store.db import Database
@@ -166,7 +166,7 @@ class DeliveryWorker:
             incident = session.get(Incident, row.incident_id)
             stored = session.get(OutboxMessage, row.id)
             assert incident is not None and stored is not None
-            view = card(incident)
+            view = live_card(session, incident, self.clock.now())
             thread = _thread(session, row.incident_id, row.sink)
             entry = session.get(TimelineEntry, row.entry_id) if row.entry_id else None
             # Count the attempt before making it: after a crash mid-send, the retry knows the post

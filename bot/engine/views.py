@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
+from bot.store.traffic import RECENT, TrafficTotal, totals
 
 STATUS_ICON: dict[str, str] = {
     Status.INVESTIGATING: "🔴",
@@ -28,6 +31,7 @@ ENTRY_LABEL: dict[str, str] = {  # a vendor update is labelled by its status ins
     EntryKind.ESCALATION: "Escalation",
     EntryKind.SNOOZE: "Snoozed",
 }
+TRAFFIC_LINES = 3
 SIGNED_BY_PERSON = frozenset({EntryKind.ACK, EntryKind.RESOLVE})  # shown as "by @someone"
 
 
@@ -59,6 +63,7 @@ class IncidentCard:
     vendor_confirmed: bool = True
     informational: bool = False
     flapping: bool = False
+    traffic: tuple[str, ...] = ()  # what the team's own calls say now: `your traffic: 23% errors on ...`
 
     @property
     def remarks(self) -> list[str]:
@@ -68,7 +73,7 @@ class IncidentCard:
             notes.append("informational: none of the components your probes use")
         if self.flapping:
             notes.append("flapping")
-        return notes
+        return notes + list(self.traffic)
 
     @property
     def vendor_status(self) -> str:
@@ -136,7 +141,7 @@ class EntryView:
         return self.kind in SIGNED_BY_PERSON
 
 
-def card(incident: Incident) -> IncidentCard:
+def card(incident: Incident, traffic: tuple[str, ...] = ()) -> IncidentCard:
     assert incident.id is not None
     return IncidentCard(
         id=incident.id,
@@ -160,7 +165,30 @@ def card(incident: Incident) -> IncidentCard:
         vendor_confirmed=incident.upstream_id is not None,
         informational=incident.informational,
         flapping=incident.flapping,
+        traffic=traffic,
     )
+
+
+def live_card(session: Session, incident: Incident, now: datetime) -> IncidentCard:
+    """The card with what the team's own traffic says now, on the incident's models (when its streams
+    name any), else on the models whose calls fail most."""
+    models = incident_models(incident)
+    recent = totals(session, incident.service, now - RECENT, models or None)
+    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]))
+
+
+def incident_models(incident: Incident) -> list[str]:
+    """The models the incident's streams name (`traffic:<source>:<model>`, `alert:<name>:<model>`)."""
+    parts = (incident.probe_name or "").split(":")
+    return [parts[2]] if len(parts) >= 3 and parts[2] else []
+
+
+def traffic_line(total: TrafficTotal, span: timedelta = RECENT) -> str:
+    """`your traffic: 23% errors on claude-opus-4-5 (1,204 calls in the last 5 min)`."""
+    rate = 100 * total.error_rate
+    shown = f"{rate:.0f}" if rate >= 10 or rate == 0 else f"{rate:.1f}"
+    minutes = int(span.total_seconds() // 60)
+    return f"your traffic: {shown}% errors on {total.model} ({total.calls:,} calls in the last {minutes} min)"
 
 
 def entry_view(entry: TimelineEntry) -> EntryView:

@@ -51,6 +51,7 @@ def render(data: PostmortemData) -> bytes:
         top.plot(times, p95, label="latency p95", color="#9467bd", linewidth=1.0, linestyle="--")
         top.set_ylabel("ms")
         bottom.bar(times, errors, width=1 / 1440, color="#d62728", label="failed probes")
+        _traffic_series(data, bottom)
         bottom.set_ylabel("errors %")
         bottom.set_ylim(0, 105)
         if not times:
@@ -66,6 +67,21 @@ def render(data: PostmortemData) -> bytes:
         return out.getvalue()
     finally:
         plt.close(fig)
+
+
+def _traffic_series(data: PostmortemData, axis: Axes) -> None:
+    """The team's own calls' error rate per minute, beside the probes' bars."""
+    minutes = [(at, 100.0 * f / n) for at, n, f in data.traffic.minutes if n]
+    if minutes:
+        axis.plot(
+            [at for at, _ in minutes],
+            [rate for _, rate in minutes],
+            color="#ff7f0e",
+            linewidth=1.4,
+            marker=".",
+            label=f"your traffic ({data.traffic.calls:,} calls)",
+        )
+        axis.legend(loc="upper right", fontsize=8)
 
 
 def _mark_events(data: PostmortemData, axes: tuple[Axes, Axes]) -> None:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.engine.views import EntryView, IncidentCard, card, entry_view, human_duration
-from bot.store import queries
+from bot.engine.views import EntryView, IncidentCard, card, entry_view, human_duration, incident_models
+from bot.store import queries, traffic
 from bot.store.db import Database
 from bot.store.models import Incident, ProbeResult
 
@@ -38,6 +38,27 @@ class ProbeWindow:
 
 
 @dataclass(frozen=True)
+class TrafficWindow:
+    """The team's own calls across the window, per minute: (minute, calls, failures)."""
+
+    minutes: tuple[tuple[datetime, int, int], ...] = ()
+
+    @property
+    def calls(self) -> int:
+        return sum(n for _, n, _ in self.minutes)
+
+    @property
+    def failures(self) -> int:
+        return sum(f for _, _, f in self.minutes)
+
+    @property
+    def worst(self) -> tuple[datetime, float] | None:
+        """The minute with the highest error rate, and that rate in percent."""
+        rated = [(at, 100.0 * f / n) for at, n, f in self.minutes if n]
+        return max(rated, key=lambda pair: pair[1]) if rated else None
+
+
+@dataclass(frozen=True)
 class PostmortemData:
     incident: IncidentCard
     upstream_id: str | None
@@ -52,6 +73,7 @@ class PostmortemData:
     generated_at: datetime
     durations: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    traffic: TrafficWindow = field(default_factory=TrafficWindow)
 
 
 def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
@@ -63,6 +85,8 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
         view = card(incident)
         window = (min(view.detected_at, view.started_at) - MARGIN, (view.resolved_at or now) + MARGIN)
         probe = _probe_window(session, incident.probe_name, window)
+        models = incident_models(incident) or None
+        own = TrafficWindow(tuple(traffic.per_minute(session, incident.service, *window, models)))
     vendor = tuple(e for e in entries if e.kind == "vendor_update")
     vendor_start = incident.vendor_started_at or incident.started_at
     vendor_ttr = (incident.vendor_resolved_at - vendor_start) if incident.vendor_resolved_at else None
@@ -80,6 +104,7 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
         generated_at=now,
         durations=_durations(view, vendor_ttr),
         summary=_summary(view),
+        traffic=own,
     )
 
 
