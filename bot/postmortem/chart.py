@@ -74,7 +74,7 @@ def _traffic_series(data: PostmortemData, axis: Axes) -> None:
     minutes = [(at, 100.0 * f / n) for at, n, f in data.traffic.minutes if n]
     if minutes:
         axis.plot(
-            [at for at, _ in minutes],
+            mdates.date2num([at for at, _ in minutes]),
             [rate for _, rate in minutes],
             color="#ff7f0e",
             linewidth=1.4,

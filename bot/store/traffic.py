@@ -57,8 +57,8 @@ def per_minute(
             TrafficRollup.start >= _minute(start),
             TrafficRollup.start <= end,
         )
-        .group_by(TrafficRollup.start)
-        .order_by(TrafficRollup.start)
+        .group_by(col(TrafficRollup.start))
+        .order_by(col(TrafficRollup.start))
     )
     if models is not None:
         query = query.where(col(TrafficRollup.model).in_(list(models)))
