@@ -24,7 +24,7 @@ from bot.metrics import Metrics
 from bot.sources.signals import batch as batches
 from bot.sources.signals.limits import RateLimit
 from bot.sources.signals.settings import SignalSettings
-from bot.sources.signals.store import Taken, store
+from bot.sources.signals.store import Taken, body_digest, store
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class SignalRoute:
             raise Refusal(429, "too many batches: slow down", (("Retry-After", RateLimit.retry_after(wait)),))
         body = await self._read(request)
         batch = self._parse(body)
-        return self._store(service, batch)
+        return self._store(service, batch, body_digest(body))
 
     def _authorised(self, request: web.Request) -> int:
         """The index of the matching token. Every token is compared, so timing tells nothing."""
@@ -119,11 +119,11 @@ class SignalRoute:
             self.log.warning("signals:400", "signals: refused a batch: %s", exc)
             raise Refusal(400, str(exc)) from None
 
-    def _store(self, service: str, batch: batches.Batch) -> Taken:
+    def _store(self, service: str, batch: batches.Batch, receipt: str) -> Taken:
         for attempt in range(STORE_TRIES):
             with self.db.session() as session:
                 try:
-                    taken = store(session, service, batch, self.clock.now())
+                    taken = store(session, service, batch, self.clock.now(), receipt)
                     session.commit()
                     return taken
                 except IntegrityError:  # another replica took the same batch, or a row, at the same time

@@ -14,7 +14,7 @@ import hashlib
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
@@ -51,12 +51,12 @@ class Taken:
 Key = tuple[str, str, datetime]  # (source, model, minute)
 
 
-def store(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
-    """Write the batch (the caller commits; on an IntegrityError, another replica took the same batch or
-    row at the same moment: roll back and store again). Returns the items taken and those already had."""
+def store(session: Session, service: str, batch: Batch, now: datetime, digest: str) -> Taken:
+    """Write the batch, whose body has this `digest` (the caller commits; on an IntegrityError, another
+    replica took the same batch or row at once: roll back, store again). Returns items taken and had."""
     if batch.counts is not None:
         return _store_counts(session, service, batch, now)
-    return _store_calls(session, service, batch, now)
+    return _store_calls(session, service, batch, now, digest)
 
 
 def _store_counts(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
@@ -77,12 +77,11 @@ def _store_counts(session: Session, service: str, batch: Batch, now: datetime) -
     return Taken(accepted, len(batch.counts or []) - accepted)
 
 
-def _store_calls(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
+def _store_calls(session: Session, service: str, batch: Batch, now: datetime, digest: str) -> Taken:
     calls = batch.calls or []
-    receipt = digest(batch)
-    if session.get(SignalReceipt, (service, receipt)) is not None:
+    if session.get(SignalReceipt, (service, digest)) is not None:
         return Taken(0, len(calls))
-    session.add(SignalReceipt(service=service, digest=receipt, received_at=now))
+    session.add(SignalReceipt(service=service, digest=digest, received_at=now))
     for key, tally in _aggregate(batch, calls).items():
         source, model, minute = key
         pk = (service, source, model, minute, MINUTE, f"calls:{batch.sender}")
@@ -99,21 +98,26 @@ def _store_calls(session: Session, service: str, batch: Batch, now: datetime) ->
 
 def _aggregate(batch: Batch, calls: list[Call]) -> dict[Key, Tally]:
     groups: dict[Key, Tally] = defaultdict(Tally)
+    judged: dict[tuple[int | None, str | None], tuple[Verdict, str]] = {}  # a batch has few distinct answers
     for call in calls:
+        answer = (call.status, call.error_type)
+        if answer not in judged:
+            judged[answer] = (call_verdict(*answer), error_key(*answer) or "api_error")
+        verdict_, key = judged[answer]
         group = groups[(batch.source_of(call), call.model, call.at.replace(second=0, microsecond=0))]
-        judged = call_verdict(call.status, call.error_type)
-        if judged == Verdict.OK:
+        if verdict_ == Verdict.OK:
             group.ok += 1
             if call.latency_ms is not None:
                 group.latencies.append(call.latency_ms)
         else:
-            group.by_verdict[judged] += 1
-            group.errors[error_key(call.status, call.error_type) or "api_error"] += 1
-    return groups
+            group.by_verdict[verdict_] += 1
+            group.errors[key] += 1
+    return {(source, model, minute.astimezone(UTC)): tally for (source, model, minute), tally in groups.items()}
 
 
-def digest(batch: Batch) -> str:
-    return hashlib.sha256(batch.model_dump_json(include={"sender", "source", "calls"}).encode()).hexdigest()
+def body_digest(body: bytes) -> str:
+    """A batch's identity: its bytes (a retry sends the very same ones)."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def _new_row(pk: tuple[str, str, str, datetime, int, str]) -> TrafficRollup:
