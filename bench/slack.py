@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 import httpx
-from _common import INCIDENTS, burst_events, ms, one_at_a_time, percentile, rss_mib
+from _common import INCIDENTS, burst_events, free_port, ms, one_at_a_time, percentile, rss_mib, wait_healthy
 
 from bot.chat.slack import manifest
 from bot.clock import SystemClock
@@ -61,12 +60,6 @@ async def round_trips(http: httpx.AsyncClient, slack: FakeSlack, concurrency: in
     return times
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def command_figures(tmp: Path) -> None:
     """The bot runs as its own process (`statusbot run`), as in production; load comes from here."""
     scenario = Scenario.load()
@@ -106,17 +99,6 @@ async def command_figures(tmp: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-
-
-async def wait_healthy(http: httpx.AsyncClient) -> None:
-    for _ in range(200):
-        try:
-            if (await http.get("/healthz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the bot did not come up")
 
 
 async def burst_figures(tmp: Path) -> None:

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.outcomes import Verdict, call_verdict, error_key, verdict
 from bot.sources.signals.batch import Batch, Call
@@ -60,13 +60,15 @@ def store(session: Session, service: str, batch: Batch, now: datetime, digest: s
 
 
 def _store_counts(session: Session, service: str, batch: Batch, now: datetime) -> Taken:
-    accepted = 0
-    for count in batch.counts or []:
+    accepted, sender = 0, f"counts:{batch.sender}"
+    counts = batch.counts or []
+    rows = _rows(session, service, sender, [c.minute for c in counts])
+    for count in counts:
         tally = Tally(ok=count.ok, errors=Counter(count.errors))
         for key, n in count.errors.items():
             tally.by_verdict[verdict(key)] += n
-        pk = (service, batch.source_of(count), count.model, count.minute, MINUTE, f"counts:{batch.sender}")
-        row = session.get(TrafficRollup, pk, with_for_update=True)
+        pk = (service, batch.source_of(count), count.model, count.minute, MINUTE, sender)
+        row = rows.get(pk)
         if row is not None and row.calls >= tally.calls:
             continue  # a repeat, or an older total arriving late
         row = row or _new_row(pk)
@@ -82,10 +84,11 @@ def _store_calls(session: Session, service: str, batch: Batch, now: datetime, di
     if session.get(SignalReceipt, (service, digest)) is not None:
         return Taken(0, len(calls))
     session.add(SignalReceipt(service=service, digest=digest, received_at=now))
-    for key, tally in _aggregate(batch, calls).items():
-        source, model, minute = key
-        pk = (service, source, model, minute, MINUTE, f"calls:{batch.sender}")
-        row = session.get(TrafficRollup, pk, with_for_update=True)
+    groups, sender = _aggregate(batch, calls), f"calls:{batch.sender}"
+    rows = _rows(session, service, sender, [minute for _, _, minute in groups])
+    for (source, model, minute), tally in groups.items():
+        pk = (service, source, model, minute, MINUTE, sender)
+        row = rows.get(pk)
         if row is None:
             row = _new_row(pk)
             _set(row, tally, now)
@@ -94,6 +97,27 @@ def _store_calls(session: Session, service: str, batch: Batch, now: datetime, di
             _add(row, tally, now)
         session.add(row)
     return Taken(len(calls), 0)
+
+
+Pk = tuple[str, str, str, datetime, int, str]
+
+
+def _rows(session: Session, service: str, sender: str, minutes: list[datetime]) -> dict[Pk, TrafficRollup]:
+    """The sender's rows of these minutes, in one query, locked for this transaction (PostgreSQL)."""
+    if not minutes:
+        return {}
+    query = (
+        select(TrafficRollup)
+        .where(
+            TrafficRollup.service == service,
+            TrafficRollup.sender == sender,
+            TrafficRollup.seconds == MINUTE,
+            TrafficRollup.start >= min(minutes),
+            TrafficRollup.start <= max(minutes),
+        )
+        .with_for_update()
+    )
+    return {(r.service, r.source, r.model, r.start, r.seconds, r.sender): r for r in session.exec(query)}
 
 
 def _aggregate(batch: Batch, calls: list[Call]) -> dict[Key, Tally]:
@@ -120,7 +144,7 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _new_row(pk: tuple[str, str, str, datetime, int, str]) -> TrafficRollup:
+def _new_row(pk: Pk) -> TrafficRollup:
     service, source, model, start, seconds, sender = pk
     return TrafficRollup(service=service, source=source, model=model, start=start, seconds=seconds, sender=sender)
 
