@@ -157,8 +157,8 @@ async def test_an_unknown_service_is_404_and_the_short_path_feeds_the_first(tmp_
         assert [r.service for r in world.rollups()] == ["claude"]
 
 
-async def test_the_same_raw_batch_twice_is_taken_once(tmp_path: Path) -> None:
-    async with signal_world(tmp_path) as world:
+async def test_the_same_raw_batch_twice_is_taken_once(tmp_path: Path, any_db_url: str) -> None:
+    async with signal_world(tmp_path, database_url=any_db_url) as world:
         now = world.clock.now()
         body = {"sender": "pod-1", "source": "app", "calls": [call(now), call(now, 529, error_type="overloaded_error")]}
         first, again = await world.post(body), await world.post(body)
@@ -169,8 +169,8 @@ async def test_the_same_raw_batch_twice_is_taken_once(tmp_path: Path) -> None:
         assert world.totals() == {"ok": 2, "failures": 1, "throttled": 0, "caller": 0}
 
 
-async def test_counts_are_running_totals_per_sender_and_minute(tmp_path: Path) -> None:
-    async with signal_world(tmp_path) as world:
+async def test_counts_are_running_totals_per_sender_and_minute(tmp_path: Path, any_db_url: str) -> None:
+    async with signal_world(tmp_path, database_url=any_db_url) as world:
         minute = minute_of(world.clock.now())
 
         def counts(sender: str, ok: int, overloaded: int) -> dict[str, object]:
