@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,27 @@ def calls_sync(client: anthropic.Anthropic, model: str, n: int) -> int:
     return failed
 
 
+Closing = Callable[[Any], Any]
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[Closing]:
+    """Clients the test makes, closed after it (an unclosed async client's own clean-up would run later,
+    on a loop that is gone, and log into another test)."""
+    made: list[Any] = []
+
+    def keep(client: Any) -> Any:
+        made.append(client)
+        return client
+
+    yield keep
+    for client in made:
+        if isinstance(client, anthropic.AsyncAnthropic):
+            await client.close()
+        else:
+            client.close()
+
+
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK's own backoff (0.5 s doubling) in milliseconds: the same retries, without the waiting."""
@@ -56,14 +77,17 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("quick_retries")
-async def test_every_attempt_of_the_real_sdk_is_counted_and_reaches_the_bot(tmp_path: Path) -> None:
+async def test_every_attempt_of_the_real_sdk_is_counted_and_reaches_the_bot(
+    tmp_path: Path,
+    closing: Closing,
+) -> None:
     async with (
         FakeAnthropic(api_key=KEY, model_error_rates={FAILING: 0.3}, rng=random.Random(5)) as api,
         signal_world(tmp_path) as world,
     ):
         url, now = f"http://127.0.0.1:{world.bot.http_port}", world.clock.now().timestamp
         reporter = Reporter(url, TOKEN, "checkout", interval=3600, clock=now)
-        client = reporter.instrument(anthropic.Anthropic(api_key=KEY, base_url=api.base_url, max_retries=2))
+        client = reporter.instrument(closing(anthropic.Anthropic(api_key=KEY, base_url=api.base_url, max_retries=2)))
         assert reporter.instrument(client) is client  # once only
         failed = await asyncio.to_thread(calls_sync, client, FAILING, 30)
         await asyncio.to_thread(calls_sync, client, HEALTHY, 10)
@@ -80,10 +104,15 @@ async def test_every_attempt_of_the_real_sdk_is_counted_and_reaches_the_bot(tmp_
 
 
 @pytest.mark.usefixtures("quick_retries")
-async def test_the_async_client_is_counted_too(tmp_path: Path) -> None:
+async def test_the_async_client_is_counted_too(
+    tmp_path: Path,
+    closing: Closing,
+) -> None:
     async with FakeAnthropic(api_key=KEY, model_error_rates={FAILING: 1.0}) as api:
         reporter = Reporter(CLOSED_PORT_URL, TOKEN, "worker", interval=3600)
-        client = reporter.instrument(anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url, max_retries=1))
+        client = reporter.instrument(
+            closing(anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url, max_retries=1))
+        )
         with pytest.raises(anthropic.InternalServerError):
             await client.messages.create(**ask(FAILING))
         await client.messages.create(**ask(HEALTHY))
@@ -103,7 +132,10 @@ def assert_never_sent(reporter: Reporter) -> bool:
     return stats["batches_sent"] == 0 and stats["send_failures"] >= 1 and stats["held"] == stats["recorded"]
 
 
-async def test_a_client_you_build_with_httpx_and_x_api_key_like_sdk_1x(tmp_path: Path) -> None:
+async def test_a_client_you_build_with_httpx_and_x_api_key_like_sdk_1x(
+    tmp_path: Path,
+    closing: Closing,
+) -> None:
     """SDK 1.x sends x-api-key through an httpx client; the hooks are the same for httpx and httpx2."""
     async with FakeAnthropic(api_key=KEY) as api:
         reporter = Reporter(CLOSED_PORT_URL, TOKEN, "legacy", interval=3600)
@@ -114,7 +146,7 @@ async def test_a_client_you_build_with_httpx_and_x_api_key_like_sdk_1x(tmp_path:
                 assert http.post("/v1/messages", json=ask(HEALTHY)).status_code == 200
                 assert http.post("/v1/messages", json=ask("claude-nope")).status_code == 404
             own = httpx2.Client(event_hooks=reporter.event_hooks())
-            sdk = anthropic.Anthropic(api_key=KEY, base_url=api.base_url, http_client=own)
+            sdk = closing(anthropic.Anthropic(api_key=KEY, base_url=api.base_url, http_client=own))
             sdk.messages.create(**ask(HEALTHY))
 
         await asyncio.to_thread(run)
@@ -129,11 +161,12 @@ async def test_a_client_you_build_with_httpx_and_x_api_key_like_sdk_1x(tmp_path:
 @pytest.mark.usefixtures("quick_retries")
 async def test_timeouts_and_dropped_connections_are_failures_and_the_caller_sees_what_it_would(
     tmp_path: Path,
+    closing: Closing,
 ) -> None:
     async with FakeAnthropic(api_key=KEY, mode="stall") as api:
         reporter = Reporter(CLOSED_PORT_URL, TOKEN, "app", interval=3600)
         client = reporter.instrument(
-            anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url, max_retries=1, timeout=0.2)
+            closing(anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url, max_retries=1, timeout=0.2))
         )
         with pytest.raises(anthropic.APITimeoutError):
             await client.messages.create(**ask(HEALTHY))
@@ -158,7 +191,10 @@ async def test_the_bot_down_never_reaches_the_caller_and_what_is_lost_is_counted
     assert tally.dropped == 5 + 11  # at most 50 models a minute
 
 
-async def test_nothing_but_counts_is_sent(tmp_path: Path) -> None:
+async def test_nothing_but_counts_is_sent(
+    tmp_path: Path,
+    closing: Closing,
+) -> None:
     bodies: list[bytes] = []
 
     async def receive(request: web.Request) -> web.Response:
@@ -168,7 +204,7 @@ async def test_nothing_but_counts_is_sent(tmp_path: Path) -> None:
 
     async with FakeAnthropic(api_key=KEY) as api, receiver(receive) as url:
         reporter = Reporter(url, TOKEN, "app", service="claude", interval=3600)
-        client = reporter.instrument(anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url))
+        client = reporter.instrument(closing(anthropic.AsyncAnthropic(api_key=KEY, base_url=api.base_url)))
         await client.messages.create(**ask(HEALTHY, system="you are the launch planner"))
         assert await asyncio.to_thread(reporter.flush)
         await asyncio.to_thread(reporter.close)
@@ -200,7 +236,10 @@ def error_frame() -> bytes:
     return next(e["sse_frame"] for e in examples if "sse_frame" in e).encode()
 
 
-async def test_an_error_event_inside_a_streamed_200_is_that_error(tmp_path: Path) -> None:
+async def test_an_error_event_inside_a_streamed_200_is_that_error(
+    tmp_path: Path,
+    closing: Closing,
+) -> None:
     frame = error_frame()
     start = {
         "type": "message_start",
@@ -226,7 +265,7 @@ async def test_an_error_event_inside_a_streamed_200_is_that_error(tmp_path: Path
 
     async with receiver(stream) as url:
         reporter = Reporter(CLOSED_PORT_URL, TOKEN, "app", interval=3600)
-        client = reporter.instrument(anthropic.AsyncAnthropic(api_key=KEY, base_url=url, max_retries=0))
+        client = reporter.instrument(closing(anthropic.AsyncAnthropic(api_key=KEY, base_url=url, max_retries=0)))
         with pytest.raises(anthropic.APIStatusError) as raised:
             async for _ in await client.messages.create(**ask(HEALTHY, stream=True)):
                 pass
