@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.chat.base import Sink
 from bot.chat.console.sink import ConsoleSink
@@ -23,6 +24,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
+from bot.leadership import Leadership, replica_id
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft
 from bot.postmortem.draft import build as build_draft
@@ -33,11 +35,13 @@ from bot.sources.signals.retention import prune as prune_traffic
 from bot.sources.signals.route import SignalRoute
 from bot.sources.statuspage.client import StatuspageClient
 from bot.sources.statuspage.poller import StatuspagePoller
-from bot.store import queries
+from bot.store import queries, urls, wakeups
 from bot.store.db import Database
+from bot.store.lease import Lease
 from bot.store.models import SourceState
 from bot.store.outbox import depth
 from bot.store.retention import forget_resolved
+from bot.store.wakeups import Listener
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,19 @@ def sink_names(settings: Settings) -> list[str]:
     """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
     names = ["console"] if settings.console_enabled else []
     return names + (["slack"] if settings.slack_enabled else []) + (["discord"] if settings.discord_enabled else [])
+
+
+def quietly(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A scheduled coroutine that ends without a traceback when shutdown (or losing the lease)
+    cancels it mid-run; what it wrote so far is idempotent."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.debug("%s: cancelled at shutdown", getattr(job, "__qualname__", job))
+
+    return run
 
 
 class StatusBot:
@@ -81,7 +98,7 @@ class StatusBot:
             self.db,
             list(self.sinks),
             self.clock,
-            on_commit=self.worker.kick,
+            on_commit=self._committed,
             probes=probe_map,
             reminder_policy=policy,
             auto_resolve=settings.auto_resolve,
@@ -123,25 +140,58 @@ class StatusBot:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._delivery: asyncio.Task[None] | None = None
+        self.leadership: Leadership | None = None
         self.started_at = self.clock.now()
         self.http_port = settings.port
 
     async def start(self) -> None:
+        """Every replica serves HTTP (and Slack); the one that wins the lease also leads (`_lead`)."""
         self.db.upgrade()
-        self._tasks.append(asyncio.create_task(self.worker.run(), name="delivery"))
-        self.worker.kick()  # deliver what a previous run left in the outbox
+        self.scheduler.start()
+        await self.start_http()
+        for platform in self.platforms:
+            if not platform.leader_only:
+                await platform.start()
+        lease = Lease(self.db, replica_id(), self.settings.lease_ttl)
+        self.leadership = Leadership(lease, self._lead, self._follow, self.metrics)
+        self.worker.fence = self.leadership
+        if urls.is_postgres(self.db.url):
+            listener = Listener(
+                self.db.url, {wakeups.OUTBOX: self._outbox_changed, wakeups.LEASE: self.leadership.poke}
+            )
+            self._tasks.append(asyncio.create_task(listener.run(), name="wake-ups"))
+        await self.leadership.start()
+        log.info(
+            "HTTP on %s:%s; %s; sinks: %s",
+            self.settings.host,
+            self.http_port,
+            "leading" if self.leadership.leading else "following",
+            ", ".join(self.sinks) or "none",
+        )
+
+    async def _lead(self, epoch: int) -> None:
+        """The leader's duties: sources, reminders, retention, delivery, leader-only platforms."""
+        self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
+        self.worker.kick()  # deliver what a previous leader left in the outbox
         for poller in self.pollers:
             self.scheduler.add_job(
-                poller.poll,
+                quietly(poller.poll),
                 "interval",
                 seconds=self.settings.poll_interval,
                 next_run_time=self.clock.now(),
                 id=f"poll:{poller.service}",
                 max_instances=1,
                 coalesce=True,
+                replace_existing=True,
             )
         self.scheduler.add_job(
-            self.worker.kick, "interval", seconds=self.settings.outbox_sweep_interval, id="outbox-sweep", coalesce=True
+            self.worker.kick,
+            "interval",
+            seconds=self.settings.outbox_sweep_interval,
+            id="outbox-sweep",
+            coalesce=True,
+            replace_existing=True,
         )
         self.scheduler.add_job(
             self.engine.send_reminders,
@@ -150,6 +200,7 @@ class StatusBot:
             id="reminders",
             coalesce=True,
             max_instances=1,
+            replace_existing=True,
         )
         self.scheduler.add_job(
             self._prune,
@@ -158,21 +209,38 @@ class StatusBot:
             id="retention",
             coalesce=True,
             next_run_time=self.clock.now() + timedelta(minutes=1),
+            replace_existing=True,
         )
-        self.scheduler.start()
         self._start_probes()
-        await self.start_http()
         for platform in self.platforms:
-            await platform.start()
+            if platform.leader_only:
+                await platform.start()
         watched = ", ".join(f"{p.service} ({p.client.base_url})" for p in self.pollers)
-        log.info(
-            "watching %s every %gs; sinks: %s; HTTP on %s:%s",
-            watched,
-            self.settings.poll_interval,
-            ", ".join(self.sinks) or "none",
-            self.settings.host,
-            self.http_port,
-        )
+        log.info("watching %s every %gs", watched, self.settings.poll_interval)
+
+    async def _follow(self) -> None:
+        """Stop every duty at once; a send in flight is dropped (its row is resent with maybe_sent)."""
+        self.probes.stop()
+        self.scheduler.remove_all_jobs()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
+        for platform in self.platforms:
+            if platform.leader_only:
+                await platform.stop()
+
+    def _committed(self) -> None:
+        """Outbox rows are in: deliver them here when leading, else wake the leader."""
+        if self.leadership is None or self.leadership.leading:
+            self.worker.kick()
+        else:
+            wakeups.notify(self.db, wakeups.OUTBOX)
+
+    def _outbox_changed(self) -> None:
+        if self.leadership is not None and self.leadership.leading:
+            self.worker.kick()
 
     @property
     def poller(self) -> StatuspagePoller:
@@ -218,9 +286,22 @@ class StatusBot:
         await site.start()
         self.http_port = self._runner.addresses[0][1]  # PORT=0: whichever port was free
 
+    @property
+    def role(self) -> str:
+        return self.leadership.role if self.leadership is not None else "leader"
+
     def health(self) -> dict[str, object]:
-        """Unhealthy when a page has not been polled successfully for too long, or the outbox is stuck,
-        so the platform restarts the process."""
+        """Unhealthy when a page has not been polled successfully for too long, the outbox is stuck
+        (judged by the leader, which delivers), or the database does not answer, so the platform
+        restarts the process."""
+        try:
+            report = self._health()
+        except SQLAlchemyError as exc:
+            problem = (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+            return {"ok": False, "role": self.role, "database": f"unreachable: {problem}"}
+        return {**report, "role": self.role}
+
+    def _health(self) -> dict[str, object]:
         now = self.clock.now()
         limit = max(timedelta(minutes=5), timedelta(seconds=10 * self.settings.poll_interval))
         pages: dict[str, dict[str, object]] = {}
@@ -235,14 +316,20 @@ class StatusBot:
                 }
             queued, stuck = depth(session), queries.oldest_due(session, now - OUTBOX_STUCK)
         outbox_ok = stuck is None or self.worker.paused(stuck.sink)
-        ok = outbox_ok and all(p["ok"] for p in pages.values())
+        ok = (outbox_ok or self.role != "leader") and all(p["ok"] for p in pages.values())
         return {"ok": ok, "pages": pages, "outbox_pending": queued, "outbox_stuck": not outbox_ok}
 
     async def stop(self) -> None:
+        if self.leadership is not None:
+            was_leading = self.leadership.leading
+            await self.leadership.stop()  # stops the duties and hands the lease over
+            if was_leading:
+                wakeups.notify(self.db, wakeups.LEASE)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for platform in self.platforms:
-            await platform.stop()
+            if not platform.leader_only or self.leadership is None:
+                await platform.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -139,6 +139,14 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         validation_alias=_env("STATUSBOT_OUTBOX_SWEEP", "outbox_sweep_interval"),
         description="Seconds between outbox sweeps (delivery also starts at once on each change).",
     )
+    lease_ttl: float = Field(
+        10.0,
+        ge=1.0,
+        le=300.0,
+        validation_alias=_env("STATUSBOT_LEASE_TTL", "lease_ttl"),
+        description="Seconds a leader's lease lasts unrenewed: with several replicas, a follower leads within"
+        " 1.2 × this after the leader dies.",
+    )
     host: str = Field(
         "0.0.0.0", validation_alias=_env("STATUSBOT_HOST", "host"), description="Address the HTTP server listens on."
     )
@@ -195,6 +203,13 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         HttpUrl("https://slack.com/api/"),
         validation_alias=_env("SLACK_API_URL", "slack_api_url"),
         description="Slack Web API base URL (for proxies and tests).",
+    )
+    slack_post_interval: float = Field(
+        1.0,
+        ge=0.0,
+        le=60.0,
+        validation_alias=_env("SLACK_POST_INTERVAL", "slack_post_interval"),
+        description="Seconds between two messages in one channel (Slack asks for about one a second).",
     )
     slack_responder_group: str | None = Field(
         None,

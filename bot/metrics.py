@@ -58,6 +58,10 @@ class Metrics:
         self.commands = Histogram(
             "statusbot_command_seconds", "Command latency", ["command"], buckets=COMMAND_BUCKETS, registry=r
         )
+        self.leader = Gauge("statusbot_leader", "1 while this replica holds the leader lease", registry=r)
+        self.leadership_changes = Counter(
+            "statusbot_leadership_changes", "Times this replica started or stopped leading", registry=r
+        )
 
     def watch_database(self, read: Callable[[], tuple[dict[str, int], dict[str, int]]]) -> None:
         self.registry.register(_DatabaseGauges(read))
@@ -76,6 +80,10 @@ class Metrics:
 
     def signal(self, service: str, result: str) -> None:
         self.signals.labels(service, result).inc()
+
+    def leadership(self, leading: bool) -> None:
+        self.leader.set(1 if leading else 0)
+        self.leadership_changes.inc()
 
     def command(self, name: str, seconds: float) -> None:
         self.commands.labels(name).observe(seconds)

@@ -15,6 +15,9 @@ from bot.commands.context import Services
 
 class ChatPlatform(Protocol):
     name: str
+    # Started only on the replica that leads (a connection the platform allows once per bot, like
+    # Discord's gateway); otherwise started on every replica.
+    leader_only: bool
 
     @property
     def sink(self) -> Sink: ...

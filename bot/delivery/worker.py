@@ -2,7 +2,8 @@
 
 Stages, in the spirit of Alertmanager's notify pipeline: coalesce (only the newest parent refresh of
 an incident is sent), deliver, and record — a thread's reference is stored in the same commit that
-marks its `open` row delivered, so a restart never posts a parent twice. A failing sink never blocks
+marks its `open` row delivered, so a restart never posts a parent twice. With several replicas a
+fencing stage (bot/delivery/fence.py) lets only the leader claim and send a row. A failing sink never blocks
 another: each sink drains on its own; inside a sink, a failing thread holds back only its own rows.
 """
 
@@ -17,10 +18,12 @@ from sqlmodel import Session, col, select
 
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
+from bot.delivery.fence import Fence, Unfenced
 from bot.engine.views import entry_view, live_card
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft, TemplateProblem
 from bot.store.db import Database
+from bot.store.lease import LeadershipLost
 from bot.store.models import ChatThread, Incident, OutboxAction, OutboxMessage, TimelineEntry
 from bot.store.outbox import pending
 
@@ -41,8 +44,10 @@ class DeliveryWorker:
         clock: Clock,
         drafts: Callable[[int], Draft] | None = None,
         metrics: Metrics | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.metrics = metrics
+        self.fence: Fence = fence or Unfenced()
         self.db = db
         self.drafts = drafts
         self._made: dict[int, asyncio.Future[Draft]] = {}  # drafts of this drain, shared by the sinks
@@ -66,7 +71,10 @@ class DeliveryWorker:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.drain()
+            try:
+                await self.drain()
+            except LeadershipLost as exc:
+                log.info("delivery: stopped, %s", exc)
 
     async def drain(self) -> int:
         self._made.clear()
@@ -126,6 +134,8 @@ class DeliveryWorker:
     async def _deliver(self, sink: Sink, row: OutboxMessage) -> bool:
         try:
             thread = await self._send(sink, row)
+        except LeadershipLost:
+            raise  # not a failure of this row: nothing is recorded, the next leader sends it
         except RetryLater as exc:
             self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
         except Undeliverable as exc:
@@ -173,7 +183,10 @@ class DeliveryWorker:
             # may have landed and asks the sink to reconcile instead of posting again.
             delivery = Delivery(key=str(row.id), maybe_sent=stored.attempts > 0)
             stored.attempts += 1
+            session.flush()  # the claim's write first: see Lease.confirm
+            self.fence.confirm(session)
             session.commit()
+        self.fence.check()  # a leader paused since the claim finds out here, before it sends
         if row.action == OutboxAction.OPEN:
             return None if thread else await sink.open_thread(view, delivery)
         if thread is None:

@@ -276,3 +276,15 @@ class AlertState(SQLModel, table=True):
     ends_at: datetime | None = _time()
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _time(nullable=False)
+
+
+class LeaderLease(SQLModel, table=True):
+    """Which replica leads (see bot/store/lease.py): one row per lease, renewed by its holder. The
+    epoch grows by one at every change of holder and fences a leader that lost its lease."""
+
+    __tablename__ = "leader_lease"
+
+    name: str = Field(primary_key=True)
+    epoch: int = 0
+    holder: str | None = None
+    expires_at: float = 0.0  # seconds since 1970 by the database's own clock

@@ -71,12 +71,18 @@ class DiscordConnection:
 
     def __init__(self, token: str) -> None:
         self.client = StatusbotClient()
+        self.prepare: Callable[[StatusbotClient], None] = lambda client: None  # wires commands and buttons
         self._token = token
         self._logged_in = asyncio.Event()
         self.problem: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.client.is_closed():  # leading again after a spell as a follower: a closed client's
+            self.client = StatusbotClient()  # HTTP session cannot be reopened, so a new client
+            self.prepare(self.client)
+            self._logged_in.clear()
+            self.problem = None
         self._task = asyncio.create_task(self._run(), name="discord-gateway")
         logged_in = asyncio.ensure_future(self._logged_in.wait())
         await asyncio.wait({self._task, logged_in}, timeout=LOGIN_WAIT, return_when=asyncio.FIRST_COMPLETED)

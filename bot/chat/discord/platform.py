@@ -30,6 +30,7 @@ SETTLE_WAIT = 5.0
 
 class DiscordPlatform:
     name = "discord"
+    leader_only = True  # one gateway session per bot token: only the leader holds it
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
@@ -66,7 +67,12 @@ class DiscordPlatform:
             return  # webhook-only: alerts out, nothing comes back
         settings = self.settings
         self.commands = DiscordCommands(services, Responders(settings.responder_ids, settings.discord_responder_role))
-        client = self.connection.client
+        self.connection.prepare = self._wire
+        self._wire(self.connection.client)
+
+    def _wire(self, client: StatusbotClient) -> None:
+        assert self.commands is not None
+        settings = self.settings
         client.button_handler = self.commands.on_button
         client.add_dynamic_items(IncidentButton)
         for service in settings.effective_services():  # one /<command> group per watched service

@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.dispatch import dispatch
 from bot.config import Settings
+from bot.delivery.pacing import Pacer
 from bot.engine.events import Actor
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Responders:
 
 class SlackPlatform:
     name = "slack"
+    leader_only = False  # HTTP events reach any replica; Socket Mode allows 10 connections per app
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         assert settings.slack_bot_token is not None and settings.slack_channel is not None
@@ -95,6 +97,7 @@ class SlackPlatform:
             clock,
             mentions=mentions,
             route=lambda incident: router.channel("slack", incident),
+            pacer=Pacer(settings.slack_post_interval),
         )
         self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
         self.services = {s.slash: s.name for s in settings.effective_services()}  # command -> service

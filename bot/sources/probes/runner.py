@@ -67,6 +67,13 @@ class ProbeRunner:
         for name in self.specs:
             self._schedule(name, timedelta(0))
 
+    def stop(self) -> None:
+        """No more runs scheduled (this replica stopped leading); a run in flight does not reschedule."""
+        scheduler, self.scheduler = self.scheduler, None
+        for name in self.specs:
+            if scheduler is not None and scheduler.get_job(f"probe:{name}") is not None:
+                scheduler.remove_job(f"probe:{name}")
+
     async def run(self, name: str) -> ProbeOutcome:
         spec = self.specs[name]
         request = kinds.request_for(spec, self.base_url, self.api_key)

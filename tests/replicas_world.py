@@ -1,0 +1,304 @@
+"""Several `statusbot run` processes on one database, with loopback Slack, Discord and Statuspage
+fakes in this process, and an incident storm replayed step by step. Shared by tests/test_replicas.py
+and bench/failover.py."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.chat.slack import manifest
+from tests.discord_world import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, fake_discord
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.statuspage import FakeStatuspage
+from tests.processes import BotProcess, wait_for
+from tests.slack_world import CHANNEL, SIGNING_SECRET, sign
+
+UPDATE = re.compile(r"storm (\d+) update (\d+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Storm:
+    """`incidents` incidents, `updates` updates each, interleaved: step n adds one update."""
+
+    incidents: int
+    updates: int
+    start: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5))
+
+    @property
+    def steps(self) -> int:
+        return self.incidents * self.updates
+
+    def expected(self, upto: int | None = None) -> dict[int, list[int]]:
+        """Per incident, the update numbers served after `upto` steps, in order."""
+        done: dict[int, list[int]] = {i: [] for i in range(self.incidents)}
+        for n in range(self.steps if upto is None else upto):
+            done[n % self.incidents].append(n // self.incidents)
+        return {i: u for i, u in done.items() if u}
+
+    def document(self, upto: int) -> dict[str, Any]:
+        incidents = []
+        for i, numbers in self.expected(upto).items():
+            updates = [self._update(i, u) for u in numbers]
+            incidents.append(
+                {
+                    "id": f"storm{i}",
+                    "name": f"Storm incident {i}",
+                    "status": "investigating",
+                    "impact": "minor",
+                    "created_at": _iso(self.start),
+                    "started_at": _iso(self.start),
+                    "resolved_at": None,
+                    "shortlink": f"https://stspg.io/storm{i}",
+                    "incident_updates": list(reversed(updates)),
+                    "components": [],
+                }
+            )
+        return {"page": {"id": "storm", "name": "Storm", "url": "https://status.example"}, "incidents": incidents}
+
+    def _update(self, incident: int, number: int) -> dict[str, Any]:
+        at = _iso(self.start + timedelta(seconds=10 * number))
+        return {
+            "id": f"storm{incident}u{number}",
+            "status": "investigating",
+            "body": f"storm {incident} update {number}",
+            "created_at": at,
+            "updated_at": at,
+            "display_at": at,
+            "affected_components": [],
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class Replica:
+    """One `statusbot run` with its own port; its log lines are kept in a file."""
+
+    def __init__(self, env: dict[str, str], folder: Path, name: str) -> None:
+        self.port = free_port()
+        self.name = name
+        self.log = folder / f"{name}.log"
+        self.process = BotProcess({**env, "PORT": str(self.port)}, folder / f"{name}.out")
+        self.stopped = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        self.log.write_text(self.process.kill())
+
+    def pause(self) -> None:
+        self.process.proc.send_signal(signal.SIGSTOP)
+        self.stopped = True
+
+    def resume(self) -> None:
+        self.process.proc.send_signal(signal.SIGCONT)
+        self.stopped = False
+
+    def stop(self) -> tuple[int, str]:
+        code, err = self.process.stop()
+        self.log.write_text(err)
+        return code, err
+
+    @property
+    def alive(self) -> bool:
+        return self.process.proc.poll() is None
+
+
+@dataclass
+class ReplicaWorld:
+    slack: FakeSlack
+    dc: FakeDiscord
+    page: FakeStatuspage
+    storm: Storm
+    env: dict[str, str]
+    folder: Path
+    http: httpx.AsyncClient
+    replicas: list[Replica] = field(default_factory=list)
+    served: int = 0
+
+    def spawn(self) -> Replica:
+        replica = Replica(self.env, self.folder, f"replica{len(self.replicas)}")
+        self.replicas.append(replica)
+        return replica
+
+    def serve(self, upto: int) -> None:
+        self.served = upto
+        self.page.serve(incidents=self.storm.document(upto))
+
+    async def health(self, replica: Replica) -> dict[str, Any] | None:
+        try:
+            answer = await self.http.get(f"{replica.url}/healthz", timeout=2)
+        except httpx.HTTPError:
+            return None
+        return answer.json() if answer.status_code == 200 else None
+
+    async def role(self, replica: Replica) -> str | None:
+        report = await self.health(replica)
+        return str(report["role"]) if report else None
+
+    async def wait_role(self, replica: Replica, role: str, limit: float = 30.0) -> None:
+        deadline = time.monotonic() + limit
+        while await self.role(replica) != role:
+            assert replica.alive, f"{replica.name} exited"
+            assert time.monotonic() < deadline, f"{replica.name} did not become {role}"
+            await _pause(0.05)
+
+    async def leader(self, limit: float = 30.0) -> Replica:
+        deadline = time.monotonic() + limit
+        while True:
+            for replica in self.replicas:
+                if replica.alive and not replica.stopped and await self.role(replica) == "leader":
+                    return replica
+            assert time.monotonic() < deadline, "no replica leads"
+            await _pause(0.05)
+
+    async def follower(self, limit: float = 30.0) -> Replica:
+        deadline = time.monotonic() + limit
+        while True:
+            for replica in self.replicas:
+                if replica.alive and not replica.stopped and await self.role(replica) == "follower":
+                    return replica
+            assert time.monotonic() < deadline, "no replica follows"
+            await _pause(0.05)
+
+    async def slash(self, replica: Replica, text: str, user: str = "U0ALICE") -> httpx.Response:
+        payload = self.slack.slash_command("/claude", text, user_id=user)
+        body = urllib.parse.urlencode(payload)
+        return await self.http.post(f"{replica.url}/slack/events", content=body, headers=sign(body), timeout=10)
+
+    # -- what arrived in chat ----------------------------------------------------------------------
+
+    def slack_threads(self) -> dict[str, list[str]]:
+        """Parent text -> the thread's reply texts, in order."""
+        return {
+            p["text"]: [m["text"] for m in self.slack.thread(CHANNEL, p["ts"])] for p in self.slack.parents(CHANNEL)
+        }
+
+    def slack_threads_flat(self) -> list[str]:
+        return [reply for replies in self.slack_threads().values() for reply in replies]
+
+    def discord_threads(self) -> dict[str, list[str]]:
+        alerts = [m for m in self.dc.messages(CHANNEL_ID) if m.interaction_id is None]
+        return {_text(m.data): [_text(r.data) for r in self.dc.messages(m.id)] for m in alerts}
+
+    def report(self) -> str:
+        """What arrived against what was served, and the replicas' logs: for a failing assertion."""
+        lines = [f"served {self.served} steps; want {self.storm.expected(self.served)}"]
+        lines += [f"slack {updates_by_incident(self.slack_threads(), self.storm.incidents)}"]
+        lines += [f"discord {updates_by_incident(self.discord_threads(), self.storm.incidents)}"]
+        for replica in self.replicas:
+            text = replica.log.read_text() if replica.log.exists() else "(running)"
+            lines += [f"--- {replica.name}", text[-3000:]]
+        return "\n".join(lines)
+
+    def delivered(self) -> bool:
+        want = self.storm.expected(self.served)
+        return all(
+            updates_by_incident(t, self.storm.incidents) == want for t in (self.slack_threads(), self.discord_threads())
+        )
+
+
+def _text(data: dict[str, Any]) -> str:
+    parts = [data.get("content") or ""]
+    for embed in data.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+    return "\n".join(p for p in parts if p)
+
+
+def updates_by_incident(threads: dict[str, list[str]], incidents: int) -> dict[int, list[int]]:
+    """Per incident, the storm update numbers seen in its thread, in order (duplicates kept). A reply
+    about another incident counts under the incident whose thread it is in, which the caller sees."""
+    found: dict[int, list[int]] = {}
+    for parent, replies in threads.items():
+        match = re.search(r"Storm incident (\d+)", parent)
+        if match is None:
+            continue
+        numbers = found.setdefault(int(match.group(1)), [])
+        for reply in replies:
+            for incident, number in UPDATE.findall(reply):
+                numbers.append(int(number) if int(incident) == int(match.group(1)) else -1)
+    return {i: n for i, n in found.items() if n}
+
+
+def parents_by_incident(threads: dict[str, list[str]]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for parent in threads:
+        if match := re.search(r"Storm incident (\d+)", parent):
+            counts[int(match.group(1))] = counts.get(int(match.group(1)), 0) + 1
+    return counts
+
+
+async def _pause(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+@asynccontextmanager
+async def replica_world(database_url: str, folder: Path, storm: Storm, **env: str) -> AsyncIterator[ReplicaWorld]:
+    granted = manifest.load()["oauth_config"]["scopes"]["bot"]
+    async with (
+        FakeSlack(scopes=granted, post_rate_per_sec=None) as slack,
+        fake_discord() as dc,
+        FakeStatuspage() as page,
+        httpx.AsyncClient() as http,
+    ):
+        base = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "STATUSPAGE_URL": page.base_url,
+            "STATUSBOT_HOST": "127.0.0.1",
+            "STATUSBOT_POLL_INTERVAL": "0.2",
+            "STATUSBOT_OUTBOX_SWEEP": "0.5",
+            "STATUSBOT_CONSOLE": "false",
+            "STATUSBOT_LOG_LEVEL": "INFO",
+            "STATUSBOT_POSTMORTEM_DIR": str(folder / "postmortems"),
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_CHANNEL": CHANNEL,
+            "SLACK_API_URL": slack.base_url,
+            "SLACK_POST_INTERVAL": "0",
+            "DISCORD_BOT_TOKEN": TOKEN,
+            "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
+            "DISCORD_GUILD_ID": str(GUILD_ID),
+            "DISCORD_API_URL": dc.api_base,
+            "DISCORD_GATEWAY_URL": dc.gateway_url,
+            **env,
+        }
+        assert APP_ID
+        world = ReplicaWorld(slack, dc, page, storm, base, folder, http)
+        world.serve(0)
+        try:
+            yield world
+        finally:
+            for replica in world.replicas:
+                if replica.alive:
+                    if replica.stopped:
+                        replica.resume()
+                    replica.kill()
+
+
+__all__ = ["ReplicaWorld", "Storm", "parents_by_incident", "replica_world", "updates_by_incident", "wait_for"]

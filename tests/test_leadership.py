@@ -1,0 +1,137 @@
+"""The lease and its fencing, on SQLite and PostgreSQL, in one process with a simulated local clock.
+(The same with real processes, SIGKILL and SIGSTOP, is in tests/test_replicas.py.)"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.chat.console.sink import ConsoleSink
+from bot.clock import ManualClock
+from bot.delivery.worker import DeliveryWorker
+from bot.leadership import Leadership
+from bot.store.db import Database
+from bot.store.lease import LeadershipLost, Lease
+from bot.store.models import Incident, LeaderLease, OutboxMessage
+
+NOW = datetime(2026, 4, 15, 13, 0, tzinfo=UTC)
+
+
+class Replica:
+    """A lease holder with its own monotonic clock, which the test moves (a pause is a jump)."""
+
+    def __init__(self, db: Database, name: str) -> None:
+        self.time = 1000.0
+        self.out = io.StringIO()
+        self.leadership = Leadership(Lease(db, name, ttl=10), self._lead, self._follow, monotonic=lambda: self.time)
+        self.worker = DeliveryWorker(db, {"console": ConsoleSink(self.out, colour=False)}, ManualClock(NOW))
+        self.worker.fence = self.leadership
+        self.events: list[str] = []
+
+    async def _lead(self, epoch: int) -> None:
+        self.events.append(f"lead {epoch}")
+
+    async def _follow(self) -> None:
+        self.events.append("follow")
+
+
+@pytest.fixture
+def db(any_db_url: str) -> Iterator[Database]:
+    database = Database(any_db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def expire(db: Database) -> None:
+    """Time passes in the database: the lease runs out (the holder stopped renewing)."""
+    with db.engine.begin() as conn:
+        conn.execute(update(LeaderLease).values(expires_at=0.0))  # type: ignore[arg-type]
+
+
+def queue_open(db: Database) -> int:
+    with db.session() as session:
+        incident = Incident(
+            service="claude", source="statuspage", title="Elevated errors", status="investigating",
+            started_at=NOW, detected_at=NOW, updated_at=NOW, announced=True,
+        )  # fmt: skip
+        session.add(incident)
+        session.flush()
+        row = OutboxMessage(sink="console", incident_id=incident.id, action="open", created_at=NOW, next_attempt_at=NOW)
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        return row.id
+
+
+def attempts(db: Database, row_id: int) -> tuple[int, bool]:
+    with db.session() as session:
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.id == row_id)).one()
+        return row.attempts, row.delivered_at is not None
+
+
+async def test_one_leader_at_a_time_and_each_takeover_a_new_epoch(db: Database) -> None:
+    a, b = Replica(db, "host/1/a"), Replica(db, "host/2/b")
+    await a.leadership.tick()
+    await b.leadership.tick()
+    assert (a.leadership.role, b.leadership.role) == ("leader", "follower")
+    await a.leadership.stop()  # a clean shutdown hands the lease over at once
+    await b.leadership.tick()
+    assert a.events == ["lead 1", "follow"] and b.events == ["lead 2"]
+    assert b.leadership.lease.current() == (2, "host/2/b")
+
+
+async def test_a_paused_leader_finds_out_before_it_sends(db: Database) -> None:
+    """A leads, is paused past its lease (its monotonic clock jumps), B takes over: A's worker
+    claims nothing and sends nothing, even before A's own renewal loop has run again."""
+    a, b = Replica(db, "host/1/a"), Replica(db, "host/2/b")
+    await a.leadership.tick()
+    row = queue_open(db)
+    a.time += 20  # SIGSTOP for 20 s, then SIGCONT
+    expire(db)
+    await b.leadership.tick()
+    with pytest.raises(LeadershipLost):
+        await a.worker.drain()
+    assert attempts(db, row) == (0, False) and a.out.getvalue() == ""
+    assert await b.worker.drain() == 1
+    assert attempts(db, row) == (1, True) and b.out.getvalue().count("Elevated errors") == 1
+
+
+async def test_a_stale_epoch_cannot_claim_even_while_its_local_deadline_holds(db: Database) -> None:
+    """The database check alone: A still believes it leads (no time passed for it), yet B holds a
+    newer epoch; the claim is rolled back, and A steps down at its next renewal."""
+    a, b = Replica(db, "host/1/a"), Replica(db, "host/2/b")
+    await a.leadership.tick()
+    row = queue_open(db)
+    expire(db)
+    await b.leadership.tick()
+    assert a.leadership.leading
+    with pytest.raises(LeadershipLost, match="epoch 2 held by host/2/b"):
+        await a.worker.drain()
+    assert attempts(db, row) == (0, False)
+    await a.leadership.tick()
+    assert a.events == ["lead 1", "follow"] and not a.leadership.leading
+
+
+async def test_a_row_claimed_by_a_dead_leader_is_sent_as_maybe_sent(db: Database) -> None:
+    """A counted its attempt, then died before the answer: B's attempt is the second, so the sink
+    is told the post may already be there and can look it up instead of posting again."""
+    a, b = Replica(db, "host/1/a"), Replica(db, "host/2/b")
+    await a.leadership.tick()
+    row = queue_open(db)
+    with db.session() as session:  # what A's claim wrote, as in DeliveryWorker._send
+        stored = session.get(OutboxMessage, row)
+        assert stored is not None
+        stored.attempts += 1
+        session.flush()
+        a.leadership.confirm(session)
+        session.commit()
+    expire(db)  # A is gone; its lease runs out
+    await b.leadership.tick()
+    assert await b.worker.drain() == 1
+    assert attempts(db, row) == (2, True)

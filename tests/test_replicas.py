@@ -1,0 +1,94 @@
+"""Two `statusbot run` processes on one database: one leads, the other serves HTTP and takes over.
+Real processes, a real PostgreSQL, loopback Slack and Discord; SIGKILL and SIGSTOP as they come."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.processes import wait_for
+from tests.replicas_world import ReplicaWorld, Storm, parents_by_incident, replica_world, updates_by_incident
+
+TTL = "4"  # seconds: a paused leader loses the lease after this; kept short so the test stays lean
+DELIVERY_LIMIT = 60.0
+
+
+async def step_through(world: ReplicaWorld, upto: int, pace: float = 0.15) -> None:
+    for n in range(world.served + 1, upto + 1):
+        world.serve(n)
+        await asyncio.sleep(pace)
+
+
+def assert_exactly_once_in_order(world: ReplicaWorld) -> None:
+    want = world.storm.expected(world.served)
+    for platform, threads in (("slack", world.slack_threads()), ("discord", world.discord_threads())):
+        assert parents_by_incident(threads) == dict.fromkeys(want, 1), f"{platform}: one parent per incident"
+        assert updates_by_incident(threads, world.storm.incidents) == want, f"{platform}: every update once, in order"
+
+
+async def test_two_replicas_survive_kills_and_a_pause_with_no_duplicate(pg_url: str, tmp_path: Path) -> None:
+    storm = Storm(incidents=4, updates=8)
+    async with replica_world(pg_url, tmp_path, storm, STATUSBOT_LEASE_TTL=TTL) as world:
+        first = world.spawn()
+        await world.wait_role(first, "leader")
+        second = world.spawn()
+        await world.wait_role(second, "follower")
+
+        await step_through(world, 6)
+        (await world.leader()).kill()  # mid-storm: polls and sends in flight
+        world.spawn()  # a replacement comes up, as Kubernetes would start one
+        await step_through(world, 12)
+
+        follower = await world.follower()
+        answer = await world.slash(follower, "ack 1")
+        assert answer.status_code == 200 and "acknowledged" in answer.text.lower(), answer.text
+        await wait_for(lambda: any("Acknowledged by" in t for t in world.slack_threads_flat()), "the ack in Slack")
+
+        leader = await world.leader()
+        leader.pause()  # SIGSTOP for longer than the lease, in the middle of the storm
+        await step_through(world, 18)
+        successor = await world.leader(limit=15)
+        assert successor is not leader
+        await step_through(world, 22)
+        leader.resume()  # it must find out before it sends anything
+        await world.wait_role(leader, "follower", limit=10)
+        await step_through(world, 26)
+        (await world.leader()).kill()  # right after a step: the newest rows are unsent
+        await step_through(world, storm.steps)
+        try:
+            await wait_for(world.delivered, "every update in both chats", DELIVERY_LIMIT)
+        except AssertionError:
+            for replica in world.replicas:
+                if replica.alive:
+                    replica.stop()
+            raise AssertionError(world.report()) from None
+        await asyncio.sleep(1.0)  # anything sent twice would arrive now
+        assert_exactly_once_in_order(world)
+        assert sum("Acknowledged by" in t for t in world.slack_threads_flat()) == 1
+
+        for replica in world.replicas:
+            if replica.alive:
+                code, err = replica.stop()
+                assert code == 0 and "Traceback" not in err, err
+    logs = "\n".join(r.log.read_text() for r in world.replicas)
+    assert "stopped leading" in logs and "waiting as a follower" in logs
+
+
+async def test_a_second_process_on_one_sqlite_file_waits_as_a_follower(tmp_path: Path) -> None:
+    storm = Storm(incidents=1, updates=3)
+    async with replica_world(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, storm) as world:
+        first = world.spawn()
+        await world.wait_role(first, "leader")
+        second = world.spawn()
+        await world.wait_role(second, "follower")
+        await step_through(world, 2)
+        await wait_for(world.delivered, "the first updates")
+        first.kill()
+        await world.wait_role(second, "leader", limit=15)
+        await step_through(world, storm.steps)
+        await wait_for(world.delivered, "the rest, from the second process")
+        code, err = second.stop()
+    assert code == 0, err
+    assert_exactly_once_in_order(world)
+    waiting = [line for line in second.log.read_text().splitlines() if "waiting as a follower" in line]
+    assert len(waiting) == 1, waiting
