@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -12,6 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.engine.events import ComponentObserved
 from bot.engine.incidents import IncidentEngine
+from bot.inputs import BadInput, read_json
+from bot.logs import Throttled
 from bot.metrics import Metrics
 from bot.sources.statuspage.parse import ParseError, parse_webhook
 
@@ -33,7 +34,7 @@ def build_web_app(
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
     app.router.add_get("/healthz", _healthz(health))
     app.router.add_get("/metrics", _metrics(metrics))
-    webhook = _statuspage_webhook(engine, services, webhook_secret)
+    webhook = _statuspage_webhook(engine, services, webhook_secret, Throttled(log))
     app.router.add_post("/webhooks/statuspage/{secret}", webhook)
     app.router.add_post("/webhooks/statuspage/{service}/{secret}", webhook)
     return app
@@ -54,18 +55,20 @@ def _healthz(health: Callable[[], dict[str, object]]) -> Handler:
     return handler
 
 
-def _statuspage_webhook(engine: IncidentEngine, services: list[str], secret: str | None) -> Handler:
+def _statuspage_webhook(engine: IncidentEngine, services: list[str], secret: str | None, refused: Throttled) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         given = request.match_info["secret"]
         service = request.match_info.get("service", services[0])
         if secret is None or not hmac.compare_digest(given.encode(), secret.encode()) or service not in services:
-            log.warning("statuspage webhook: refused a request with a wrong secret from %s", request.remote)
+            refused.warning(
+                "webhook.secret", "statuspage webhook: refused a request with a wrong secret from %s", request.remote
+            )
             raise web.HTTPNotFound()
         try:
-            event = parse_webhook(json.loads(await request.read()), service)
-        except (ValueError, ParseError) as exc:
-            log.warning("statuspage webhook: ignored a bad payload: %s", str(exc).splitlines()[0][:200])
-            return web.json_response({"ok": False, "error": "unrecognised payload"}, status=400)
+            event = parse_webhook(read_json(await request.read(), "webhook", max_bytes=MAX_WEBHOOK_BYTES), service)
+        except (BadInput, ParseError) as exc:
+            refused.warning(f"webhook.{exc.kind}", "statuspage webhook: ignored a bad payload: %s", exc)
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
         if isinstance(event, ComponentObserved):
             engine.apply_components([event])
         else:

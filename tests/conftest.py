@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from bot.app import StatusBot
 from bot.chat.console.sink import ConsoleSink
@@ -23,6 +25,7 @@ from tests.fakes.statuspage import FakeStatuspage
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STATUSBOT_SHARED_DIR", REPO.parent / "shared"))
 FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "s3cret-webhook-path"  # the Statuspage webhook path secret of `served`
 
 
 def shared_path(*parts: str) -> Path:
@@ -120,3 +123,13 @@ async def harness(db_url: str, page: FakeStatuspage, clock: ManualClock, tmp_pat
     bot.db.upgrade()
     yield Harness(bot, out)
     await bot.stop()
+
+
+@pytest.fixture
+async def served(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    harness.bot.settings.webhook_secret = SecretStr(SECRET)
+    harness.bot.settings.port = 0
+    harness.bot.settings.host = "127.0.0.1"
+    await harness.bot.start_http()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{harness.bot.http_port}") as client:
+        yield client

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import func, select
 
-from bot.commands.arguments import INT4_MAX, BadArgument, incident_number
+from bot.commands.arguments import BadArgument, incident_number
 from bot.commands.context import CommandContext
 from bot.commands.dispatch import dispatch
 from bot.engine.events import Actor
 from bot.logs import Throttled
-from tests.conftest import Harness
+from bot.store.limits import INT4_MAX
+from bot.store.models import ComponentState, Incident
+from tests.conftest import SECRET, Harness
 
 ALICE = Actor(name="alice", id="U1", platform="slack")
 
@@ -61,3 +67,69 @@ def test_throttled_logs_once_per_minute_per_kind_and_counts_the_rest(caplog: pyt
         "bad b",
         "bad a 99 (4 more like it since the last such line)",
     ]
+
+
+def _incident(**changes: Any) -> dict[str, Any]:
+    incident = {
+        "id": "garb4ge0test",
+        "name": "Elevated errors",
+        "status": "investigating",
+        "impact": "major",
+        "created_at": "2026-04-15T13:00:00Z",
+        "incident_updates": [
+            {"id": "u1", "status": "investigating", "body": "Looking.", "created_at": "2026-04-15T13:00:00Z"}
+        ],
+        "components": [{"id": "c1", "name": "API", "status": "major_outage", "position": 1}],
+    }
+    incident.update(changes)
+    return {"meta": {}, "page": {"id": "p"}, "incident": incident}
+
+
+def _component(**changes: Any) -> dict[str, Any]:
+    return {"component": {"id": "c1", "name": "API", "status": "major_outage", **changes}}
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"incident": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+GARBAGE = {
+    "nested 100,000 deep": _nested(100_000),
+    "nested 33 deep": _nested(33),
+    "position 2**63": json.dumps(_component(position=2**63)).encode(),
+    "position 1e30": json.dumps(_component(position=1e30)).encode(),
+    "position -2**31-1": json.dumps(_component(position=-(2**31) - 1)).encode(),
+    "year 9999 west of UTC": json.dumps(_incident(created_at="9999-12-31T23:59:59-05:00")).encode(),
+    "year 1 east of UTC": json.dumps(_incident(created_at="0001-01-01T00:00:00+05:00")).encode(),
+    "NaN": b'{"component": {"id": "c1", "name": "API", "position": NaN}}',
+    "1e400": b'{"component": {"id": "c1", "name": "API", "position": 1e400}}',
+    "not UTF-8": b'{"component": {"id": "c1", "name": "\xff\xfe"}}',
+}
+
+
+@pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
+async def test_garbage_webhooks_are_4xx_and_store_nothing(
+    harness: Harness, served: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        answer = await served.post(f"/webhooks/statuspage/{SECRET}", content=body)
+    assert answer.status_code == 400, answer.text
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    with harness.bot.db.session() as session:
+        assert session.exec(select(func.count()).select_from(Incident)).one() == 0
+        assert session.exec(select(func.count()).select_from(ComponentState)).one() == 0
+
+
+async def test_unstorable_characters_are_cleaned_not_refused(harness: Harness, served: httpx.AsyncClient) -> None:
+    raw = json.dumps(_incident(name="Errors \ud800 on\x00 the API")).encode()  # json.dumps writes \\ud800, \\u0000
+    answer = await served.post(f"/webhooks/statuspage/{SECRET}", content=raw)
+    assert answer.status_code == 200, answer.text
+    with harness.bot.db.session() as session:
+        assert session.exec(select(Incident)).one().title == "Errors \ufffd on the API"
+
+
+async def test_a_position_at_the_int4_bound_is_kept(harness: Harness, served: httpx.AsyncClient) -> None:
+    answer = await served.post(f"/webhooks/statuspage/{SECRET}", json=_component(position=INT4_MAX))
+    assert answer.status_code == 200
+    with harness.bot.db.session() as session:
+        assert session.exec(select(ComponentState)).one().position == INT4_MAX

@@ -16,10 +16,8 @@ from sqlmodel import func, select
 
 from bot.demo.scenario import Scenario
 from bot.store.models import Incident, OutboxMessage, TimelineEntry
-from tests.conftest import Harness, load_json, shared_path
+from tests.conftest import SECRET, Harness, load_json, shared_path
 from tests.fakes.statuspage import FakeStatuspage
-
-SECRET = "s3cret-webhook-path"
 
 
 def webhook(incident: dict[str, Any]) -> dict[str, Any]:
@@ -59,16 +57,6 @@ async def test_scenario_polled_twice_per_step_prints_each_update_once(harness: H
     assert lines[-2].startswith("✔ #2 claude  resolved by vendor after 2h 50m")
     assert lines[-1].startswith("📝 #2 claude  postmortem draft:")
     assert any(status == 304 for _, status in page.requests)
-
-
-@pytest.fixture
-async def served(harness: Harness) -> Any:
-    harness.bot.settings.webhook_secret = pytest.importorskip("pydantic").SecretStr(SECRET)
-    harness.bot.settings.port = 0
-    harness.bot.settings.host = "127.0.0.1"
-    await harness.bot.start_http()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{harness.bot.http_port}") as client:
-        yield client
 
 
 async def test_webhooks_interleaved_with_polls_give_one_line_per_update(

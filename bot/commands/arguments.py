@@ -8,8 +8,8 @@ with a clear message instead of failing inside `int()` or the database driver.
 from __future__ import annotations
 
 from bot.engine.timeline import ActionError
-
-INT4_MAX = 2**31 - 1  # the largest value a plain `integer` column holds (PostgreSQL int4)
+from bot.inputs import printable
+from bot.store.limits import INT4_MAX
 
 
 class BadArgument(ActionError):
@@ -20,20 +20,14 @@ def incident_number(text: str) -> int:
     """`12` or `#12` → 12. Raises BadArgument (with a message for people) for anything else."""
     raw = text[1:] if text.startswith("#") else text
     if not (raw.isascii() and raw.isdigit()):
-        raise BadArgument(f"`{shown(text)}` is not an incident number.")
+        raise BadArgument(f"`{printable(text)}` is not an incident number.")
     if len(raw) > len(str(INT4_MAX)) or not 1 <= int(raw) <= INT4_MAX:
-        raise BadArgument(f"There is no incident #{shown(raw)}.")
+        raise BadArgument(f"There is no incident #{printable(raw)}.")
     return int(raw)
 
 
 def bounded_int(text: str, low: int, high: int, what: str) -> int:
     """A whole number of ASCII digits in [low, high], e.g. minutes to snooze."""
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)) or not low <= int(text) <= high:
-        raise BadArgument(f"`{shown(text)}` is not {what} ({low} to {high}).")
+        raise BadArgument(f"`{printable(text)}` is not {what} ({low} to {high}).")
     return int(text)
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """Echo a user's text back safely: bounded, with no control characters or backticks."""
-    clean = "".join(ch if ch.isprintable() and ch != "`" else "?" for ch in text[:limit])
-    return clean + ("…" if len(text) > limit else "")

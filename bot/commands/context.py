@@ -3,6 +3,7 @@ back: an `Answer`, plain text the platform renders and escapes in its own way.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from bot.clock import Clock
 from bot.engine.events import Actor
 from bot.engine.incidents import IncidentEngine
 from bot.engine.views import IncidentCard
+from bot.logs import Throttled
 from bot.metrics import Metrics
 from bot.store.db import Database
 
@@ -36,6 +38,7 @@ class Services:
     probe_components: dict[str, list[str]] = field(default_factory=dict)
     metrics: Metrics | None = None
     pages: dict[str, str] = field(default_factory=dict)  # every watched service -> its status page
+    refusals: Throttled = field(default_factory=lambda: Throttled(logging.getLogger("bot.commands")))
 
     def service_for(self, ctx: CommandContext) -> str:
         return ctx.service or self.service

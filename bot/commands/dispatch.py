@@ -6,14 +6,13 @@ import logging
 import time
 
 from bot.commands import handlers  # noqa: F401  (registers the commands)
-from bot.commands.arguments import BadArgument, shown
+from bot.commands.arguments import BadArgument
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
-from bot.logs import Throttled
+from bot.inputs import printable
 
 log = logging.getLogger(__name__)
-refused = Throttled(log)
 MAX_COMMAND_LENGTH = 500
 
 
@@ -23,7 +22,7 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     spec = COMMANDS.get(name)
     if spec is None:
         return Answer(
-            f"I don't know `{shown(name)}`.", (f"Try `{services.command} help` for what I can do.",), ok=False
+            f"I don't know `{printable(name)}`.", (f"Try `{services.command} help` for what I can do.",), ok=False
         )
     if spec.changes_state and not await ctx.may_act(ctx.actor):
         return Answer(
@@ -35,7 +34,7 @@ async def dispatch(text: str, ctx: CommandContext, services: Services) -> Answer
     try:
         return await spec.handler(ctx, services, words[1:])
     except BadArgument as exc:
-        refused.warning(f"command.{name}", "commands: refused `%s` arguments: %s", name, exc)
+        services.refusals.warning(f"command.{name}", "commands: refused `%s` arguments: %s", name, exc)
         return Answer(str(exc), ok=False)
     except ActionError as exc:
         return Answer(str(exc), ok=False)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import stats
-from bot.commands.arguments import bounded_int, incident_number, shown
+from bot.commands.arguments import bounded_int, incident_number
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
 from bot.engine.views import IncidentCard, card, human_duration, live_card, traffic_line
+from bot.inputs import printable
 from bot.store import queries, traffic
 from bot.store.models import Incident, ProbeResult
 
@@ -158,7 +159,7 @@ WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 async def stats_(ctx: CommandContext, services: Services, args: list[str]) -> Answer:
     window = args[0].lower() if args else "30d"
     if window not in WINDOWS:
-        raise ActionError(f"`{shown(window, 20)}` is not a window; use 7d, 30d or 90d.")
+        raise ActionError(f"`{printable(window, 20)}` is not a window; use 7d, 30d or 90d.")
     figures = stats.compute(services.db, services.clock.now(), WINDOWS[window], services.probe_components)
     return Answer(f"{services.service}, last {figures.days} days", tuple(stats.describe(figures)))
 

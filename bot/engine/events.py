@@ -65,6 +65,10 @@ class PageSnapshot:
     components: tuple[ComponentObserved, ...] = ()
     incidents: tuple[IncidentObserved, ...] | None = None  # None: not fetched (304 Not Modified)
     maintenances: tuple[IncidentObserved, ...] | None = None
+    # False when a listed incident or maintenance could not be read: then absence proves nothing,
+    # and nothing is closed for missing from this snapshot.
+    complete: bool = True
+    rejected: tuple[str, ...] = ()  # one line per record left out (components too), for the log
 
 
 @dataclass(frozen=True)

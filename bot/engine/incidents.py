@@ -45,6 +45,7 @@ class IncidentEngine:
         self.apply_incident = self.vendor.apply_incident
         self.apply_components = self.vendor.apply_components
         self.close_missing = self.vendor.close_missing
+        self.close_absent = self.vendor.close_absent
         # probe events: our own synthetic calls
         self.probe_failing = self.probe_events.probe_failing
         self.probe_recovered = self.probe_events.probe_recovered

@@ -40,11 +40,19 @@ def vendor_status(raw: str) -> Status:
     return VENDOR_STATUS.get(raw, Status.INVESTIGATING)
 
 
+MISSING_NOTE = {Kind.INCIDENT: "No longer on the status page; closed.", Kind.MAINTENANCE: "Maintenance window ended."}
+RELISTED_NOTE = "Listed open again on the status page; reopened."
+ABSENCES_TO_CLOSE = 2  # consecutive complete polls that must agree an incident is gone
+
+
 class VendorEvents:
     def __init__(self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve) -> None:
         self.core = core
         self.probes = probe_map
         self.auto_resolve = auto_resolve
+        # Open incidents missing from the last complete poll(s), by (service, source, kind, upstream
+        # id). Kept in memory: after a restart the count starts again, which only ever closes later.
+        self._absent: dict[tuple[str, str, str, str], int] = {}
 
     def apply_snapshot(self, snap: PageSnapshot, *, baseline: bool = False) -> Changes:
         """A full poll: components, every listed incident, and incidents that vanished from the page.
@@ -57,14 +65,24 @@ class VendorEvents:
         events = sorted((*(incidents or ()), *(maintenances or ())), key=lambda e: (e.started_at, e.upstream_id))
         for event in events:  # oldest first, so threads open in the order the incidents began
             changes.merge(self.apply_incident(event, baseline=baseline))
-        if incidents is not None:  # None: not fetched this time (304 Not Modified)
+        changes.merge(self.close_absent(snap))
+        return changes
+
+    def close_absent(self, snap: PageSnapshot) -> Changes:
+        """Open incidents the page no longer lists are closed, with a note in their thread — only when
+        the snapshot was read completely (an unreadable record is unknown, not gone), and only once
+        `ABSENCES_TO_CLOSE` consecutive complete polls agree. A poll answered 304 Not Modified passes
+        the same snapshot again: the page confirmed it still lists what it listed."""
+        changes = Changes()
+        if not snap.complete:
+            return changes
+        incidents, maintenances = snap.incidents, snap.maintenances
+        if incidents is not None:  # None: not fetched this time
             listed = {e.upstream_id for e in incidents}
-            note = "No longer on the status page; closed."
-            changes.merge(self.close_missing(snap.service, Kind.INCIDENT, listed, note, source=snap.source))
+            changes.merge(self.close_missing(snap.service, Kind.INCIDENT, listed, source=snap.source))
         if maintenances is not None:
             listed = {e.upstream_id for e in (*maintenances, *(incidents or ()))}
-            note = "Maintenance window ended."
-            changes.merge(self.close_missing(snap.service, Kind.MAINTENANCE, listed, note, source=snap.source))
+            changes.merge(self.close_missing(snap.service, Kind.MAINTENANCE, listed, source=snap.source))
         return changes
 
     def apply_incident(self, event: IncidentObserved, *, baseline: bool = False, history: bool = False) -> Changes:
@@ -83,7 +101,8 @@ class VendorEvents:
                 incident.informational = self.probes.informational(_components(session, event))
             was_open = is_new or incident.is_open
             before = _card_fields(incident)
-            new_entries = _record_updates(session, incident, event, now)
+            new_entries = _reopen_if_relisted(session, incident, event, now)
+            new_entries += _record_updates(session, incident, event, now)
             _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
             if incident.is_open:
                 for entry in new_entries:
@@ -126,8 +145,11 @@ class VendorEvents:
                 session.add(row)
             session.commit()
 
-    def close_missing(self, service: str, kind: Kind, listed: set[str], note: str, *, source: str) -> Changes:
-        """Open incidents from `source` that its page no longer lists are closed, with a note in their thread."""
+    def close_missing(
+        self, service: str, kind: Kind, listed: set[str], note: str | None = None, *, source: str
+    ) -> Changes:
+        """One complete poll that lists `listed`: open incidents from `source` it leaves out count one
+        absence; the `ABSENCES_TO_CLOSE`-th in a row closes them, with a note in their thread."""
         core, now = self.core, self.core.clock.now()
         changes = Changes()
         with core.db.session() as session:
@@ -137,28 +159,44 @@ class VendorEvents:
                 Incident.source == source,
                 Incident.status != Status.RESOLVED,
             )
-            for incident in session.exec(query):
-                if incident.upstream_id in listed:
+            missing = [i for i in session.exec(query) if i.upstream_id not in listed]
+            absent = {(service, source, kind, str(i.upstream_id)) for i in missing}
+            for key in [k for k in self._absent if k[:3] == (service, source, kind) and k not in absent]:
+                del self._absent[key]  # listed again, or no longer open
+            for incident in missing:
+                key = (service, source, kind, str(incident.upstream_id))
+                self._absent[key] = self._absent.get(key, 0) + 1
+                if self._absent[key] < ABSENCES_TO_CLOSE:
+                    log.info("incident #%s (%s) is missing from the page; closing if it stays so", incident.id, key[3])
                     continue
-                entry = add_entry(
-                    session,
-                    incident,
-                    EntryKind.CLOSED_MISSING,
-                    now,
-                    body=note,
-                    source=STATUSBOT,
-                    status=Status.RESOLVED,
-                    upstream_id="missing",
-                )
-                resolve_incident(incident, now, STATUSBOT)
-                core.publish(session, incident, entry, now)
-                core.followups(session, incident, True, now)
+                del self._absent[key]
+                self._close(session, incident, note or MISSING_NOTE[kind], now)
                 changes.updated.append(incident_id(incident))
                 log.info("incident #%s (%s) vanished from the page: closed", incident.id, incident.upstream_id)
             session.commit()
         if changes:
             core.committed()
         return changes
+
+    def _close(self, session: Session, incident: Incident, note: str, now: datetime) -> None:
+        earlier = session.exec(
+            select(TimelineEntry.id).where(
+                TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.CLOSED_MISSING
+            )
+        ).all()
+        entry = add_entry(
+            session,
+            incident,
+            EntryKind.CLOSED_MISSING,
+            now,
+            body=note,
+            source=STATUSBOT,
+            status=Status.RESOLVED,
+            upstream_id="missing" if not earlier else f"missing:{len(earlier) + 1}",
+        )
+        resolve_incident(incident, now, STATUSBOT)
+        self.core.publish(session, incident, entry, now)
+        self.core.followups(session, incident, True, now)
 
     def _correlate(self, session: Session, event: IncidentObserved, now: datetime) -> Incident | None:
         """A new vendor incident for an outage our probes already reported joins that incident."""
@@ -201,6 +239,35 @@ def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> 
         preexisting=preexisting,
         updated_at=now,
     )
+
+
+def _reopen_if_relisted(
+    session: Session, incident: Incident, event: IncidentObserved, now: datetime
+) -> list[TimelineEntry]:
+    """An incident statusbot closed because it vanished, listed open again: reopened, with a note."""
+    status = vendor_status(event.status)
+    if incident.resolved_by != STATUSBOT or status == Status.RESOLVED:
+        return []
+    earlier = session.exec(
+        select(TimelineEntry.id).where(
+            TimelineEntry.incident_id == incident_id(incident),
+            TimelineEntry.kind == EntryKind.REOPEN,
+            TimelineEntry.source == STATUSBOT,
+        )
+    ).all()
+    entry = add_entry(
+        session,
+        incident,
+        EntryKind.REOPEN,
+        now,
+        body=RELISTED_NOTE,
+        source=STATUSBOT,
+        status=status,
+        upstream_id=f"relisted:{len(earlier) + 1}",
+    )
+    incident.status, incident.resolved_at, incident.resolved_by = status, None, None
+    log.info("incident #%s (%s) is listed open again: reopened", incident.id, incident.upstream_id)
+    return [entry]
 
 
 def _announceable(incident: Incident, is_new: bool) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.engine.incidents import IncidentEngine
 from bot.sources.statuspage.client import StatuspageClient
-from bot.sources.statuspage.parse import parse_incidents
+from bot.sources.statuspage.parse import read_incidents
 
+log = logging.getLogger(__name__)
 PER_PAGE = 100
 
 
@@ -24,7 +26,10 @@ async def backfill(
     page, imported = 1, 0
     while True:
         document, _ = await client.fetch("/api/v2/incidents.json", params={"page": page, "per_page": PER_PAGE})
-        events = parse_incidents(document.body, service)
+        listing = read_incidents(document.body, service)
+        for rejected in listing.rejected:
+            log.warning("%s", rejected.line())
+        events = listing.events
         for event in events:
             if since is not None and event.started_at < since:
                 continue
@@ -32,6 +37,6 @@ async def backfill(
             imported += 1
         progress(page, imported)
         older = since is not None and events and min(e.started_at for e in events) < since
-        if len(events) < PER_PAGE or older:
+        if len(events) + len(listing.rejected) < PER_PAGE or older:
             return imported
         page += 1

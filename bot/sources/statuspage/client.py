@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from bot.inputs import BadInput, read_json
 
 USER_AGENT = "statusbot/0.1 (+https://github.com/statusbot/statusbot)"
 
@@ -65,9 +66,10 @@ def _json(response: httpx.Response, url: str) -> Any:
         raise FetchError(f"GET {url}: HTTP {response.status_code} {_snippet(response.text)}")
     kind = response.headers.get("Content-Type", "")
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise FetchError(f"GET {url}: not JSON ({kind or 'no content type'}): {_snippet(response.text)}") from None
+        return read_json(response.content, f"GET {url}")
+    except BadInput as exc:
+        why = "not JSON" if exc.kind in ("not-json", "not-utf8") else str(exc).removeprefix(f"GET {url}: ")
+        raise FetchError(f"GET {url}: {why} ({kind or 'no content type'}): {_snippet(response.text)}") from None
 
 
 def _snippet(text: str, limit: int = 80) -> str:

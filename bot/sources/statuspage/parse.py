@@ -2,19 +2,23 @@
 
 Tolerant where real pages differ (unknown fields, `incident_updates` missing, `affected_components:
 null`, incident.io-backed pages with ULID ids), strict where the data is unusable: a document that is
-not the expected shape raises `ParseError` with one clear line; one broken incident is skipped and
-named, the rest of the page still counts.
+not the expected shape raises `ParseError` with one clear line; one broken record is left out and
+named (a `Rejected`), the rest of the page still counts, and the listing says it is incomplete, so
+an incident that could not be read is never taken for one that vanished.
+
+Values are checked against what the store can hold: times within a sane range (and convertible to
+UTC), integers within the 32-bit columns; strings are made storable earlier, by `bot.inputs`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.clock import parse_time
 from bot.engine.events import (
     ComponentChange,
     ComponentObserved,
@@ -22,13 +26,59 @@ from bot.engine.events import (
     PageSnapshot,
     UpdateObserved,
 )
+from bot.inputs import printable
+from bot.store.limits import INT4_MAX, INT4_MIN
 
 log = logging.getLogger(__name__)
 SOURCE = "statuspage"
 
 
 class ParseError(ValueError):
-    """The document is not what a Statuspage API returns."""
+    """The document is not what a Statuspage API returns. `kind` groups refusals for the log:
+    `shape` (not the expected document) or `invalid:<field>` (one field failed validation)."""
+
+    def __init__(self, message: str, kind: str = "shape") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+EARLIEST, LATEST = datetime(1990, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _moment(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not EARLIEST <= aware <= LATEST:  # compared before converting: far dates overflow astimezone
+        raise ValueError(f"a time outside {EARLIEST.year}-{LATEST.year}")
+    return aware.astimezone(UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_moment)]
+Position = Annotated[int, Field(ge=INT4_MIN, le=INT4_MAX)]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One record left out of a document: which, where, and why (for one log line)."""
+
+    document: str
+    ident: str
+    field: str
+    problem: str
+
+    def line(self) -> str:
+        return f"{self.document}: skipped {self.ident}: {self.field}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The incidents a document lists, and the records it holds that could not be read."""
+
+    events: tuple[IncidentObserved, ...]
+    rejected: tuple[Rejected, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.rejected
 
 
 class _Wire(BaseModel):
@@ -46,8 +96,8 @@ class WireUpdate(_Wire):
     id: str
     status: str
     body: str = ""
-    created_at: datetime
-    display_at: datetime | None = None
+    created_at: Moment
+    display_at: Moment | None = None
     affected_components: list[WireAffected] | None = None
 
 
@@ -55,8 +105,8 @@ class WireComponent(_Wire):
     id: str
     name: str
     status: str = "operational"
-    updated_at: datetime | None = None
-    position: int | None = 0
+    updated_at: Moment | None = None
+    position: Position | None = 0
     group: bool | None = False
 
 
@@ -65,11 +115,11 @@ class WireIncident(_Wire):
     name: str
     status: str
     impact: str = "none"
-    created_at: datetime
-    started_at: datetime | None = None
-    resolved_at: datetime | None = None
+    created_at: Moment
+    started_at: Moment | None = None
+    resolved_at: Moment | None = None
     shortlink: str | None = None
-    scheduled_for: datetime | None = None
+    scheduled_for: Moment | None = None
     incident_updates: list[WireUpdate] = Field(default_factory=list)
     components: list[WireComponent] | None = None
 
@@ -89,8 +139,8 @@ def incident_event(raw: WireIncident, service: str, maintenance: bool = False) -
         title=raw.name,
         status=raw.status,
         impact=raw.impact,
-        started_at=_utc(raw.started_at or raw.scheduled_for or raw.created_at),
-        resolved_at=_utc(raw.resolved_at) if raw.resolved_at else None,
+        started_at=raw.started_at or raw.scheduled_for or raw.created_at,
+        resolved_at=raw.resolved_at,
         shortlink=raw.shortlink,
         is_maintenance=maintenance or raw.impact == "maintenance",
         components=components,
@@ -108,15 +158,9 @@ def _update(raw: WireUpdate) -> UpdateObserved:
         upstream_id=raw.id,
         status=raw.status,
         body=raw.body.strip(),
-        at=_utc(raw.display_at or raw.created_at),
+        at=raw.display_at or raw.created_at,
         changes=changes,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    parsed = parse_time(moment.isoformat())
-    assert parsed is not None
-    return parsed
 
 
 def component_event(raw: WireComponent, service: str) -> ComponentObserved:
@@ -125,7 +169,7 @@ def component_event(raw: WireComponent, service: str) -> ComponentObserved:
         component_id=raw.id,
         name=raw.name,
         status=raw.status,
-        at=_utc(raw.updated_at) if raw.updated_at else None,
+        at=raw.updated_at,
         position=raw.position or 0,
         is_group=bool(raw.group),
     )
@@ -140,38 +184,53 @@ def _document(data: Any, key: str, what: str) -> list[Any]:
     return items
 
 
-def _each(items: list[Any], model: type[_Wire], what: str) -> list[Any]:
-    parsed = []
+def _each(items: list[Any], model: type[_Wire], what: str) -> tuple[list[Any], tuple[Rejected, ...]]:
+    parsed, rejected = [], []
     for index, item in enumerate(items):
         try:
             parsed.append(model.model_validate(item))
         except ValidationError as exc:
-            ident = item.get("id", f"item {index}") if isinstance(item, dict) else f"item {index}"
+            ident = item.get("id") if isinstance(item, dict) else None
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            log.warning("%s: skipped %s: %s: %s", what, ident, field or "item", first["msg"])
-    return parsed
+            field = ".".join(str(p) for p in first["loc"]) or "item"
+            name = printable(ident) if isinstance(ident, str) and ident else f"item {index}"
+            rejected.append(Rejected(what, name, printable(field), printable(str(first["msg"]), 120)))
+    return parsed, tuple(rejected)
+
+
+def read_incidents(data: Any, service: str) -> Listing:
+    """`/api/v2/incidents.json` (or `incidents/unresolved.json`), with what could not be read."""
+    wires, rejected = _each(_document(data, "incidents", "incidents.json"), WireIncident, "incidents.json")
+    return Listing(tuple(incident_event(w, service) for w in wires), rejected)
 
 
 def parse_incidents(data: Any, service: str) -> tuple[IncidentObserved, ...]:
-    """`/api/v2/incidents.json` (or `incidents/unresolved.json`)."""
-    wires = _each(_document(data, "incidents", "incidents.json"), WireIncident, "incidents.json")
-    return tuple(incident_event(w, service) for w in wires)
+    """The incidents that could be read (backfill, doctor): unreadable ones are logged and left out."""
+    listing = read_incidents(data, service)
+    for rejected in listing.rejected:
+        log.warning("%s", rejected.line())
+    return listing.events
 
 
 def parse_summary(data: Any, service: str) -> PageSnapshot:
-    """`/api/v2/summary.json`: components and maintenance windows (incident.io pages omit the latter)."""
-    components = _each(_document(data, "components", "summary.json"), WireComponent, "summary.json")
+    """`/api/v2/summary.json`: components and maintenance windows (incident.io pages omit the latter).
+    `rejected` holds the records that could not be read; a maintenance among them makes the snapshot
+    incomplete."""
+    components, rejected = _each(_document(data, "components", "summary.json"), WireComponent, "summary.json")
     maint_raw = data.get("scheduled_maintenances")
     maintenances = None
+    complete = True
     if isinstance(maint_raw, list):
-        wires = _each(maint_raw, WireIncident, "summary.json maintenance")
+        wires, bad = _each(maint_raw, WireIncident, "summary.json maintenance")
         maintenances = tuple(incident_event(w, service, maintenance=True) for w in wires)
+        rejected, complete = rejected + bad, not bad
     return PageSnapshot(
         service=service,
         source=SOURCE,
         components=tuple(component_event(c, service) for c in components),
         maintenances=maintenances,
+        complete=complete,
+        rejected=tuple(r.line() for r in rejected),
     )
 
 
@@ -186,5 +245,7 @@ def parse_webhook(data: Any, service: str) -> IncidentObserved | ComponentObserv
             return component_event(WireComponent.model_validate(data["component"]), service)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ParseError(f"webhook: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        where = printable(".".join(str(p) for p in first["loc"]))
+        kind = "invalid:" + ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
+        raise ParseError(f"webhook: {where}: {printable(str(first['msg']), 120)}", kind[:120]) from None
     raise ParseError("webhook: neither an 'incident' nor a 'component' payload")

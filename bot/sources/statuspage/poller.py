@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.engine.events import PageSnapshot
 from bot.engine.incidents import Changes, IncidentEngine
 from bot.metrics import Metrics
 from bot.sources.statuspage.client import FetchError, StatuspageClient
-from bot.sources.statuspage.parse import ParseError, parse_incidents, parse_summary
+from bot.sources.statuspage.parse import ParseError, parse_summary, read_incidents
 from bot.store.db import Database
 from bot.store.models import SourceState
 
@@ -41,6 +42,8 @@ class StatuspagePoller:
         self.clock = clock
         self.key = f"statuspage:{client.base_url}"
         self._next_try: datetime | None = None
+        self._reported: set[str] = set()  # unreadable records already logged, while they stay so
+        self._last: PageSnapshot | None = None  # the last snapshot applied, confirmed again by a 304
 
     async def poll(self) -> Changes | None:
         """One poll, unless backing off. Never raises for a bad page: logs one line, keeps its data."""
@@ -63,8 +66,8 @@ class StatuspagePoller:
     async def _poll_once(self) -> Changes:
         summary_doc, summary_changed = await self.client.fetch("/api/v2/summary.json")
         incidents_doc, incidents_changed = await self.client.fetch("/api/v2/incidents.json")
-        if not (summary_changed or incidents_changed):
-            return Changes()
+        if not (summary_changed or incidents_changed):  # 304s: the page still lists what it listed
+            return self.engine.close_absent(self._last) if self._last is not None else Changes()
         try:
             return self._apply(summary_doc.body, incidents_doc.body)
         except ParseError:
@@ -73,7 +76,15 @@ class StatuspagePoller:
 
     def _apply(self, summary: object, incidents: object) -> Changes:
         snapshot = parse_summary(summary, self.service)
-        snapshot = replace(snapshot, incidents=parse_incidents(incidents, self.service))
+        listing = read_incidents(incidents, self.service)
+        snapshot = replace(
+            snapshot,
+            incidents=listing.events,
+            complete=snapshot.complete and listing.complete,
+            rejected=snapshot.rejected + tuple(r.line() for r in listing.rejected),
+        )
+        self._report(snapshot.rejected)
+        self._last = snapshot
         changes = self.engine.apply_snapshot(snapshot, baseline=self._needs_baseline())
         self._mark_baselined()
         for incident in changes.opened:
@@ -93,6 +104,18 @@ class StatuspagePoller:
                 extra={"source": "statuspage", "service": self.service},
             )
         return changes
+
+    def _report(self, rejected: tuple[str, ...]) -> None:
+        """Each unreadable record once (not on every poll that still carries it)."""
+        for line in rejected:
+            if line not in self._reported:
+                log.warning(
+                    "%s: %s; it counts as unknown (not vanished) until it can be read",
+                    self.service,
+                    line,
+                    extra={"source": "statuspage", "service": self.service},
+                )
+        self._reported = set(rejected)
 
     def _state(self) -> SourceState:
         with self.db.session() as session:
