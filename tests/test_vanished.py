@@ -62,3 +62,55 @@ async def test_a_garbled_record_never_closes_its_incident(
     incident = stored(harness)
     assert incident.is_open and incident.resolved_by is None
     assert not [line for line in harness.lines() if "closed" in line]
+
+
+def without_outage(minute: float, stamp: str) -> dict[str, Any]:
+    docs = documents(minute)
+    listing = docs["/api/v2/incidents.json"]
+    listing["incidents"] = [i for i in listing["incidents"] if i["id"] != OUTAGE]
+    listing["page"]["updated_at"] = stamp  # a new document, not a 304
+    return docs
+
+
+async def test_an_incident_must_be_missing_from_two_complete_polls_to_close(
+    harness: Harness, page: FakeStatuspage, clock: ManualClock
+) -> None:
+    serve(page, documents(20))
+    await harness.poll()
+    serve(page, without_outage(20, "2026-04-15T15:21:00Z"))
+    await poll(harness, clock)
+    assert stored(harness).is_open  # missing once: a page glitch or a deploy in progress
+    serve(page, documents(20))
+    await poll(harness, clock)
+    serve(page, without_outage(20, "2026-04-15T15:22:00Z"))
+    await poll(harness, clock)
+    assert stored(harness).is_open  # the count started again when it was listed
+    await poll(harness, clock)  # 304 Not Modified: the page still leaves it out
+    incident = stored(harness)
+    assert not incident.is_open and incident.resolved_by == "statusbot"
+    closed = [line for line in harness.lines() if "closed" in line and "No longer on the status page" in line]
+    assert len(closed) == 1
+
+
+async def test_an_incident_closed_for_vanishing_reopens_when_listed_again(
+    harness: Harness, page: FakeStatuspage, clock: ManualClock
+) -> None:
+    serve(page, documents(20))
+    await harness.poll()
+    for stamp in ("2026-04-15T15:21:00Z", "2026-04-15T15:22:00Z"):
+        serve(page, without_outage(20, stamp))
+        await poll(harness, clock)
+    assert not stored(harness).is_open
+    serve(page, documents(30))  # back, still open, with a new update
+    await poll(harness, clock)
+    incident = stored(harness)
+    assert incident.is_open and incident.resolved_at is None and incident.resolved_by is None
+    lines = harness.lines()
+    reopened = [n for n, line in enumerate(lines) if "Listed open again on the status page; reopened." in line]
+    assert len(reopened) == 1
+    later = [line for line in lines[reopened[0] :] if line.startswith(f"    #{incident.id} ")]
+    assert len(later) >= 2  # the note, then the update posted while it was gone, in the same thread
+    for stamp in ("2026-04-15T15:31:00Z", "2026-04-15T15:32:00Z"):  # it can vanish (and close) again
+        serve(page, without_outage(30, stamp))
+        await poll(harness, clock)
+    assert stored(harness).resolved_by == "statusbot"
