@@ -133,3 +133,15 @@ async def test_a_position_at_the_int4_bound_is_kept(harness: Harness, served: ht
     assert answer.status_code == 200
     with harness.bot.db.session() as session:
         assert session.exec(select(ComponentState)).one().position == INT4_MAX
+
+
+async def test_a_webhook_delivered_late_does_not_undo_a_newer_one(harness: Harness, served: httpx.AsyncClient) -> None:
+    first = {"id": "u1", "status": "identified", "body": "Found it.", "created_at": "2026-04-15T13:00:00Z"}
+    resolved = {"id": "u2", "status": "resolved", "body": "Fixed.", "created_at": "2026-04-15T13:30:00Z"}
+    newer = _incident(status="resolved", incident_updates=[resolved, first])
+    older = _incident(status="identified", incident_updates=[first])
+    for payload in (newer, older):  # Statuspage retries and reorders: the older one arrives last
+        assert (await served.post(f"/webhooks/statuspage/{SECRET}", json=payload)).status_code == 200
+    with harness.bot.db.session() as session:
+        incident = session.exec(select(Incident)).one()
+    assert not incident.is_open and incident.resolved_by == "vendor"

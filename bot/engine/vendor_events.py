@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from bot.engine import probes
 from bot.engine.core import Changes, EngineCore
@@ -101,9 +101,13 @@ class VendorEvents:
                 incident.informational = self.probes.informational(_components(session, event))
             was_open = is_new or incident.is_open
             before = _card_fields(incident)
-            new_entries = _reopen_if_relisted(session, incident, event, now)
+            # An older view (a webhook delivered late, after a newer one): its updates are recorded,
+            # but its status, title and components are not, or it would undo what we already know.
+            stale = not is_new and _stale(session, incident, event)
+            new_entries = [] if stale else _reopen_if_relisted(session, incident, event, now)
             new_entries += _record_updates(session, incident, event, now)
-            _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
+            if not stale:
+                _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
             if incident.is_open:
                 for entry in new_entries:
                     entry.resolves = False  # the vendor said resolved, but the policy waits for the probes
@@ -338,6 +342,19 @@ def _apply_state(
         incident.vendor_resolved_at = None
         if incident.resolved_by in (None, VENDOR):
             incident.status, incident.resolved_at, incident.resolved_by = status, None, None
+
+
+def _stale(session: Session, incident: Incident, event: IncidentObserved) -> bool:
+    """The event's newest update is older than the newest one already recorded for the incident."""
+    newest = _last_update_at(event)
+    recorded = session.exec(
+        select(func.max(TimelineEntry.at)).where(
+            TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE
+        )
+    ).one()
+    if newest is None or recorded is None:
+        return False
+    return newest < (recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC))
 
 
 def _last_update_at(event: IncidentObserved) -> datetime | None:

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.routing import Router
-from bot.chat.slack import render
+from bot.chat.slack import payload, render
 from bot.chat.slack.sink import SlackSink
 from bot.clock import Clock
 from bot.commands.context import Answer, CommandContext, Services
@@ -28,6 +28,7 @@ from bot.commands.dispatch import dispatch
 from bot.config import Settings
 from bot.delivery.pacing import Pacer
 from bot.engine.events import Actor
+from bot.logs import Throttled
 
 log = logging.getLogger(__name__)
 ACK_BUDGET = 2.0  # seconds of work answered inside Slack's 3 s ack; longer work is answered after
@@ -106,6 +107,7 @@ class SlackPlatform:
         self.app: AsyncApp | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.refused = Throttled(log)
 
     def bind(self, services: Services) -> None:
         secret = self.settings.slack_signing_secret
@@ -150,12 +152,21 @@ class SlackPlatform:
 
     async def _http_events(self, request: web.Request) -> web.Response:
         assert self.app is not None
+        wrong = payload.problem(await request.read(), request.content_type)
+        if wrong is not None:  # checked before Bolt, which would answer 500 (see payload.py)
+            self.refused.warning(f"slack.{wrong}", "slack: refused a request to /slack/events: %s", wrong)
+            return web.json_response({"ok": False, "error": wrong}, status=400)
         return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
 
     def _command_listener(self, services: Services, service: str) -> Any:
         async def on_command(ack: Any, respond: Any, command: dict[str, Any]) -> None:
-            actor = Actor(name=command.get("user_name") or command["user_id"], id=command["user_id"], platform="slack")
-            work = asyncio.create_task(dispatch(command.get("text", ""), self._context(actor, service), services))
+            actor = self._actor(command.get("user_id"), command.get("user_name"))
+            text = command.get("text", "")
+            if actor is None or not isinstance(text, str):
+                self.refused.warning("slack.command", "slack: ignored a slash command without a user or text")
+                await ack(text="This request is missing its user or text.", response_type="ephemeral")
+                return
+            work = asyncio.create_task(dispatch(text, self._context(actor, service), services))
             done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
             if done:
                 await ack(**message(work.result()))
@@ -172,14 +183,19 @@ class SlackPlatform:
     def _button_listener(self, services: Services, verb: str) -> Any:
         async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
-            user = body.get("user", {})
-            actor = Actor(name=user.get("username") or user.get("name") or user["id"], id=user["id"], platform="slack")
-            channel = str((body.get("channel") or {}).get("id") or self.settings.slack_channel or "")
+            user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
+            actor = self._actor(user.get("id"), user.get("username") or user.get("name"))
+            where: dict[str, Any] = body["channel"] if isinstance(body.get("channel"), dict) else {}
+            channel = str(where.get("id") or self.settings.slack_channel or "")
+            value = action.get("value", "") if isinstance(action, dict) else None
+            if actor is None or not isinstance(value, str):
+                self.refused.warning("slack.button", "slack: ignored a button click without a user or value")
+                return
 
             async def act() -> None:
-                answer = await dispatch(f"{verb} {action.get('value', '')}", self._context(actor), services)
+                answer = await dispatch(f"{verb} {value}", self._context(actor), services)
                 if not answer.ok or verb == "postmortem":
-                    await self._ephemeral(channel, user["id"], answer)
+                    await self._ephemeral(channel, str(actor.id), answer)
 
             self._background(act())
 
@@ -194,6 +210,13 @@ class SlackPlatform:
         """Wait for button work and late answers still running (tests, clean shutdown)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @staticmethod
+    def _actor(user_id: Any, name: Any) -> Actor | None:
+        """Who a Slack payload says acts, or None when it says nothing usable."""
+        if not isinstance(user_id, str) or not user_id:
+            return None
+        return Actor(name=name if isinstance(name, str) and name else user_id, id=user_id, platform="slack")
 
     def _context(self, actor: Actor, service: str | None = None) -> CommandContext:
         return CommandContext(actor=actor, may_act=self.responders.may_act, service=service)

@@ -13,11 +13,12 @@ UTC), integers within the 32-bit columns; strings are made storable earlier, by 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from bot.engine.events import (
     ComponentChange,
@@ -26,6 +27,7 @@ from bot.engine.events import (
     PageSnapshot,
     UpdateObserved,
 )
+from bot.engine.vendor_events import VENDOR_STATUS
 from bot.inputs import printable
 from bot.store.limits import INT4_MAX, INT4_MIN
 
@@ -52,8 +54,22 @@ def _moment(value: datetime) -> datetime:
     return aware.astimezone(UTC)
 
 
+def _known_status(value: str) -> str:
+    if value not in VENDOR_STATUS:  # an unknown word must not reopen (or resolve) anything
+        raise ValueError(f"not a Statuspage status: {printable(value, 40)!r}")
+    return value
+
+
+def _link_or_none(value: str | None) -> str | None:
+    """A link we can put in a message, or none (a bad link is not worth losing the incident over)."""
+    return value if value is not None and _LINK.fullmatch(value) else None
+
+
+_LINK = re.compile(r"https?://[^\s<>|`]{1,500}")
 Moment = Annotated[datetime, AfterValidator(_moment)]
 Position = Annotated[int, Field(ge=INT4_MIN, le=INT4_MAX)]
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]  # Statuspage codes, ULIDs
+VendorStatus = Annotated[str, AfterValidator(_known_status)]
 
 
 @dataclass(frozen=True)
@@ -86,15 +102,15 @@ class _Wire(BaseModel):
 
 
 class WireAffected(_Wire):
-    code: str
+    code: Ident
     name: str = ""
     old_status: str | None = None
     new_status: str = "operational"
 
 
 class WireUpdate(_Wire):
-    id: str
-    status: str
+    id: Ident
+    status: VendorStatus
     body: str = ""
     created_at: Moment
     display_at: Moment | None = None
@@ -102,7 +118,7 @@ class WireUpdate(_Wire):
 
 
 class WireComponent(_Wire):
-    id: str
+    id: Ident
     name: str
     status: str = "operational"
     updated_at: Moment | None = None
@@ -111,14 +127,14 @@ class WireComponent(_Wire):
 
 
 class WireIncident(_Wire):
-    id: str
+    id: Ident
     name: str
-    status: str
+    status: VendorStatus
     impact: str = "none"
     created_at: Moment
     started_at: Moment | None = None
     resolved_at: Moment | None = None
-    shortlink: str | None = None
+    shortlink: Annotated[str | None, AfterValidator(_link_or_none)] = None
     scheduled_for: Moment | None = None
     incident_updates: list[WireUpdate] = Field(default_factory=list)
     components: list[WireComponent] | None = None
@@ -130,7 +146,8 @@ class WireIncident(_Wire):
 
 
 def incident_event(raw: WireIncident, service: str, maintenance: bool = False) -> IncidentObserved:
-    updates = tuple(_update(u) for u in reversed(raw.incident_updates))  # the page lists newest first
+    newest = {u.id: u for u in reversed(raw.incident_updates)}  # one per id, as the page lists it first (newest)
+    updates = tuple(_update(u) for u in newest.values())
     components = tuple((c.id, c.name) for c in raw.components or ())
     return IncidentObserved(
         service=service,
