@@ -455,12 +455,25 @@ async def _request(world: FuzzWorld, path: str, body: bytes, headers: dict[str, 
 
 
 def webhook_target(world: FuzzWorld) -> Target:
-    """`POST /webhooks/statuspage/<secret>` with garbled recorded (and hand-written) webhook payloads."""
+    """`POST /webhooks/statuspage/<secret>` with garbled recorded (and hand-written) webhook payloads,
+    and valid ones whose vendor text is hostile (a new update in an open incident's thread)."""
     good = world.baseline["incidents"]["incidents"]
     payloads = [*world.documents["webhook"], *({"meta": {}, "page": {}, "incident": i} for i in good)]
-    return route_target(
-        world, "webhook", f"/webhooks/statuspage/{SECRET}", st.sampled_from(payloads).flatmap(garbled_bytes)
+    is_open = [i for i in good if i["status"] not in ("resolved", "postmortem")]
+    bodies = st.one_of(
+        st.sampled_from(payloads).flatmap(garbled_bytes),
+        st.builds(_hostile_update, st.sampled_from(is_open), hostile_text(), hostile_text(), st.integers(0, 2**40)),
     )
+    return route_target(world, "webhook", f"/webhooks/statuspage/{SECRET}", bodies)
+
+
+def _hostile_update(incident: dict[str, Any], name: str, body: str, n: int) -> bytes:
+    """The incident as it stands, renamed, with one new update (same status, later than the rest)."""
+    newer = copy.deepcopy(incident)
+    latest = max(u["created_at"] for u in newer["incident_updates"])
+    update = {"id": f"fuzz{n:x}", "status": newer["status"], "body": body, "created_at": latest}
+    newer["name"], newer["incident_updates"] = name or "x", [update, *newer["incident_updates"]]
+    return json.dumps({"meta": {}, "page": {}, "incident": newer}).encode()
 
 
 def slack_events_target(world: FuzzWorld) -> Target:
