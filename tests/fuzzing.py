@@ -48,10 +48,11 @@ from bot.inputs import BadInput, read_json
 from bot.sources.statuspage.parse import ParseError, parse_summary, parse_webhook, read_incidents
 from bot.store.limits import INT4_MAX, INT4_MIN, storable
 from bot.store.models import Incident, TimelineEntry
-from tests.conftest import SECRET, SHARED
+from tests.conftest import FIXTURES, SECRET, SHARED
 from tests.slack_world import SIGNING_SECRET, SlackWorld, sign, slack_world
 
 T = TypeVar("T")
+SIGNALS_TOKEN = "fuzz-signals-token"
 SLACK_PING = re.compile(r"<!(?:channel|here|everyone)\b")
 DISCORD_PING = re.compile(r"@(?:everyone|here)")  # ours are written @\u200beveryone
 HOSTILE = (
@@ -80,6 +81,40 @@ HOSTILE = (
     "²",
 )
 LIMITS = (2**31, 2**31 - 1, -(2**31) - 1, 2**63, -(2**63), 2**64, 10**30, 1e30, -1e30, 1e308, 0.5)
+
+
+def slack_ping(message: Any) -> str | None:
+    """A channel-wide mention in what Slack would parse: the top-level `text`, `initial_comment` and
+    every mrkdwn text object in `blocks` (plain_text is shown as typed, never parsed for mentions)."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    if not isinstance(message, dict):
+        return None
+    parsed = [message.get("text"), message.get("initial_comment")]
+    parsed += _mrkdwn(message.get("blocks"))
+    for text_ in parsed:
+        if isinstance(text_, str) and (found := SLACK_PING.search(text_)):
+            return found.group()
+    return None
+
+
+def _mrkdwn(node: Any) -> list[Any]:
+    if isinstance(node, str):
+        try:
+            node = json.loads(node)  # the client sends blocks as a JSON string
+        except ValueError:
+            return []
+    if hasattr(node, "to_dict"):
+        node = node.to_dict()
+    if isinstance(node, list):
+        return [t for item in node for t in _mrkdwn(item)]
+    if isinstance(node, dict):
+        own = [node.get("text")] if node.get("type") == "mrkdwn" else []
+        return own + [t for key, value in node.items() if key != "text" or own == [] for t in _mrkdwn(value)]
+    return []
 
 
 # ------------------------------------------------------------------------------------------ strategies
@@ -226,7 +261,7 @@ class FuzzWorld:
     def start(cls, folder: Path | None = None) -> FuzzWorld:
         loop = LoopThread()
         tmp = folder or Path(tempfile.mkdtemp(prefix="statusbot-fuzz-"))
-        context = slack_world(tmp, webhook_secret=SECRET)
+        context = slack_world(tmp, webhook_secret=SECRET, signals_token=SIGNALS_TOKEN, alertmanager_secret=SECRET)
         world = cls(loop, loop.run(context.__aenter__()), context, ErrorLog(), real_documents())
         logging.getLogger().addHandler(world.errors)
         loop.run(world._seed())
@@ -273,11 +308,9 @@ class FuzzWorld:
         """Pings in what reached Slack after call `start`, and in the Discord rendering of every incident."""
         found = []
         for call in self.slack.slack.calls[start:]:
-            if call.method.startswith("chat.") and SLACK_PING.search(json.dumps(call.args)):
-                found.append(f"slack {call.method}: {SLACK_PING.search(json.dumps(call.args))}")
-        for response in self.slack.slack.responses:
-            if SLACK_PING.search(json.dumps(response)):
-                found.append("slack response_url")
+            if call.method.startswith(("chat.", "files.")) and (ping := slack_ping(call.args)):
+                found.append(f"slack {call.method}: {ping}")
+        found += [f"slack response_url: {ping}" for r in self.slack.slack.responses if (ping := slack_ping(r))]
         self.slack.slack.responses.clear()
         return found + self.discord_pings()
 
@@ -423,17 +456,21 @@ def route_target(
     bodies: st.SearchStrategy[bytes],
     headers: Callable[[bytes], dict[str, str]] = lambda body: {"Content-Type": "application/json"},
     keeps_data: bool = True,
+    opens_nothing: bool = True,
 ) -> Target:
-    """One HTTP route of the real aiohttp app: garbage never gets a 5xx, and (`keeps_data`) a refused
-    request changes nothing stored. New routes are one more call of this."""
+    """One HTTP route of the real aiohttp app: garbage never gets a 5xx; (`keeps_data`) a refused
+    request changes nothing stored; (`opens_nothing`) no request opens or closes an incident, where
+    every valid input the strategy makes leaves them as they are. A new route is one more call."""
 
     def check(body: bytes) -> Counter[str]:
-        return world.loop.run(_request(world, path, body, headers(body), keeps_data))
+        return world.loop.run(_request(world, path, body, headers(body), keeps_data, opens_nothing))
 
     return Target(name, bodies, check)
 
 
-async def _request(world: FuzzWorld, path: str, body: bytes, headers: dict[str, str], keeps_data: bool) -> Counter[str]:
+async def _request(
+    world: FuzzWorld, path: str, body: bytes, headers: dict[str, str], keeps_data: bool, opens_nothing: bool
+) -> Counter[str]:
     errors, calls, before = len(world.errors.records), world.posts(), world.stored()
     opened = world.open_set()
     try:
@@ -448,7 +485,7 @@ async def _request(world: FuzzWorld, path: str, body: bytes, headers: dict[str, 
         problems[f"5xx: {answer.status_code} {answer.text[:100]}"] += 1
     elif answer.status_code >= 400 and keeps_data and world.stored() != before:
         problems[f"spurious: a refused request ({answer.status_code}) changed stored data"] += 1
-    if keeps_data and world.open_set() != opened:
+    if keeps_data and opens_nothing and world.open_set() != opened:
         problems["spurious: an incident opened or closed"] += 1
     problems.update(Counter(f"mentions: {p}" for p in world.pings_since(calls)))
     return problems
@@ -537,7 +574,7 @@ def command_target(world: FuzzWorld) -> Target:
         problems = _errors_since(world, errors)
         if not answer.ok and world.stored() != before:
             problems["spurious: a refused command changed stored data"] += 1
-        if SLACK_PING.search(json.dumps(message(answer), default=lambda block: block.to_dict())):
+        if slack_ping(message(answer)):
             problems["mentions: in the Slack answer"] += 1
         if DISCORD_PING.search(str(discord_render.answer_embed(answer).to_dict())):
             problems["mentions: in the Discord answer"] += 1
@@ -546,10 +583,29 @@ def command_target(world: FuzzWorld) -> Target:
     return Target("commands", command_text(), lambda text_: world.loop.run(run(text_)))
 
 
+def alertmanager_target(world: FuzzWorld) -> Target:
+    """`POST /alertmanager/<secret>` with garbled Alertmanager v4 notifications (a valid one may open
+    or resolve an incident: that is what alerts do; a refused one changes nothing)."""
+    firing = json.loads((FIXTURES / "alertmanager" / "firing.json").read_text())
+    bodies = st.sampled_from([firing]).flatmap(garbled_bytes)
+    return route_target(world, "alertmanager", f"/alertmanager/{SECRET}", bodies, opens_nothing=False)
+
+
+def signals_target(world: FuzzWorld) -> Target:
+    """`POST /signals/<service>` with garbled batches of call outcomes, with the bearer token."""
+    at = world.slack.clock.now().isoformat()
+    batch = {"source": "app", "calls": [{"at": at, "model": "claude-opus-4-5", "status": 529, "latency_ms": 420.0}] * 3}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SIGNALS_TOKEN}"}
+    bodies = st.sampled_from([batch]).flatmap(garbled_bytes)
+    return route_target(world, "signals", "/signals/claude", bodies, lambda body: headers, opens_nothing=False)
+
+
 TARGETS: dict[str, Callable[[FuzzWorld], Target]] = {
     "parsers": parser_target,
     "poll": poll_target,
     "webhook": webhook_target,
     "slack-events": slack_events_target,
     "commands": command_target,
+    "alertmanager": alertmanager_target,
+    "signals": signals_target,
 }
