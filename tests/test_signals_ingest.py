@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.doctor import Check, plan, run_checks
+from bot.sources.signals import feed
 from bot.store.models import SignalReceipt, TrafficRollup
 from tests.signal_world import MODEL, TOKEN, call, minute_of, signal_world
 
@@ -227,3 +228,30 @@ async def test_doctor_says_whether_signals_arrive(tmp_path: Path) -> None:
         assert not stale.ok and stale.detail.startswith("no signal for 2h")
     unset = await run_checks(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"), checks=[spec])
     assert unset[0].skipped and "no STATUSBOT_SIGNALS_TOKEN" in unset[0].line()
+
+
+async def test_the_detector_run_takes_each_call_once_whatever_the_replicas_wrote(tmp_path: Path) -> None:
+    async with signal_world(tmp_path) as world:
+        now, minute = world.clock.now(), minute_of(world.clock.now())
+
+        def counts(ok: int, overloaded: int, when: str = minute) -> dict[str, object]:
+            entry = {"minute": when, "model": MODEL, "ok": ok, "errors": {"overloaded_error": overloaded}}
+            return {"sender": "pod-1", "source": "app", "counts": [entry]}
+
+        def take() -> list[tuple[str, int, int, dict[str, int]]]:
+            with world.bot.db.session() as session:
+                found = feed.take(session, world.clock.now())
+                session.commit()
+            return [(d.stream, d.ok, d.failed, dict(d.errors)) for d in found]
+
+        await world.post(counts(10, 2))
+        await world.post({"sender": "pod-2", "source": "app", "calls": [call(now, 529, error_type="overloaded_error")]})
+        assert take() == [(f"traffic:app:{MODEL}", 10, 3, {"overloaded_error": 3})]
+        assert take() == []  # nothing new
+        await world.post(counts(10, 2))  # a repeat
+        await world.post(counts(25, 4))  # the minute went on
+        assert take() == [(f"traffic:app:{MODEL}", 15, 2, {"overloaded_error": 2})]
+        old = minute_of(now - timedelta(minutes=30))  # a backlog arriving late: stored, never fed
+        assert (await world.post(counts(5, 5, old))).json()["accepted"] == 1
+        assert take() == []
+        assert world.totals()["failures"] == 3 + 2 + 5
