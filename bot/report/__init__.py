@@ -101,6 +101,8 @@ class Reporter:
 
     def _forked(self) -> None:
         """A forked worker (gunicorn, multiprocessing) is a new sender with its own thread and counts."""
+        if self.closed:
+            return
         self.tally.clear()
         self.sender.sender = _sender_id(self.source)
         self.sender.start()
