@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 
 import httpx
@@ -24,6 +24,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
+from bot.jobs import every
 from bot.leadership import Leadership, replica_id
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft
@@ -53,19 +54,6 @@ def sink_names(settings: Settings) -> list[str]:
     """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
     names = ["console"] if settings.console_enabled else []
     return names + (["slack"] if settings.slack_enabled else []) + (["discord"] if settings.discord_enabled else [])
-
-
-def quietly(job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-    """A scheduled coroutine that ends without a traceback when shutdown (or losing the lease)
-    cancels it mid-run; what it wrote so far is idempotent."""
-
-    async def run() -> None:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            log.debug("%s: cancelled at shutdown", getattr(job, "__qualname__", job))
-
-    return run
 
 
 class StatusBot:
@@ -175,42 +163,10 @@ class StatusBot:
         self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
         self.worker.kick()  # deliver what a previous leader left in the outbox
         for poller in self.pollers:
-            self.scheduler.add_job(
-                quietly(poller.poll),
-                "interval",
-                seconds=self.settings.poll_interval,
-                next_run_time=self.clock.now(),
-                id=f"poll:{poller.service}",
-                max_instances=1,
-                coalesce=True,
-                replace_existing=True,
-            )
-        self.scheduler.add_job(
-            self.worker.kick,
-            "interval",
-            seconds=self.settings.outbox_sweep_interval,
-            id="outbox-sweep",
-            coalesce=True,
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            self.engine.send_reminders,
-            "interval",
-            seconds=REMINDER_TICK,
-            id="reminders",
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            self._prune,
-            "interval",
-            hours=1,
-            id="retention",
-            coalesce=True,
-            next_run_time=self.clock.now() + timedelta(minutes=1),
-            replace_existing=True,
-        )
+            every(self.scheduler, f"poll:{poller.service}", poller.poll, self.settings.poll_interval, self.clock.now())
+        every(self.scheduler, "outbox-sweep", self._sweep_outbox, self.settings.outbox_sweep_interval)
+        every(self.scheduler, "reminders", self._send_reminders, REMINDER_TICK)
+        every(self.scheduler, "retention", self._prune, 3600, self.clock.now() + timedelta(minutes=1))
         self._start_probes()
         for platform in self.platforms:
             if platform.leader_only:
@@ -257,7 +213,16 @@ class StatusBot:
             self.probes.start(self.scheduler)
             log.info("probes: %s every %gs", ", ".join(self.probes.specs), self.settings.probe_interval)
 
-    def _prune(self) -> None:
+    async def _sweep_outbox(self) -> None:
+        self.worker.kick()  # retries that have come due
+
+    async def _send_reminders(self) -> None:
+        self.engine.send_reminders()
+
+    async def _prune(self) -> None:
+        await asyncio.to_thread(self._prune_now)  # long batched deletes; touches nothing of asyncio
+
+    def _prune_now(self) -> None:
         prune(self.db, self.clock.now(), self.settings.probe_retention_days)
         prune_traffic(self.db, self.clock.now())
         if self.settings.retention_days is not None:

@@ -10,6 +10,7 @@ another: each sink drains on its own; inside a sink, a failing thread holds back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -36,6 +37,13 @@ def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
     return min(cap, base * 2.0 ** max(0, attempts - 1))
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # this thread runs no loop
+        return None
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -54,6 +62,7 @@ class DeliveryWorker:
         self.sinks = dict(sinks)
         self.clock = clock
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop `run` waits on
         self._broken: dict[str, str] = {}
         self.delivered = 0
         self.failures: dict[str, int] = dict.fromkeys(self.sinks, 0)
@@ -64,10 +73,17 @@ class DeliveryWorker:
         return sink in self._broken
 
     def kick(self) -> None:
-        """Something was committed (or a retry may be due): drain soon."""
-        self._wake.set()
+        """Something was committed (or a retry may be due): drain soon. Safe from any thread: off the
+        loop's own thread the wake-up is handed to the loop, as asyncio.Event is not thread-safe."""
+        loop = self._loop
+        if loop is None or _running_loop() is loop:
+            self._wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: there is nobody to wake
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()

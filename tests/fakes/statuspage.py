@@ -7,6 +7,7 @@ JSON, HTTP 500, a stall past the client's timeout, a connection dropped without 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -25,6 +26,8 @@ class FakeStatuspage(PageServer):
         self._faults: list[str] = []
         self.history: list[dict[str, Any]] = []  # what ?page=N serves (default: the incidents document)
         self.stall_seconds = 5.0
+        self.stalled = 0  # requests a stall has started holding
+        self._release = asyncio.Event()  # ends every stall early
 
     def _documents(self) -> dict[str, Any]:
         return {"/api/v2/incidents.json": self.incidents, "/api/v2/summary.json": self.summary}
@@ -52,6 +55,10 @@ class FakeStatuspage(PageServer):
         docs = scenario.documents(minute)
         self.serve(incidents=docs["/api/v2/incidents.json"], summary=docs["/api/v2/summary.json"])
 
+    def release(self) -> None:
+        """Answer the requests a stall is holding, now."""
+        self._release.set()
+
     def fault(self, kind: str, times: int = 1) -> None:
         assert kind in FAULTS, kind
         self._faults += [kind] * times
@@ -74,7 +81,9 @@ class FakeStatuspage(PageServer):
         if kind == "500":
             return web.json_response({"error": "Internal Server Error"}, status=500)
         if kind == "stall":
-            await asyncio.sleep(self.stall_seconds)
+            self.stalled += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), self.stall_seconds)
             return await super().respond(request)
         assert request.transport is not None
         request.transport.close()  # "drop": no answer at all

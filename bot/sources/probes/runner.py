@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.config import ProbeSpec, Settings
 from bot.engine.incidents import IncidentEngine
+from bot.jobs import stops_quietly
 from bot.metrics import Metrics
 from bot.sources.probes import detector, kinds
 from bot.sources.probes.classify import Attempt, classify
@@ -201,7 +202,7 @@ class ProbeRunner:
         if self.scheduler is None:
             return
         self.scheduler.add_job(
-            self._run_scheduled,
+            stops_quietly(self._run_scheduled),
             "date",
             run_date=datetime.now(UTC) + delay,
             args=[name],
