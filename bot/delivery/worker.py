@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
 from bot.clock import Clock
 from bot.delivery.fence import Fence, Unfenced
+from bot.delivery.health import LONGEST_WAIT, SinkHealth
 from bot.engine.views import entry_view, live_card
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft, TemplateProblem
@@ -67,6 +68,7 @@ class DeliveryWorker:
         self.delivered = 0
         self.failures: dict[str, int] = dict.fromkeys(self.sinks, 0)
         self._locks = {name: asyncio.Lock() for name in self.sinks}
+        self.health = {name: SinkHealth(name, clock, getattr(sink, "check", None)) for name, sink in self.sinks.items()}
 
     def paused(self, sink: str) -> bool:
         """The sink is waiting for a person to fix its configuration (already reported)."""
@@ -102,8 +104,11 @@ class DeliveryWorker:
             return await self._drain_locked(name)
 
     async def _drain_locked(self, name: str) -> int:
-        sent = 0
+        sent, health = 0, self.health[name]
         while True:
+            if not await health.reachable():
+                self._kick_in(health.wait())
+                return sent
             now = self.clock.now()
             with self.db.session() as session:
                 rows = pending(session, name, now, BATCH)
@@ -117,6 +122,8 @@ class DeliveryWorker:
         sent, progressed, held = 0, False, set()
         newest_refresh = {r.incident_id: r.id for r in rows if r.action == OutboxAction.REFRESH}
         for row in rows:
+            if self.health[row.sink].down:  # a failure just now: the rest waits for the sink's check
+                break
             if row.incident_id in held:
                 continue
             if row.action == OutboxAction.REFRESH and (
@@ -153,7 +160,12 @@ class DeliveryWorker:
         except LeadershipLost:
             raise  # not a failure of this row: nothing is recorded, the next leader sends it
         except RetryLater as exc:
-            self._retry(row, str(exc), exc.retry_after if exc.retry_after is not None else backoff(row.attempts + 1))
+            if exc.retry_after is not None:  # a rate limit: honoured exactly, by this row
+                self._retry(row, str(exc), exc.retry_after)
+            elif isinstance(exc, _NoThread):
+                self._retry(row, str(exc), backoff(row.attempts + 1))
+            else:
+                await self._transient(sink, row, str(exc))
         except Undeliverable as exc:
             log.error(
                 "%s: gave up delivering #%s %s: %s",
@@ -171,7 +183,7 @@ class DeliveryWorker:
             self._broken[row.sink] = str(exc)
             self._retry(row, str(exc), MISCONFIGURED_RETRY.total_seconds(), quiet=True)
         except Exception as exc:
-            self._retry(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts + 1))
+            await self._transient(sink, row, f"{type(exc).__name__}: {exc}")
         else:
             if self._broken.pop(row.sink, None):
                 log.info("%s: delivering again", row.sink)
@@ -182,6 +194,28 @@ class DeliveryWorker:
         self.failures[row.sink] = self.failures.get(row.sink, 0) + 1
         self._count(row.sink, False)
         return False
+
+    async def _transient(self, sink: Sink, row: OutboxMessage, error: str) -> None:
+        """A 5xx or a network error: the sink's problem (down until its check answers; the row stays
+        due) unless the sink's check answers at once — then it is this row's, retried on its own."""
+        health = self.health[row.sink]
+        if health.check is None:
+            self._retry(row, error, backoff(row.attempts + 1, cap=LONGEST_WAIT))
+        elif await health.confirm(error):
+            self._retry(row, error, backoff(row.attempts + 1))
+        else:
+            self._note(row, error)
+            self._kick_in(health.wait())
+
+    def _note(self, row: OutboxMessage, error: str) -> None:
+        with self.db.session() as session:
+            stored = session.get(OutboxMessage, row.id)
+            assert stored is not None
+            stored.last_error = error[:500]
+            session.commit()
+
+    def _kick_in(self, delay: float) -> None:
+        asyncio.get_running_loop().call_later(delay, self.kick)
 
     def _count(self, sink: str, ok: bool) -> None:
         if self.metrics is not None:
@@ -206,7 +240,7 @@ class DeliveryWorker:
         if row.action == OutboxAction.OPEN:
             return None if thread else await sink.open_thread(view, delivery)
         if thread is None:
-            raise RetryLater(f"incident #{row.incident_id} has no {row.sink} thread yet")
+            raise _NoThread(f"incident #{row.incident_id} has no {row.sink} thread yet")
         if row.action == OutboxAction.UPDATE and entry is not None:
             await sink.post_update(thread, view, entry_view(entry), delivery)
         elif row.action == OutboxAction.REFRESH:
@@ -265,6 +299,10 @@ class DeliveryWorker:
             stored.last_error = error[:500]
             session.commit()
         asyncio.get_running_loop().call_later(delay, self.kick)
+
+
+class _NoThread(RetryLater):
+    """The thread's parent is not posted yet (its `open` row is waiting): not the sink's failure."""
 
 
 def _thread(session: Session, incident_id: int, sink: str) -> ThreadRef | None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import aiohttp
 import discord
-from discord.http import HTTPClient, handle_message_parameters
+from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.chat.base import Delivery, RetryLater, ThreadRef
 from bot.chat.discord import render
@@ -154,6 +154,10 @@ class DiscordSink:
             Where("edit the alert"),
             lambda http: http.edit_message(int(thread.channel), int(thread.parent), params=params),
         )
+
+    async def check(self) -> None:
+        """Discord's cheapest call, `GET /users/@me`: raises while Discord is unreachable."""
+        await self._call(Where("check the connection"), lambda http: http.request(Route("GET", "/users/@me")))
 
     async def aclose(self) -> None:
         """The platform closes the client (and with it the HTTP session)."""

@@ -172,6 +172,10 @@ class SlackSink:
                 return str(message["ts"])
         return None
 
+    async def check(self) -> None:
+        """Slack's cheapest call, `auth.test`: raises while Slack is unreachable (the sink-health stage)."""
+        await self._call("auth_test", paced=False)
+
     async def _call(self, method: str, paced: bool = True, **args: Any) -> Any:
         if self.client.session is None or self.client.session.closed:
             self.client.session = aiohttp.ClientSession()  # one pool of connections, not one per post
@@ -180,7 +184,7 @@ class SlackSink:
         try:
             return await getattr(self.client, method)(**args)
         except SlackApiError as exc:
-            raise self._classify(method, args["channel"], exc) from None
+            raise self._classify(method, args.get("channel", self.channel), exc) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RetryLater(f"{method}: {type(exc).__name__}: {exc}") from None
 
