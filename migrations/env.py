@@ -27,7 +27,15 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
+    # transactional_ddl: on SQLite too (bot.store.db gives migrations real DDL transactions), so the
+    # whole upgrade commits at once and a kill -9 half-way leaves the previous schema intact.
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        transactional_ddl=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

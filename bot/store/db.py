@@ -23,12 +23,15 @@ BUSY_TIMEOUT_MS = 5000
 
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     """`foreign_keys=False` is for migrations: SQLite alters a table by copying it, which a table
-    referencing it would otherwise block."""
+    referencing it would otherwise block. Migrations also get real transactional DDL on SQLite (see
+    `_transactional_ddl`), so `kill -9` in the middle of one leaves the schema as it was before it."""
     url = urls.normalise(url)
     if urls.is_sqlite(url):
         _ensure_parent_dir(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
+        if not foreign_keys:
+            _transactional_ddl(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -46,6 +49,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, foreign_keys: bool = True) ->
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.close()
+
+
+def _transactional_ddl(engine: Engine) -> None:
+    """Python's sqlite3 begins a transaction only before INSERT/UPDATE/DELETE, so CREATE, DROP and
+    ALTER commit one by one: a migration killed half-way left a table copied but not renamed, or a
+    column added with the revision unchanged, and the next upgrade failed on it. With the driver's
+    own transaction handling off and an explicit BEGIN, the whole upgrade commits once (SQLAlchemy's
+    documented recipe for pysqlite)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas_no_fk(dbapi_conn: Any, record: Any) -> None:
