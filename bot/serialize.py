@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.engine.views import IncidentCard, card
@@ -17,8 +17,9 @@ def _seconds(delta: timedelta | None) -> float | None:
     return round(delta.total_seconds(), 3) if delta is not None else None
 
 
-def incident_json(incident: Incident) -> dict[str, Any]:
+def incident_json(incident: Incident, now: datetime | None = None) -> dict[str, Any]:
     view: IncidentCard = card(incident)
+    figures = view.durations(now or datetime.now(UTC))
     return {
         "id": view.id,
         "service": view.service,
@@ -37,9 +38,12 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "acknowledged_by": view.acknowledged_by,
         "resolved_at": _time(view.resolved_at),
         "resolved_by": view.resolved_by,
-        "time_to_acknowledge_s": _seconds(view.time_to_acknowledge),
-        "time_to_resolve_s": _seconds(view.time_to_resolve),
-        "lead_time_s": _seconds(view.lead_time),
+        "time_to_acknowledge_s": _seconds(figures.tta),
+        "time_to_resolve_s": _seconds(figures.ttr),
+        "lead_time_s": _seconds(figures.lead),
+        "duration_s": _seconds(figures.lasted),
+        "vendor_time_to_resolve_s": _seconds(figures.vendor_ttr),
+        "vendor_was_first": figures.vendor_first,
     }
 
 

@@ -30,14 +30,16 @@ class Changes:
     opened: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     entries: int = 0
+    history: int = 0  # incidents recorded silently as history (first start, long downtime, backfill)
 
     def __bool__(self) -> bool:
-        return bool(self.opened or self.updated)
+        return bool(self.opened or self.updated or self.history)
 
     def merge(self, part: Changes) -> None:
         self.opened += part.opened
         self.updated += part.updated
         self.entries += part.entries
+        self.history += part.history
 
 
 @dataclass
@@ -60,6 +62,7 @@ class EngineCore:
     def announce(self, session: Session, incident: Incident, now: datetime) -> None:
         """The incident's thread opens, with every timeline entry it has so far."""
         incident.announced = True
+        incident.detected_at = incident.detected_at or now  # history the vendor reopened: we see it now
         reminders.schedule_first(session, incident, self.reminder_policy, now)
         self.enqueue(session, incident, OutboxAction.OPEN, now)
         for entry in timeline(session, incident_id(incident)):

@@ -116,7 +116,7 @@ def note_failing(
         upstream_id=f"{probe}:{since.isoformat()}",
         body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).",
     )
-    incident.detected_at = min(incident.detected_at, since)
+    incident.detected_at = min(incident.detected_at or since, since)
     incident.probe_name = incident.probe_name or probe
 
 

@@ -88,12 +88,9 @@ def step(session: Session, reminder: Reminder, policy: ReminderPolicy, now: date
         reminder.due_at = later
         session.add(reminder)
         return None
-    waited = human_duration(now - incident.detected_at)
-    escalate = (
-        policy.escalate_after is not None
-        and not reminder.escalated
-        and now - incident.detected_at >= policy.escalate_after
-    )
+    unacknowledged = now - (incident.detected_at or incident.started_at)
+    waited = human_duration(unacknowledged)
+    escalate = policy.escalate_after is not None and not reminder.escalated and unacknowledged >= policy.escalate_after
     kind = EntryKind.ESCALATION if escalate else EntryKind.REMINDER
     body = (
         f"Nobody has acknowledged this after {waited}: escalating."

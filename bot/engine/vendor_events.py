@@ -94,7 +94,7 @@ class VendorEvents:
             incident = _find(session, event) or self._correlate(session, event, now)
             is_new = incident is None
             if incident is None:
-                incident = _new_incident(event, now, preexisting=baseline and not silent)
+                incident = _new_incident(event, now, preexisting=baseline and not silent, history=silent)
                 session.add(incident)
                 session.flush()
             if is_new:
@@ -125,8 +125,11 @@ class VendorEvents:
             core.followups(session, incident, was_open, now)
             incident.updated_at = now
             session.commit()
-            (changes.opened if announce_now else changes.updated).append(incident_id(incident))
-            changes.entries = len(new_entries)
+            if is_new and silent:
+                changes.history += 1
+            else:
+                (changes.opened if announce_now else changes.updated).append(incident_id(incident))
+                changes.entries = len(new_entries)
         core.committed()
         return changes
 
@@ -227,7 +230,7 @@ def _find(session: Session, event: IncidentObserved) -> Incident | None:
     return session.exec(query).first()
 
 
-def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> Incident:
+def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool, history: bool) -> Incident:
     first = event.updates[0].at if event.updates else event.started_at
     return Incident(
         service=event.service,
@@ -238,7 +241,7 @@ def _new_incident(event: IncidentObserved, now: datetime, preexisting: bool) -> 
         status=Status.INVESTIGATING,
         impact=event.impact,  # _apply_state sets it
         started_at=event.started_at,
-        detected_at=now,
+        detected_at=None if history else now,  # history was never seen live: no detection time
         vendor_acknowledged_at=first,
         preexisting=preexisting,
         updated_at=now,

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.engine import durations
+from bot.engine.durations import Durations
+from bot.engine.durations import human_duration as human_duration  # re-exported: renderers import it from here
 from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
 from bot.store.traffic import RECENT, TrafficTotal, totals
 
@@ -51,7 +54,7 @@ class IncidentCard:
     components: tuple[str, ...]
     shortlink: str | None
     started_at: datetime
-    detected_at: datetime
+    detected_at: datetime | None  # None: recorded as history, never seen live
     vendor_acknowledged_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
@@ -64,6 +67,8 @@ class IncidentCard:
     informational: bool = False
     flapping: bool = False
     traffic: tuple[str, ...] = ()  # what the team's own calls say now: `your traffic: 23% errors on ...`
+    vendor_started_at: datetime | None = None
+    vendor_resolved_at: datetime | None = None
 
     @property
     def remarks(self) -> list[str]:
@@ -92,23 +97,34 @@ class IncidentCard:
             return MAINTENANCE_ICON
         return STATUS_ICON.get(self.status, STATUS_ICON[Status.INVESTIGATING])
 
+    def durations(self, now: datetime) -> Durations:
+        """Every figure shown about this incident (see bot/engine/durations.py)."""
+        return durations.compute(
+            started=self.started_at,
+            detected=self.detected_at,
+            vendor_first_update=self.vendor_acknowledged_at,
+            acknowledged=self.acknowledged_at,
+            resolved=self.resolved_at,
+            vendor_started=self.vendor_started_at,
+            vendor_resolved=self.vendor_resolved_at,
+            now=now,
+        )
+
     def duration(self, now: datetime) -> timedelta:
-        return (self.resolved_at or now) - self.started_at
+        return self.durations(now).lasted
 
     @property
     def time_to_acknowledge(self) -> timedelta | None:
-        return self.acknowledged_at - self.detected_at if self.acknowledged_at else None
+        return durations.span(self.detected_at, self.acknowledged_at)
 
     @property
     def time_to_resolve(self) -> timedelta | None:
-        return self.resolved_at - self.detected_at if self.resolved_at else None
+        return durations.span(self.detected_at, self.resolved_at)
 
     @property
     def lead_time(self) -> timedelta | None:
-        """How much earlier we knew than the vendor said so (positive: we were first)."""
-        if self.vendor_acknowledged_at is None:
-            return None
-        return self.vendor_acknowledged_at - self.detected_at
+        """How much earlier we knew than the vendor said so; None unless we were first."""
+        return durations.lead(self.detected_at, self.vendor_acknowledged_at)[0]
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,13 @@ class EntryView:
         return self.kind in SIGNED_BY_PERSON
 
 
+def resolved_after(card: IncidentCard, at: datetime) -> str:
+    """`after 2h 53m, TTR 2h 50m`: how long it lasted, and (when we saw it live) its time to resolve."""
+    figures = card.durations(at)
+    ttr = f", TTR {human_duration(figures.ttr)}" if figures.ttr is not None else ""
+    return f"after {human_duration(figures.lasted)}{ttr}"
+
+
 def card(incident: Incident, traffic: tuple[str, ...] = ()) -> IncidentCard:
     assert incident.id is not None
     return IncidentCard(
@@ -166,6 +189,8 @@ def card(incident: Incident, traffic: tuple[str, ...] = ()) -> IncidentCard:
         informational=incident.informational,
         flapping=incident.flapping,
         traffic=traffic,
+        vendor_started_at=incident.vendor_started_at,
+        vendor_resolved_at=incident.vendor_resolved_at,
     )
 
 
@@ -206,20 +231,3 @@ def entry_view(entry: TimelineEntry) -> EntryView:
         components=tuple((c["name"], c.get("old", ""), c["new"]) for c in entry.components),
         resolves=entry.resolves,
     )
-
-
-def human_duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "-"
-    seconds = int(abs(delta.total_seconds()))
-    sign = "-" if delta.total_seconds() < 0 else ""
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{sign}{minutes}m {secs:02d}s" if minutes < 10 else f"{sign}{minutes}m"
-    return f"{sign}{secs}s"

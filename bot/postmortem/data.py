@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.engine.views import EntryView, IncidentCard, card, entry_view, human_duration, incident_models
+from bot.engine.durations import Durations, human_duration
+from bot.engine.views import EntryView, IncidentCard, card, entry_view, incident_models
 from bot.store import queries, traffic
 from bot.store.db import Database
 from bot.store.models import Incident, ProbeResult
@@ -83,13 +84,13 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
             raise LookupError(f"There is no incident #{incident_id}.")
         entries = [entry_view(e) for e in queries.timeline(session, incident_id)]
         view = card(incident)
-        window = (min(view.detected_at, view.started_at) - MARGIN, (view.resolved_at or now) + MARGIN)
+        first = min(view.started_at, view.detected_at or view.started_at)
+        window = (first - MARGIN, (view.resolved_at or now) + MARGIN)
         probe = _probe_window(session, incident.probe_name, window)
         models = incident_models(incident) or None
         own = TrafficWindow(tuple(traffic.per_minute(session, incident.service, *window, models)))
     vendor = tuple(e for e in entries if e.kind == "vendor_update")
-    vendor_start = incident.vendor_started_at or incident.started_at
-    vendor_ttr = (incident.vendor_resolved_at - vendor_start) if incident.vendor_resolved_at else None
+    figures = view.durations(now)
     return PostmortemData(
         incident=view,
         upstream_id=incident.upstream_id,
@@ -99,38 +100,42 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
         people=tuple(e for e in entries if e.kind in HUMAN),
         probe=probe,
         window=window,
-        vendor_ttr=vendor_ttr,
+        vendor_ttr=figures.vendor_ttr,
         vendor_postmortem_url=view.shortlink if any(e.status == "postmortem" for e in vendor) else None,
         generated_at=now,
-        durations=_durations(view, vendor_ttr),
-        summary=_summary(view),
+        durations=_durations(figures),
+        summary=_summary(view, figures),
         traffic=own,
     )
 
 
-def _summary(view: IncidentCard) -> str:
+def _summary(view: IncidentCard, figures: Durations) -> str:
     until = f"{view.resolved_at:%Y-%m-%d %H:%M} UTC" if view.resolved_at else "now (still open)"
+    so_far = "" if view.resolved_at else "so far "
     what = "maintenance" if view.kind == "maintenance" else "incident"
     text = (
         f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC to {until} "
-        f"({human_duration(view.duration(view.resolved_at or view.detected_at))}), {view.impact} impact."
+        f"({so_far}{human_duration(figures.lasted)}), {view.impact} impact."
     )
     if view.probe and view.vendor_confirmed:
-        text += f" Our probe `{view.probe}` saw it first; the vendor confirmed it on its status page."
+        first = "saw it first" if figures.lead is not None else "saw it too"
+        text += f" Our probe `{view.probe}` {first}; the vendor confirmed it on its status page."
     elif view.probe:
         text += f" Only our probe `{view.probe}` saw it; the vendor never acknowledged it."
     else:
         text += " Reported by the vendor's status page."
+    if not figures.detected:
+        text += " statusbot recorded it as history, not live: it has no figures from our detection."
     return text + (f" Resolved by {view.resolved_by}." if view.resolved_by else "")
 
 
-def _durations(view: IncidentCard, vendor_ttr: timedelta | None) -> dict[str, str]:
+def _durations(figures: Durations) -> dict[str, str]:
     return {
-        "tta": human_duration(view.time_to_acknowledge),
-        "ttr": human_duration(view.time_to_resolve),
-        "vendor_ttr": human_duration(vendor_ttr),
-        "lead": human_duration(view.lead_time),
-        "duration": human_duration(view.duration(view.resolved_at or view.detected_at)),
+        "tta": human_duration(figures.tta),
+        "ttr": human_duration(figures.ttr),
+        "vendor_ttr": human_duration(figures.vendor_ttr),
+        "lead": figures.lead_text,
+        "duration": human_duration(figures.lasted),
     }
 
 

@@ -64,7 +64,7 @@ class Incident(SQLModel, table=True):
     informational: bool = False  # the vendor's incident touches none of the components our probes map
     flapping: bool = False
     started_at: datetime = _time(nullable=False)
-    detected_at: datetime = _time(nullable=False)
+    detected_at: datetime | None = _time()  # None: recorded as history (first start, backfill), never seen live
     vendor_acknowledged_at: datetime | None = _time()
     acknowledged_at: datetime | None = _time()
     acknowledged_by: str | None = None

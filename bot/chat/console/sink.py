@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.chat.base import Delivery, ThreadRef
-from bot.engine.views import EntryView, IncidentCard, human_duration, words
+from bot.engine.views import EntryView, IncidentCard, resolved_after, words
 from bot.postmortem.draft import Draft
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -84,10 +84,9 @@ class ConsoleSink:
             f"    #{incident.id} {entry.at:%m-%d %H:%M}  {self._paint(f'{label:<13}', entry.status or '')} {text}"
         )
         if entry.resolves:
-            took = human_duration(incident.duration(entry.at))
             self._write(
                 f"{self._paint('✔', 'resolved')} #{incident.id} {incident.service}  resolved by "
-                f"{incident.resolved_by or 'vendor'} after {took} — {clean(incident.title)}"
+                f"{incident.resolved_by or 'vendor'} {resolved_after(incident, entry.at)} — {clean(incident.title)}"
             )
 
     async def refresh(self, thread: ThreadRef, incident: IncidentCard) -> None:

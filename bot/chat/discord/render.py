@@ -13,7 +13,7 @@ import discord
 
 from bot.chat.discord.text import THREAD_NAME, cut, escape, fit, quiet
 from bot.commands.context import Answer
-from bot.engine.views import EntryView, IncidentCard, human_duration, words
+from bot.engine.views import EntryView, IncidentCard, human_duration, resolved_after, words
 
 GREEN, BLURPLE, GREY, RED = 0x2EB67D, 0x5865F2, 0x99AAB5, 0xE01E5A
 IMPACT_COLOUR = {"critical": RED, "major": 0xF2711C, "minor": 0xECB22E, "none": GREY, "maintenance": BLURPLE}
@@ -71,7 +71,7 @@ def _card_fields(card: IncidentCard, now: datetime) -> list[tuple[str, str, bool
         ("Components", escape(", ".join(card.components)) or "not named", False),
         ("Started", when(card.started_at), True),
         ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id), True),
-        ("Lead time", human_duration(card.lead_time) if card.lead_time else "—", True),
+        ("Lead time", card.durations(now).lead_text, True),
         *([("Vendor", card.vendor_status, False)] if card.probe else []),
     ]
 
@@ -95,7 +95,7 @@ def entry_embed(card: IncidentCard, entry: EntryView, *, standalone: bool = Fals
         moves = "\n".join(f"{escape(name)}: {words(old) or '?'} → {words(new)}" for name, old, new in entry.components)
         embed.add_field(name="Components", value=moves, inline=False)
     if entry.resolves:
-        embed.add_field(name="Resolved", value=f"✅ after {human_duration(card.duration(entry.at))}", inline=False)
+        embed.add_field(name="Resolved", value=f"✅ {resolved_after(card, entry.at)}", inline=False)
     embed.set_footer(text=f"#{card.id} · {card.service}")
     return fit(embed)
 

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.metadata import Metadata
 
 from bot.commands.context import Answer
-from bot.engine.views import EntryView, IncidentCard, human_duration, words
+from bot.engine.views import EntryView, IncidentCard, human_duration, resolved_after, words
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -74,7 +74,7 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
         ("Started", when(card.started_at)),
         ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id)),
         ("Duration", human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")),
-        ("Detection lead", human_duration(card.lead_time) if card.lead_time else "—"),
+        ("Detection lead", card.durations(now).lead_text),
     ]
     if card.probe:
         fields.append(("Vendor", escape(card.vendor_status)))
@@ -123,13 +123,11 @@ def entry_blocks(card: IncidentCard, entry: EntryView, mentions: dict[str, str] 
         moves = "; ".join(f"{escape(name)}: {words(old) or '?'} → {words(new)}" for name, old, new in entry.components)
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(moves, SECTION_LIMIT))]))
     if entry.resolves:
-        took = human_duration(card.duration(entry.at))
+        took = resolved_after(card, entry.at)
         blocks.append(
             ContextBlock(
                 elements=[
-                    MarkdownTextObject(
-                        text=cut(f"✅ #{card.id} *{escape(card.title)}* resolved after {took}", SECTION_LIMIT)
-                    )
+                    MarkdownTextObject(text=cut(f"✅ #{card.id} *{escape(card.title)}* resolved {took}", SECTION_LIMIT))
                 ]
             )
         )

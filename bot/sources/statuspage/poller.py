@@ -94,7 +94,14 @@ class StatuspagePoller:
                 incident,
                 extra={"incident": incident, "source": "statuspage", "service": self.service},
             )
-        if changes:
+        if changes.history:
+            log.info(
+                "%s: recorded %d past incidents as history (nothing posted)",
+                self.service,
+                changes.history,
+                extra={"source": "statuspage", "service": self.service},
+            )
+        if changes.opened or changes.updated:
             log.info(
                 "%s: %d opened, %d updated, %d new updates",
                 self.service,
