@@ -1,22 +1,27 @@
-"""The postmortem chart: probe latency and error rate across the incident window, with the vendor's
-status changes and our acknowledgment and resolution marked. Headless (Agg), PNG bytes out."""
+"""The postmortem chart: probe latency (p50 and p95) and error rate across the incident window, with
+the vendor's status changes and our acknowledgment and resolution marked. Headless (Agg), PNG out.
+
+It runs in its own short-lived process (`python -m bot.postmortem.chart`, driven by
+bot/postmortem/chart_worker.py, which says how the frames on its pipes look), so the ~60 MiB that
+matplotlib takes leave with it instead of staying in the long-running bot. It imports nothing of
+statusbot's.
+"""
 
 from __future__ import annotations
 
 import io
-from collections import defaultdict
+import json
+import math
+import sys
 from datetime import datetime
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates
+import matplotlib.dates as mdates  # after choosing the headless backend
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-
-from bot.postmortem.data import PostmortemData
-from bot.store.models import ProbeResult
 
 STATUS_COLOURS = {
     "investigating": "#d62728",
@@ -25,43 +30,27 @@ STATUS_COLOURS = {
     "resolved": "#2ca02c",
     "postmortem": "#7f7f7f",
 }
+P50, P95, TRAFFIC = "#1f77b4", "#9467bd", "#ff7f0e"
 
 
-def _per_minute(data: PostmortemData) -> tuple[list[datetime], list[float], list[float], list[float]]:
-    buckets: dict[datetime, list[ProbeResult]] = defaultdict(list)
-    for result in data.probe.results:
-        buckets[result.at.replace(second=0, microsecond=0)].append(result)
-    times, p50, p95, errors = [], [], [], []
-    for minute in sorted(buckets):
-        items = buckets[minute]
-        ok = sorted(r.latency_ms for r in items if r.latency_ms is not None and r.outcome != "failure")
-        times.append(minute)
-        p50.append(ok[len(ok) // 2] if ok else float("nan"))
-        p95.append(ok[min(len(ok) - 1, int(len(ok) * 0.95))] if ok else float("nan"))
-        errors.append(100.0 * sum(r.outcome in ("failure", "degraded") for r in items) / len(items))
-    return times, p50, p95, errors
-
-
-def render(data: PostmortemData) -> bytes:
-    times, p50, p95, errors = _per_minute(data)
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.5), height_ratios=(3, 2))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.08)
+def render(chart: dict[str, Any]) -> bytes:
+    times = [_time(t) for t in chart["minutes"]]
+    window = (_time(chart["window"][0]), _time(chart["window"][1]))
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.8), height_ratios=(3, 2))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.17, hspace=0.08)
     try:
-        top.plot(times, p50, label="latency p50", color="#1f77b4", linewidth=1.4)
-        top.plot(times, p95, label="latency p95", color="#9467bd", linewidth=1.0, linestyle="--")
-        top.set_ylabel("ms")
-        bottom.bar(times, errors, width=1 / 1440, color="#d62728", label="failed probes")
-        _traffic_series(data, bottom)
+        _latency(top, times, chart)
+        bottom.bar(times, chart["error_pct"], width=1 / 1440, color="#d62728", label="failed probes (% per minute)")
+        _traffic_series(chart, bottom)
         bottom.set_ylabel("errors %")
         bottom.set_ylim(0, 105)
-        if not times:
-            top.text(0.5, 0.5, "no probe results in this window", transform=top.transAxes, ha="center")
-        _mark_events(data, (top, bottom))
-        bottom.set_xlim(*data.window)
-        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=data.window[0].tzinfo))
+        _mark_events(chart, (top, bottom))
+        bottom.set_xlim(*window)
+        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=window[0].tzinfo))
         bottom.set_xlabel("UTC")
-        top.set_title(f"#{data.incident.id} {data.incident.title}"[:90], fontsize=10)
-        top.legend(loc="upper left", fontsize=8)
+        top.set_title(chart["title"], fontsize=10)
+        # Below the axes, where no vendor or people marker can be hidden behind it.
+        fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=110)
         return out.getvalue()
@@ -69,69 +58,100 @@ def render(data: PostmortemData) -> bytes:
         plt.close(fig)
 
 
-def _traffic_series(data: PostmortemData, axis: Axes) -> None:
+def _latency(top: Any, times: list[datetime], chart: dict[str, Any]) -> None:
+    p50 = [_ms(v) for v in chart["p50_ms"]]
+    p95 = [_ms(v) for v in chart["p95_ms"]]
+    if not any(not math.isnan(v) for v in p50):
+        top.set_ylim(0, 1)  # nothing measured: no made-up (or negative) latency axis
+        top.set_yticks([])
+        top.text(0.5, 0.5, "no probe results in this window", transform=top.transAxes, ha="center", va="center")
+        return
+    top.fill_between(times, p50, p95, color=P95, alpha=0.15, linewidth=0)
+    top.plot(times, p95, label="latency p95", color=P95, linewidth=1.2, linestyle="--")
+    top.plot(times, p50, label="latency p50", color=P50, linewidth=1.6, marker="o", markersize=2.5)
+    top.set_ylim(bottom=0)
+    top.set_ylabel("ms")
+
+
+def _traffic_series(chart: dict[str, Any], axis: Any) -> None:
     """The team's own calls' error rate per minute, beside the probes' bars."""
-    minutes = [(at, 100.0 * f / n) for at, n, f in data.traffic.minutes if n]
+    minutes = chart.get("traffic") or []
     if minutes:
         axis.plot(
-            mdates.date2num([at for at, _ in minutes]),
+            [_time(at) for at, _ in minutes],
             [rate for _, rate in minutes],
-            color="#ff7f0e",
+            color=TRAFFIC,
             linewidth=1.4,
             marker=".",
-            label=f"your traffic ({data.traffic.calls:,} calls)",
+            label=f"your traffic ({chart.get('traffic_calls', 0):,} calls)",
         )
-        axis.legend(loc="upper right", fontsize=8)
 
 
-def _mark_events(data: PostmortemData, axes: tuple[Axes, Axes]) -> None:
+def _mark_events(chart: dict[str, Any], axes: tuple[Any, Any]) -> None:
     last = None
-    for update in data.vendor_updates:
-        if update.status != last:
-            for axis in axes:
-                axis.axvline(
-                    mdates.date2num(update.at),
-                    color=STATUS_COLOURS.get(update.status or "", "#444"),
-                    alpha=0.7,
-                    linewidth=1,
-                )
-            axes[0].annotate(
-                f"vendor: {update.status}",
-                (update.at, 1),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                fontsize=7,
-                va="top",
-                ha="right",
-            )
-            last = update.status
-    if data.incident.resolved_at is not None:
+    for at, status in chart["vendor"]:
+        if status == last:
+            continue
+        moment = _time(at)
         for axis in axes:
-            axis.axvline(mdates.date2num(data.incident.resolved_at), color="#17becf", linewidth=2, alpha=0.8)
-        axes[1].annotate(
-            f"resolved ({data.incident.resolved_by})",
-            (data.incident.resolved_at, 0.95),
+            axis.axvline(moment, color=STATUS_COLOURS.get(status, "#444"), alpha=0.7, linewidth=1)
+        axes[0].annotate(
+            f"vendor: {status}",
+            (moment, 0.98),
             xycoords=("data", "axes fraction"),
             rotation=90,
             fontsize=7,
             va="top",
             ha="right",
         )
-    for entry in data.people:
-        label = "ack" if entry.kind == "ack" else entry.kind
+        last = status
+    if chart["resolved"] is not None:
+        at, by = chart["resolved"]
         for axis in axes:
-            axis.axvline(
-                mdates.date2num(entry.at),
-                color="#2ca02c" if entry.kind == "ack" else "#17becf",
-                linestyle=":",
-                linewidth=1.5,
-            )
+            axis.axvline(_time(at), color="#17becf", linewidth=2, alpha=0.8)
         axes[1].annotate(
-            f"{label}: {entry.actor or ''}",
-            (entry.at, 0.95),
+            f"resolved ({by})",
+            (_time(at), 0.95),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=7,
+            va="top",
+            ha="right",
+        )
+    for at, kind, actor in chart["people"]:
+        colour = "#2ca02c" if kind == "ack" else "#17becf"
+        for axis in axes:
+            axis.axvline(_time(at), color=colour, linestyle=":", linewidth=1.5)
+        axes[1].annotate(
+            f"{kind}: {actor}",
+            (_time(at), 0.95),
             xycoords=("data", "axes fraction"),
             rotation=90,
             fontsize=7,
             va="top",
             ha="left",
         )
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _ms(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def serve(requests: Any, answers: Any) -> None:
+    """Draw one chart per request until the other end closes our input."""
+    while len(head := requests.read(4)) == 4:
+        request = requests.read(int.from_bytes(head, "big"))
+        try:
+            status, body = 0, render(json.loads(request))
+        except Exception as exc:  # a chart that cannot be drawn is said, and the next one still is
+            status, body = 1, f"{type(exc).__name__}: {exc}".encode()
+        answers.write(bytes([status]) + len(body).to_bytes(4, "big") + body)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -31,7 +32,12 @@ class Draft:
 
     @property
     def basename(self) -> str:
-        return f"postmortem-{self.incident_id}"
+        return draft_basename(self.incident_id)
+
+
+def draft_basename(incident_id: int) -> str:
+    """`postmortem-12`: the draft is `postmortem-12.md`, its chart `postmortem-12.png`."""
+    return f"postmortem-{incident_id}"
 
 
 def default_templates() -> Path:
@@ -75,9 +81,18 @@ def _where(exc: BaseException) -> str:
     return f"{frames[-1].filename} line {frames[-1].lineno}" if frames else TEMPLATE
 
 
-def build(db: Database, incident_id: int, now: datetime, templates_dir: str | None = None) -> Draft:
-    from bot.postmortem import chart  # matplotlib loads only when a draft is made
+def build(
+    db: Database,
+    incident_id: int,
+    now: datetime,
+    templates_dir: str | None = None,
+    draw: Callable[[dict[str, Any]], bytes] | None = None,
+) -> Draft:
+    """The draft and its chart. The chart is drawn in a worker process (bot/postmortem/chart_worker.py):
+    matplotlib never loads here. `draw` is the bot's long-lived worker; by default, a one-off one."""
+    from bot.postmortem.chart_data import chart_data
+    from bot.postmortem.chart_worker import draw_once
 
     data = gather(db, incident_id, now)
-    name = f"postmortem-{incident_id}.png"
-    return Draft(incident_id, render(data, templates_dir, chart_file=name), chart.render(data))
+    markdown = render(data, templates_dir, chart_file=f"{draft_basename(incident_id)}.png")
+    return Draft(incident_id, markdown, (draw or draw_once)(chart_data(data)))
