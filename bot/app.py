@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 from aiohttp import web
@@ -27,8 +30,8 @@ from bot.engine.reminders import ReminderPolicy
 from bot.jobs import every
 from bot.leadership import Leadership, replica_id
 from bot.metrics import Metrics
-from bot.postmortem.draft import Draft
-from bot.postmortem.draft import build as build_draft
+from bot.postmortem.chart_worker import ChartWorker
+from bot.problems import Problem
 from bot.sources.alertmanager.route import AlertmanagerRoute
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
@@ -45,6 +48,9 @@ from bot.store.retention import forget_resolved
 from bot.store.wakeups import Listener
 from bot.web import build_web_app
 
+if TYPE_CHECKING:
+    from bot.postmortem.draft import Draft
+
 log = logging.getLogger(__name__)
 REMINDER_TICK = 30
 OUTBOX_STUCK = timedelta(minutes=15)
@@ -54,6 +60,19 @@ def sink_names(settings: Settings) -> list[str]:
     """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
     names = ["console"] if settings.console_enabled else []
     return names + (["slack"] if settings.slack_enabled else []) + (["discord"] if settings.discord_enabled else [])
+
+
+def _listen_problem(exc: OSError, host: str, port: int) -> Problem:
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return Problem(f"port {port} is already in use on {host}: stop the other process, or set PORT to a free port")
+    if exc.errno == errno.EACCES:
+        return Problem(f"cannot listen on {where}: permission denied (ports below 1024 need privileges); set PORT")
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+        return Problem(
+            f"cannot listen on {where}: {exc.strerror or exc}; set STATUSBOT_HOST to an address of this machine"
+        )
+    return Problem(f"cannot listen on {where}: {exc.strerror or exc}")
 
 
 class StatusBot:
@@ -69,6 +88,7 @@ class StatusBot:
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.metrics = Metrics()
+        self.charts = ChartWorker()
         self.metrics.watch_database(self._database_gauges)
         self.platforms = configured_platforms(settings, self.clock)
         if sinks is None:
@@ -136,8 +156,8 @@ class StatusBot:
     async def start(self) -> None:
         """Every replica serves HTTP (and Slack); the one that wins the lease also leads (`_lead`)."""
         self.db.upgrade()
+        await self.start_http()  # first: a taken port stops start-up before anything else runs
         self.scheduler.start()
-        await self.start_http()
         for platform in self.platforms:
             if not platform.leader_only:
                 await platform.start()
@@ -204,7 +224,9 @@ class StatusBot:
         return self.pollers[0]
 
     def draft(self, incident_id: int) -> Draft:
-        return build_draft(self.db, incident_id, self.clock.now(), self.settings.templates_dir)
+        from bot.postmortem.draft import build  # Jinja2 loads with the first draft; the chart is drawn apart
+
+        return build(self.db, incident_id, self.clock.now(), self.settings.templates_dir, self.charts.draw)
 
     def _start_probes(self) -> None:
         if self.settings.anthropic_api_key is None:
@@ -229,8 +251,11 @@ class StatusBot:
             forget_resolved(self.db, self.clock.now() - timedelta(days=self.settings.retention_days))
 
     def _database_gauges(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Every watched service and every sink has a sample, 0 included: a gauge that vanishes at zero
+        cannot be told from a bot that stopped reporting."""
+        services = dict.fromkeys((s.name for s in self.settings.effective_services()), 0)
         with self.db.session() as session:
-            return queries.open_by_service(session), depth(session)
+            return services | queries.open_by_service(session), dict.fromkeys(self.sinks, 0) | depth(session)
 
     async def start_http(self) -> None:
         secret = self.settings.webhook_secret
@@ -248,7 +273,12 @@ class StatusBot:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise _listen_problem(exc, self.settings.host, self.settings.port) from None
         self.http_port = self._runner.addresses[0][1]  # PORT=0: whichever port was free
 
     @property
@@ -306,6 +336,7 @@ class StatusBot:
         await self.probes.aclose()
         for sink in self.sinks.values():
             await sink.aclose()
+        await asyncio.to_thread(self.charts.close)
         self.db.dispose()
 
     async def run_until_signalled(self) -> None:
@@ -313,7 +344,11 @@ class StatusBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:  # a taken port, a read-only database: close what did start, then say why
+            await self.stop()
+            raise
         await stop.wait()
         log.info("shutting down")
         await self.stop()

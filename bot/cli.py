@@ -1,111 +1,235 @@
-"""`statusbot`: run the bot, manage its database, look at and act on incidents from a shell."""
+"""`statusbot`: run the bot, manage its database, look at and act on incidents from a shell.
+
+Start-up stays light: this module imports only typer and the standard library, and each command
+imports what it needs when it runs, so `--help`, `status`, `incidents` and `show` never load Slack,
+Discord, matplotlib or Alembic. Every mistake is one line on stderr with exit status 2 (the command
+line or a setting is wrong) or 1 (it could not be done): see bot/problems.py and bot/cli_errors.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bot import logs
-from bot.clock import SystemClock
-from bot.config import ConfigError, Settings, load_settings
-from bot.engine.events import Actor
-from bot.engine.incidents import ActionError, IncidentEngine
-from bot.engine.views import card, human_duration
-from bot.serialize import component_json, entry_json, incident_json
-from bot.store import queries
-from bot.store.db import Database, upgrade
+from bot.cli_errors import OneLineGroup
+from bot.problems import USAGE, Problem
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.store.db import Database
 
 app = typer.Typer(
+    cls=OneLineGroup,
     help="Watches a vendor's status page and runs each incident as one chat thread.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags read as flags, and rich is never imported
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
+slack_app = typer.Typer(help="Slack set-up.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(slack_app, name="slack")
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys).")]
+IncidentArg = Annotated[str, typer.Argument(metavar="ID", help="The incident's number: 12 or #12.", show_default=False)]
+By = Annotated[str, typer.Option("--by", help="Who is acting (shown in the thread).", show_default=False)]
+Db = Annotated[
+    str | None,
+    typer.Option("--db", help="The database: a SQLite file or a URL. Default: DATABASE_URL.", show_default=False),
+]
 
 
-def _settings() -> Settings:
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"statusbot {version('statusbot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Watches a vendor's status page and runs each incident as one chat thread."""
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+def _settings(db: str | None = None) -> Settings:
+    from bot.config import ConfigError, load_settings
+
+    overrides = {} if db is None else {"database_url": db if "://" in db else f"sqlite:///{Path(db).absolute()}"}
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except ConfigError as exc:
-        typer.echo(f"statusbot: configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise Problem(f"configuration error: {exc}", USAGE) from None
 
 
-def _with_db(action: Callable[[Settings, Database], T]) -> T:
-    settings = _settings()
+def _reading(action: Callable[[Settings, Database], T], db: str | None) -> T:
+    """Commands that only read: the database must exist, and is neither created nor migrated."""
+    return _with_database(action, db, create=False)
+
+
+def _changing(action: Callable[[Settings, Database], T], db: str | None, *, create: bool = False) -> T:
+    """Commands that change incidents: the database must exist (unless `create`); it is migrated first."""
+    return _with_database(action, db, create=create, migrate=True)
+
+
+def _with_database(
+    action: Callable[[Settings, Database], T], db: str | None, *, create: bool, migrate: bool = False
+) -> T:
+    settings = _settings(db)
+    from bot import logs
+    from bot.store.db import Database
+    from bot.store.errors import database_errors, require_existing
+
     logs.setup("WARNING")
-    database = Database(settings.database_url)
+    url = settings.database_url
+    with database_errors(url):
+        if not create:
+            require_existing(url)
+        database = Database(url)
+        try:
+            if migrate:
+                database.upgrade()
+            return action(settings, database)
+        finally:
+            database.dispose()
+
+
+def _incident_number(text: str) -> int:
+    from bot.commands.arguments import BadArgument, incident_number
+
     try:
-        database.upgrade()
-        return action(settings, database)
-    finally:
-        database.dispose()
+        return incident_number(text.strip())
+    except BadArgument as exc:
+        raise Problem(f"{exc} Give the incident's number, e.g. 12 or #12.", USAGE) from None
+
+
+def _run(coroutine: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _emit(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+# -- the bot -----------------------------------------------------------------------------------
 @app.command()
 def run() -> None:
-    """Run the bot: poll the status page, serve HTTP, deliver to the configured chats."""
-    from bot.app import StatusBot
+    """Run the bot: poll, serve HTTP, deliver to the chats.
 
+    Polls the status page (and the probes), serves /healthz, /metrics and the webhooks, and delivers
+    incident threads to the configured chats. Upgrades the database first. Stops on SIGTERM.
+    """
     settings = _settings()
+    from bot import logs
+    from bot.app import StatusBot
+    from bot.store.errors import database_errors
+
     logs.setup(settings.log_level, settings.log_format)
-    asyncio.run(StatusBot(settings).run_until_signalled())
+    with database_errors(settings.database_url):
+        _run(StatusBot(settings).run_until_signalled())
+
+
+@app.command()
+def doctor(db: Db = None) -> None:
+    """Check the whole set-up: one line per check, with its fix.
+
+    The database, each status page, the API key, Slack and Discord. Exit status 0 when all pass.
+    """
+    settings = _settings(db)
+    from bot import logs
+    from bot.doctor import run_checks
+
+    logs.setup("ERROR")
+    checks = _run(run_checks(settings))
+    for check in checks:
+        typer.echo(check.line())
+    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
+
+
+@app.command()
+def demo(delay: Annotated[float, typer.Option(min=0, help="Seconds between replayed steps.")] = 0.05) -> None:
+    """Replay a 3-hour Claude outage, offline, in seconds.
+
+    The whole pipeline runs in simulated time; the database it leaves (./statusbot-demo.db) is yours
+    to try `show`, `ack`, `stats` and `postmortem` on.
+    """
+    from bot import logs
+    from bot.demo.replay import run_demo
+
+    logs.setup("WARNING")
+    if not _run(run_demo(sys.stdout, delay=delay)):
+        raise typer.Exit(1)
+
+
+# -- the database ------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade(db: Db = None) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    settings = _settings(db)
+    from bot.store.db import current_revision, upgrade
+    from bot.store.errors import database_errors, shown_url
+
+    url = settings.database_url
+    with database_errors(url):
+        upgrade(url)
+        revision = current_revision(url)
+    typer.echo(f"{shown_url(url)} is at the newest schema revision ({revision})")
 
 
 @db_app.command("backup")
-def db_backup(target: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy.")]) -> None:
+def db_backup(
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="Where to write the copy (a file or a folder).")],
+    db: Db = None,
+) -> None:
     """Copy the SQLite database while the bot runs (SQLite's online backup)."""
-    import sqlite3
+    settings = _settings(db)
+    from bot.store.backup import backup
 
-    settings = _settings()
-    if not settings.database_url.startswith("sqlite:///"):
-        typer.echo("statusbot: db backup copies SQLite databases; for Postgres use pg_dump", err=True)
-        raise typer.Exit(2)
-    source = Path(settings.database_url.removeprefix("sqlite:///"))
-    if not source.is_file():
-        typer.echo(f"statusbot: no database at {source}", err=True)
-        raise typer.Exit(1)
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    typer.echo(f"copied {source} to {target}")
+    typer.echo(backup(settings.database_url, target))
 
 
 @app.command()
 def backfill(
     since: Annotated[datetime | None, typer.Option(help="Only incidents started since (YYYY-MM-DD).")] = None,
+    db: Db = None,
 ) -> None:
-    """Import older history from the status page's JSON API, without posting anything."""
+    """Import older history from the page, posting nothing."""
 
     def go(settings: Settings, database: Database) -> None:
+        from bot.clock import SystemClock
+        from bot.engine.incidents import IncidentEngine
+
         engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
         start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
         for service in settings.effective_services():
-            count = asyncio.run(_backfill_one(settings, engine, service.name, service.page_base, start))
+            count = _run(_backfill_one(settings, engine, service.name, service.page_base, start))
             typer.echo(f"{service.name}: {count} incidents imported as history (nothing posted)")
 
-    _with_db(go)
+    _changing(go, db, create=True)
 
 
-async def _backfill_one(
-    settings: Settings, engine: IncidentEngine, service: str, page_url: str, since: datetime | None
-) -> int:
+async def _backfill_one(settings: Settings, engine: Any, service: str, page_url: str, since: datetime | None) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from bot.sources.statuspage.backfill import backfill as run_backfill
@@ -124,44 +248,30 @@ async def _backfill_one(
                 lambda page, count: bar.update(task, description=f"{service}: page {page}, {count} incidents imported"),
             )
         except (FetchError, ParseError) as exc:
-            typer.echo(f"statusbot: backfill of {service} stopped: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise Problem(f"backfill of {service} stopped: {exc}") from None
         finally:
             await client.aclose()
 
 
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Create or migrate the database schema to the newest revision."""
-    settings = _settings()
-    upgrade(settings.database_url)
-    typer.echo("database is at the newest schema revision")
-
-
+# -- looking -----------------------------------------------------------------------------------
 @app.command()
-def doctor() -> None:
-    """Check the set-up (database, status page, API key, Slack, Discord): one line each, a fix for each failure."""
-    from bot.doctor import run_checks
-
-    settings = _settings()
-    logs.setup("ERROR")
-    checks = asyncio.run(run_checks(settings))
-    for check in checks:
-        typer.echo(check.line())
-    raise typer.Exit(0 if all(check.ok for check in checks) else 1)
-
-
-@app.command()
-def status(as_json: JsonFlag = False) -> None:
+def status(as_json: JsonFlag = False, db: Db = None) -> None:
     """Components and open incidents, from the database."""
 
     def show(settings: Settings, database: Database) -> None:
+        from bot.serialize import component_json, incident_json
+        from bot.store import queries
+
         with database.session() as session:
             comps = queries.components(session)
             open_ = queries.incidents(session)
+        now = _now()
         if as_json:
             _emit(
-                {"components": [component_json(c) for c in comps], "open_incidents": [incident_json(i) for i in open_]}
+                {
+                    "components": [component_json(c) for c in comps],
+                    "open_incidents": [incident_json(i, now) for i in open_],
+                }
             )
             return
         for service in settings.effective_services():
@@ -172,68 +282,109 @@ def status(as_json: JsonFlag = False) -> None:
             if not own:
                 typer.echo("  no components seen yet (is `statusbot run` running?)")
         typer.echo(f"open incidents: {len(open_)}")
-        for incident in open_:
-            typer.echo(_incident_line(incident))
+        _print_table(open_, now)
 
-    _with_db(show)
+    _reading(show, db)
 
 
-def _incident_line(incident: Any) -> str:
-    view = card(incident)
-    acked = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
-    return (
-        f"  #{view.id:<4} {view.status:<13} {view.impact:<8} {view.started_at:%Y-%m-%d %H:%M}  "
-        f"{human_duration(view.duration(SystemClock().now())):>8}  {acked:<22} {view.title}"
-    )
+ROW = "  {id:<6} {status:<13} {impact:<8} {started:<16}  {lasted:>8}  {acked:<22} {title}"
+
+
+def _print_table(incidents: Sequence[Any], now: datetime) -> None:
+    from bot.engine.views import card, human_duration
+
+    if not incidents:
+        return
+    header = {"started": "STARTED (UTC)", "lasted": "LASTED", "acked": "ACKNOWLEDGED"}
+    typer.echo(ROW.format(id="ID", status="STATUS", impact="IMPACT", title="TITLE", **header))
+    for incident in incidents:
+        view = card(incident)
+        typer.echo(
+            ROW.format(
+                id=f"#{view.id}",
+                status=view.status.replace("_", " "),
+                impact=view.impact,
+                started=f"{view.started_at:%Y-%m-%d %H:%M}",
+                lasted=human_duration(view.duration(now)),
+                acked=f"by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged",
+                title=view.title,
+            )
+        )
 
 
 @app.command()
 def incidents(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved incidents.")] = False,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 20,
     as_json: JsonFlag = False,
+    db: Db = None,
 ) -> None:
     """Open incidents (or all, newest first)."""
 
     def show(settings: Settings, database: Database) -> None:
+        from bot.serialize import incident_json
+        from bot.store import queries
+
         with database.session() as session:
             rows = queries.incidents(session, include_resolved=all_, limit=limit)
         if as_json:
-            _emit([incident_json(i) for i in rows])
+            _emit([incident_json(i, _now()) for i in rows])
             return
-        for incident in rows:
-            typer.echo(_incident_line(incident))
+        _print_table(rows, _now())
         if not rows:
             typer.echo("no incidents" if all_ else "no open incidents")
 
-    _with_db(show)
+    _reading(show, db)
 
 
 @app.command()
-def show(incident_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonFlag = False) -> None:
+def show(incident_id: IncidentArg, as_json: JsonFlag = False, db: Db = None) -> None:
     """One incident and its whole timeline."""
+    number = _incident_number(incident_id)
 
     def show_one(settings: Settings, database: Database) -> None:
-        with database.session() as session:
-            incident = _get(session, incident_id)
-            entries = queries.timeline(session, incident_id)
-        if as_json:
-            _emit({**incident_json(incident), "timeline": [entry_json(e) for e in entries]})
-            return
-        view = card(incident)
-        typer.echo(
-            f"#{view.id} {view.title}\n  {view.status}, {view.impact} impact, "
-            f"{', '.join(view.components) or 'no components named'}"
-        )
-        typer.echo(
-            f"  started {view.started_at:%Y-%m-%d %H:%M} UTC, TTA {human_duration(view.time_to_acknowledge)},"
-            f" TTR {human_duration(view.time_to_resolve)}  {view.shortlink or ''}"
-        )
-        for entry in entries:
-            who = f" ({entry.actor})" if entry.actor else ""
-            typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind:<14} {entry.status or '':<13} {entry.body}{who}")
+        from bot.serialize import entry_json, incident_json
+        from bot.store import queries
 
-    _with_db(show_one)
+        with database.session() as session:
+            incident = _get(session, number)
+            entries = queries.timeline(session, number)
+        if as_json:
+            _emit({**incident_json(incident, _now()), "timeline": [entry_json(e) for e in entries]})
+            return
+        for line in _describe(incident, entries):
+            typer.echo(line)
+
+    _reading(show_one, db)
+
+
+def _describe(incident: Any, entries: Sequence[Any]) -> list[str]:
+    from bot.engine.views import card, human_duration
+
+    view = card(incident)
+    figures = view.durations(_now())
+    link = f"  {view.shortlink}" if view.shortlink else ""
+    tta = human_duration(figures.tta) + (f" ({view.acknowledged_by})" if view.acknowledged_by else "")
+    facts = [
+        f"started {view.started_at:%Y-%m-%d %H:%M} UTC",
+        f"{'lasted' if view.resolved_at else 'open for'} {human_duration(figures.lasted)}",
+        f"TTA {tta}",
+        f"TTR {human_duration(figures.ttr)}",
+        f"vendor TTR {human_duration(figures.vendor_ttr)}",
+        f"lead {figures.lead_text}",
+    ]
+    components = ", ".join(view.components) or "no components named"
+    lines = [
+        f"#{view.id} {view.title}",
+        f"  {view.status.replace('_', ' ')}, {view.impact} impact, {components}{link}",
+        "  " + " · ".join(facts),
+    ]
+    if not figures.detected:
+        lines.append("  recorded as history (statusbot did not see it live): no figures from our detection")
+    for entry in entries:
+        who = f" ({entry.actor})" if entry.actor and entry.actor not in entry.body else ""
+        lines.append(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind:<14} {entry.status or '':<13} {entry.body}{who}")
+    return lines
 
 
 def _get(session: Any, incident_id: int) -> Any:
@@ -241,23 +392,61 @@ def _get(session: Any, incident_id: int) -> Any:
 
     incident = session.get(Incident, incident_id)
     if incident is None:
-        typer.echo(f"statusbot: there is no incident #{incident_id}", err=True)
-        raise typer.Exit(1)
+        raise Problem(f"there is no incident #{incident_id} (`statusbot incidents --all` lists them)")
     return incident
 
 
-def _act(incident_id: int, by: str, verb: str) -> None:
+@app.command()
+def stats(
+    window: Annotated[str, typer.Option(help="7d, 30d or 90d.")] = "30d",
+    as_json: JsonFlag = False,
+    db: Db = None,
+) -> None:
+    """MTTA, MTTR, vendor impact, probe uptime, our lead.
+
+    MTTA and MTTR as median and p90, minutes of vendor impact by component, probe uptime, and the
+    median lead of our detection over the vendor's first update.
+    """
+    windows = {"7d": 7, "30d": 30, "90d": 90}
+    if window not in windows:
+        raise Problem(f"--window must be one of {', '.join(windows)} (got {window[:20]!r})", USAGE)
+
+    def show(settings: Settings, database: Database) -> None:
+        from dataclasses import asdict
+
+        from bot import stats as figures
+
+        probes = {p.name: p.components for p in settings.effective_probes()}
+        result = figures.compute(database, _now(), windows[window], probes)
+        if as_json:
+            _emit({**asdict(result), "since": result.since.isoformat().replace("+00:00", "Z")})
+            return
+        typer.echo("\n".join(figures.describe(result)))
+
+    _reading(show, db)
+
+
+# -- acting ------------------------------------------------------------------------------------
+def _act(incident_id: str, by: str, verb: str, db: str | None) -> None:
+    number = _incident_number(incident_id)
+    name = " ".join(by.split())
+    if not name:
+        raise Problem("--by needs the name of who is acting, e.g. --by alice (it is shown in the thread)", USAGE)
+
     def act(settings: Settings, database: Database) -> None:
+        from bot.clock import SystemClock
+        from bot.engine.events import Actor
+        from bot.engine.incidents import ActionError, IncidentEngine
+
         # The running bot's delivery worker posts the outbox rows this writes.
         engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
         try:
-            getattr(engine, verb)(incident_id, Actor(name=by, platform="cli"))
+            getattr(engine, verb)(number, Actor(name=name, platform="cli"))
         except ActionError as exc:
-            typer.echo(f"statusbot: {exc}", err=True)
-            raise typer.Exit(1) from None
-        typer.echo(f"#{incident_id} {'acknowledged' if verb == 'acknowledge' else 'resolved'} by {by}")
+            raise Problem(str(exc)) from None
+        typer.echo(f"#{number} {'acknowledged' if verb == 'acknowledge' else 'resolved'} by {name}")
 
-    _with_db(act)
+    _changing(act, db)
 
 
 def _configured_sinks(settings: Settings) -> list[str]:
@@ -266,86 +455,74 @@ def _configured_sinks(settings: Settings) -> list[str]:
     return sink_names(settings)
 
 
-By = Annotated[str, typer.Option("--by", help="Who is acting (shown in the thread).")]
-
-
 @app.command()
-def ack(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> None:
+def ack(incident_id: IncidentArg, by: By, db: Db = None) -> None:
     """Acknowledge an incident: you own it now."""
-    _act(incident_id, by, "acknowledge")
+    _act(incident_id, by, "acknowledge", db)
 
 
 @app.command()
-def resolve(incident_id: Annotated[int, typer.Argument(metavar="ID")], by: By) -> None:
+def resolve(incident_id: IncidentArg, by: By, db: Db = None) -> None:
     """Resolve an incident by hand."""
-    _act(incident_id, by, "resolve")
-
-
-@app.command()
-def stats(window: Annotated[str, typer.Option(help="7d, 30d or 90d.")] = "30d", as_json: JsonFlag = False) -> None:
-    """MTTA and MTTR (median, p90), vendor impact by component, probe uptime, our lead time."""
-    from dataclasses import asdict
-
-    from bot import stats as figures
-    from bot.commands.handlers import WINDOWS
-
-    if window not in WINDOWS:
-        typer.echo(f"statusbot: --window must be one of {', '.join(WINDOWS)}", err=True)
-        raise typer.Exit(2)
-
-    def show(settings: Settings, database: Database) -> None:
-        probes = {p.name: p.components for p in settings.effective_probes()}
-        result = figures.compute(database, SystemClock().now(), WINDOWS[window], probes)
-        if as_json:
-            _emit({**asdict(result), "since": result.since.isoformat().replace("+00:00", "Z")})
-            return
-        typer.echo("\n".join(figures.describe(result)))
-
-    _with_db(show)
+    _act(incident_id, by, "resolve", db)
 
 
 @app.command()
 def postmortem(
-    incident_id: Annotated[int, typer.Argument(metavar="ID")],
+    incident_id: IncidentArg,
     out: Annotated[
         Path | None,
-        typer.Option(help="Markdown file to write (default postmortem-ID.md); the chart goes beside it as .png"),
+        typer.Option(
+            help="Markdown file (or folder) to write; default postmortem-ID.md here. The chart goes beside it (.png)."
+        ),
     ] = None,
+    db: Db = None,
 ) -> None:
-    """Write the postmortem draft of an incident (Markdown) and its chart (PNG)."""
-    from bot.postmortem.draft import TemplateProblem, build
+    """Write an incident's postmortem draft and its chart."""
+    number = _incident_number(incident_id)
+    from bot.postmortem.draft import draft_basename
+
+    target = _draft_target(out, draft_basename(number))
 
     def write(settings: Settings, database: Database) -> None:
+        from bot.postmortem.draft import TemplateProblem, build
+
         try:
-            draft = build(database, incident_id, SystemClock().now(), settings.templates_dir)
+            draft = build(database, number, _now(), settings.templates_dir)
         except TemplateProblem as exc:
-            typer.echo(f"statusbot: your postmortem template is broken: {exc}", err=True)
-            raise typer.Exit(1) from None
-        except LookupError as exc:
-            typer.echo(f"statusbot: {exc}", err=True)
-            raise typer.Exit(1) from None
-        target = out or Path(f"{draft.basename}.md")
+            raise Problem(f"your postmortem template is broken: {exc}") from None
+        except LookupError:
+            raise Problem(f"there is no incident #{number} (`statusbot incidents --all` lists them)") from None
         chart = target.with_suffix(".png")
-        target.write_text(draft.markdown.replace(f"({draft.basename}.png)", f"({chart.name})"), encoding="utf-8")
-        chart.write_bytes(draft.chart_png)
+        try:
+            target.write_text(draft.markdown.replace(f"({draft.basename}.png)", f"({chart.name})"), encoding="utf-8")
+            chart.write_bytes(draft.chart_png)
+        except OSError as exc:
+            raise Problem(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
         typer.echo(f"wrote {target} and {chart}")
 
-    _with_db(write)
+    _reading(write, db)
 
 
-@app.command()
-def demo(delay: Annotated[float, typer.Option(help="Seconds between replayed steps.")] = 0.3) -> None:
-    """Replay a 3-hour Claude outage through the whole pipeline in seconds, offline."""
-    from bot.demo.replay import run_demo
+def _draft_target(out: Path | None, basename: str) -> Path:
+    """Where the draft goes: --out as a file, or into --out when it is a folder. Checked before the draft
+    is made, so a mistake costs nothing."""
+    target = (out or Path(f"{basename}.md")).expanduser().absolute()
+    if target.is_dir():
+        target = target / f"{basename}.md"
+    if target.suffix == ".png":
+        raise Problem(f"--out names the Markdown file; the chart goes beside it (got {out})", USAGE)
+    folder = target.parent
+    if not folder.is_dir():
+        raise Problem(
+            f"cannot write {target}: the folder {folder} does not exist (create it, or choose another --out)", USAGE
+        )
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise Problem(f"cannot write {target}: permission denied (choose another --out)")
+    return target
 
-    logs.setup("WARNING")
-    asyncio.run(run_demo(sys.stdout, delay=delay))
 
-
-slack_app = typer.Typer(help="Slack set-up.", no_args_is_help=True)
-app.add_typer(slack_app, name="slack")
-
-
+# -- set-up ------------------------------------------------------------------------------------
 @slack_app.command("manifest")
 def slack_manifest(
     url: Annotated[
@@ -353,13 +530,23 @@ def slack_manifest(
         typer.Option(help="Public base URL of the bot (https://…); without it, the manifest uses Socket Mode."),
     ] = None,
 ) -> None:
-    """Print the Slack app manifest to paste at api.slack.com/apps → Create New App → From a manifest."""
-    from bot.chat.slack.manifest import for_install
+    """Print the Slack app manifest, with your URL.
 
+    Paste it at api.slack.com/apps → Create New App → From a manifest.
+    """
+    from bot.chat.slack.manifest import for_install, public_url
+    from bot.config import ConfigError, Settings, load_settings
+
+    base = None
+    if url is not None:
+        try:
+            base = public_url(url)
+        except ValueError as exc:
+            raise Problem(f"--url {exc}", USAGE) from None
     command = Settings.model_fields["command"].default
-    with contextlib.suppress(ConfigError):
+    with contextlib.suppress(ConfigError):  # a manifest needs no working configuration: the default name
         command = load_settings().command
-    _emit(for_install(url, command))
+    _emit(for_install(base, command))
 
 
 def main() -> None:

@@ -7,9 +7,12 @@ environment name is its alias; in the TOML file the same setting is spelled by i
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AliasChoices,
@@ -410,6 +413,8 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     def _known_scheme(cls, value: str) -> str:
         if not (urls.is_sqlite(value) or urls.is_postgres(value)):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if urls.is_postgres(value):
+            _require_psycopg()
         return urls.normalise(value)
 
     @model_validator(mode="after")
@@ -507,7 +512,7 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        toml = CheckedTomlSource(settings_cls, toml_file=config_path())
         return init_settings, env_settings, dotenv_settings, toml
 
     @property
@@ -521,6 +526,66 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     @property
     def console_enabled(self) -> bool:
         return self.console if self.console is not None else not self.chat_configured
+
+
+def _require_psycopg() -> None:
+    """A PostgreSQL URL is refused at once when its driver cannot be loaded, not at the first query."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(
+            f"PostgreSQL needs the psycopg driver, which cannot be loaded ({exc}): pip install 'statusbot[postgres]'"
+        ) from None
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """statusbot.toml, every key checked against the settings it can set: a misspelt key is an error
+    naming it and the closest valid one, instead of a setting silently left at its default."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path | None) -> None:
+        super().__init__(settings_cls, toml_file=toml_file)
+        problem = unknown_key(settings_cls, self.toml_data)
+        if problem:
+            raise ValueError(problem)
+
+
+def unknown_key(model: type[BaseModel], data: Mapping[str, Any], where: str = "") -> str | None:
+    """The first key of `data` that sets nothing in `model` (recursively through nested models and
+    lists of them), with the closest field name; None when every key is known."""
+    fields = model.model_fields
+    known = {name: name for name in fields}
+    for name, info in fields.items():
+        alias = info.validation_alias
+        for choice in alias.choices if isinstance(alias, AliasChoices) else ():
+            known[str(choice)] = name
+    for key, value in data.items():
+        if key not in known:
+            close = difflib.get_close_matches(key.lower(), list(fields), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"{where}unknown key {key!r}{hint}"
+        nested = _model_in(fields[known[key]].annotation)
+        if nested is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items, 1):
+            if isinstance(item, Mapping):
+                place = f"[[{key}]] #{index} " if isinstance(value, list) else f"[{key}] "
+                problem = unknown_key(nested, item, where + place)
+                if problem:
+                    return problem
+    return None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds: `Spec`, `list[Spec]`, `Spec | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is not None:
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
 
 
 def config_path() -> Path | None:
@@ -564,8 +629,14 @@ def _first_problem(exc: ValidationError) -> str:
             name = f"{config_path() or DEFAULT_CONFIG_FILE} [[{loc}]] #{index}" + (f" {where}" if where else "")
         message = err["msg"].removeprefix("Value error, ")
         secret = any(word in name for word in ("SECRET", "TOKEN", "KEY"))
-        problems.append(f"{name}: {message}" + ("" if secret else f" (got {err.get('input')!r})"))
+        shown = _without_password(err.get("input"))
+        problems.append(f"{name}: {message}" + ("" if secret else f" (got {shown!r})"))
     return "; ".join(problems)
+
+
+def _without_password(value: Any) -> Any:
+    """A URL's password never reaches an error message (`postgresql://bot:***@db/statusbot`)."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", value) if isinstance(value, str) else value
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -59,14 +59,15 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
 
 
-def test_demo_tells_the_whole_story_and_writes_the_postmortem(tmp_path: Path) -> None:
+def test_demo_tells_the_whole_story_and_leaves_a_database_to_try(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--delay", "0"], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert sum(line.startswith("● #") for line in lines) == 1
+    parents = [line for line in lines if line.startswith("● #")]
+    assert len(parents) == 2 and "Slow sign-in to Claude Code" in parents[1]  # still open: one to acknowledge
     assert "probe api sees errors" in lines[2] and "not yet acknowledged by the vendor" in lines[2]
     updates = [line for line in lines if line.startswith("    #2 ")]
     assert (
@@ -79,10 +80,27 @@ def test_demo_tells_the_whole_story_and_writes_the_postmortem(tmp_path: Path) ->
     )
     assert any("acknowledged  Acknowledged by alice" in line for line in lines)
     assert any("Probe api has recovered. Waiting for the vendor" in line for line in lines)
-    assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 53m") for line in lines)
+    assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 53m, TTR 2h 53m") for line in lines)
+    assert f"📝 #2 claude  postmortem draft: {tmp_path / 'postmortem-2.md'} (chart beside it)" in lines
     draft = (tmp_path / "postmortem-2.md").read_text()
     assert "| Detection lead time | 3m 00s |" in draft and "| Time to acknowledge | 9m 00s (alice) |" in draft
     assert (tmp_path / "postmortem-2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Its database is kept in {tmp_path / 'statusbot-demo.db'}. Try, on it:" in lines
+    assert "  statusbot ack 3 --by you --db statusbot-demo.db" in lines
+    shown = run_cli("show", "2", "--db", str(tmp_path / "statusbot-demo.db"))
+    assert shown.returncode == 0, shown.stderr
+    assert "lasted 2h 53m · TTA 9m 00s (alice) · TTR 2h 53m · vendor TTR 2h 50m · lead 3m 00s" in shown.stdout
+
+
+def test_a_demo_step_that_fails_is_said_and_exits_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "postmortem-2.md").mkdir()  # the draft cannot be written there
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--delay", "0"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "That was the whole pipeline" not in result.stdout
+    assert "The demo did not finish: postmortem of incident #2: IsADirectoryError" in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

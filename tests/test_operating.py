@@ -254,7 +254,8 @@ async def test_metrics_parse_and_move_and_health_turns_unhealthy(
         assert after[("statusbot_polls_total", (("result", "failure"), ("service", "claude")))] == 1
         assert after[("statusbot_deliveries_total", (("result", "delivered"), ("sink", "console")))] >= 3
         assert after[("statusbot_open_incidents", (("service", "claude"),))] == 1
-        assert ("statusbot_open_incidents", (("service", "claude"),)) not in before
+        assert before[("statusbot_open_incidents", (("service", "claude"),))] == 0  # reads 0, does not vanish
+        assert before[("statusbot_outbox_pending", (("sink", "console"),))] == 0
         assert (await http.get("/healthz")).status_code == 200
         clock.advance(3600)  # an hour of failed polls
         health = await http.get("/healthz")

@@ -4,18 +4,18 @@ A loopback page server answers like status.claude.com would have, minute by minu
 API answers our probe with 529s while the outage lasts. The real poller, probe runner, engine, store,
 outbox and delivery worker carry it to the console: the probe sees it first, the vendor confirms it,
 alice acknowledges, the vendor resolves, and the postmortem draft and its chart land in the current
-folder. Time is simulated, so three hours take a few seconds.
+folder, beside the demo's database (statusbot-demo.db), which is kept for the next commands to try.
+Time is simulated, so three hours take a few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from sqlmodel import select
+from sqlmodel import col, or_, select
 
 from bot.app import StatusBot
 from bot.chat.console.sink import ConsoleSink
@@ -26,7 +26,7 @@ from bot.demo.page_server import PageServer
 from bot.demo.scenario import Scenario
 from bot.engine.events import Actor
 from bot.sources.probes import detector
-from bot.store.models import Incident
+from bot.store.models import Incident, OutboxMessage
 
 PROBE = "api"
 
@@ -48,34 +48,80 @@ class _Timeline:
         return bool(start <= self.minute < end)
 
 
-async def run_demo(out: TextIO, delay: float = 0.3, colour: bool | None = None, folder: Path | None = None) -> None:
-    scenario = Scenario.load()
+DEMO_DB = "statusbot-demo.db"
+
+
+async def run_demo(out: TextIO, delay: float = 0.1, colour: bool | None = None, folder: Path | None = None) -> bool:
+    """Replay the outage; True when every step worked. The database is kept in `folder` (default: the
+    current one) as statusbot-demo.db, for the next commands to try."""
+    story = Scenario.load(leave_open=True)
+    last = max(story.moments())
+    scenario = story.starting(datetime.now(UTC) - timedelta(minutes=last + 5))
     clock = ManualClock(scenario.at(0))
     timeline = _Timeline(scenario, clock)
-    with tempfile.TemporaryDirectory(prefix="statusbot-demo-") as tmp:
-        async with PageServer(timeline.documents) as page, DemoApi(timeline.api_failing) as api:
-            settings = _settings(Path(tmp), page.base_url, api.base_url)
-            console = ConsoleSink(out, colour, folder=folder or Path.cwd())
-            bot = StatusBot(settings, clock=clock, sinks={"console": console})
+    here = (folder or Path.cwd()).absolute()
+    database = _fresh(here / DEMO_DB)
+    async with PageServer(timeline.documents) as page, DemoApi(timeline.api_failing) as api:
+        settings = _settings(database, page.base_url, api.base_url)
+        bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour, folder=here)})
+        try:
             bot.db.upgrade()
             out.write(
                 f"Replaying {scenario.data['incident']['name']!r} from a loopback status page and API "
                 "(simulated time, offline).\n\n"
             )
             await _replay(bot, scenario, clock, delay)
+            failed = _failed_steps(bot)
+        finally:
             await bot.stop()
-    out.write("\nThat was the whole pipeline: page + probe → engine → SQLite + outbox → console.\n")
+    if failed:
+        out.write(f"\nThe demo did not finish: {failed}\n")
+        return False
+    out.write(_next_steps(database))
+    return True
 
 
-def _settings(tmp: Path, page_url: str, api_url: str) -> Settings:
+def _fresh(database: Path) -> Path:
+    """A new demo database each time (an old one, and its WAL files, are replaced)."""
+    for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return database
+
+
+def _failed_steps(bot: StatusBot) -> str | None:
+    """Whatever the console could not do (write the draft, ...): the outbox still holds it."""
+    with bot.db.session() as session:
+        stuck = session.exec(
+            select(OutboxMessage).where(or_(col(OutboxMessage.delivered_at).is_(None), col(OutboxMessage.gave_up)))
+        ).first()
+    if stuck is None:
+        return None
+    return f"{stuck.action} of incident #{stuck.incident_id}: {stuck.last_error or 'not delivered'}"
+
+
+def _next_steps(database: Path) -> str:
+    shown = database.name if database.parent == Path.cwd().absolute() else str(database)
+    return (
+        "\nThat was the whole pipeline: page + probe → engine → SQLite + outbox → console.\n"
+        f"Its database is kept in {database}. Try, on it:\n"
+        f"  statusbot show 2 --db {shown}\n"
+        f"  statusbot ack 3 --by you --db {shown}\n"
+        f"  statusbot stats --db {shown}\n"
+        f"  statusbot postmortem 2 --db {shown}\n"
+        f"or set DATABASE_URL=sqlite:///{database} for every command.\n"
+    )
+
+
+def _settings(database: Path, page_url: str, api_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp / 'demo.db'}",
+        database_url=f"sqlite:///{database}",
         statuspage_url=page_url,
         console=True,
         anthropic_api_key="demo-key",
         anthropic_base_url=api_url,
         connectivity_url=page_url,
         remind_every=0,
+        probe_interval=60,  # while all is well; a failure is re-checked every 10 s
         probes=[ProbeSpec(name=PROBE, kind="anthropic_messages", components=["Claude API (api.anthropic.com)"])],
     )
 

@@ -20,9 +20,11 @@ class Scenario:
     data: dict[str, Any]
 
     @classmethod
-    def load(cls) -> Scenario:
+    def load(cls, *, leave_open: bool = False) -> Scenario:
+        """The outage; `leave_open` adds the incident the demo leaves open (for a newcomer to acknowledge)."""
         text = resources.files("bot.demo").joinpath("scenario.json").read_text(encoding="utf-8")
-        return cls(json.loads(text))
+        data = json.loads(text)
+        return cls(data if leave_open else {**data, "open": []})
 
     @property
     def start(self) -> datetime:
@@ -30,19 +32,23 @@ class Scenario:
         assert moment is not None
         return moment
 
+    def starting(self, moment: datetime) -> Scenario:
+        """The same story, moved to start at `moment` (the demo ends about now, so `stats` counts it)."""
+        return Scenario({**self.data, "start": _iso(moment.replace(second=0, microsecond=0))})
+
     def at(self, minute: float) -> datetime:
         return self.start + timedelta(minutes=minute)
 
     def moments(self) -> list[float]:
         """Every minute at which something happens, in order."""
-        times = {u["at"] for u in self.data["incident"]["updates"]}
+        times = {u["at"] for spec in (self.data["incident"], *self.data["open"]) for u in spec["updates"]}
         times.add(self.data["acknowledge"]["at"])
         return sorted(times)
 
     def documents(self, minute: float) -> dict[str, Any]:
         incidents = [
             self._incident(i, minute)
-            for i in (self.data["incident"], *self.data["history"])
+            for i in (self.data["incident"], *self.data["open"], *self.data["history"])
             if i["updates"][0]["at"] <= minute
         ]
         return {
@@ -60,7 +66,7 @@ class Scenario:
 
     def _component_status(self, minute: float) -> dict[str, str]:
         status = {c["id"]: "operational" for c in self.data["components"]}
-        for update in self.data["incident"]["updates"]:
+        for update in (u for spec in (self.data["incident"], *self.data["open"]) for u in spec["updates"]):
             if update["at"] <= minute:
                 status.update(update.get("components", {}))
         return status
@@ -71,6 +77,7 @@ class Scenario:
 
     def _incident(self, spec: dict[str, Any], minute: float) -> dict[str, Any]:
         seen = [u for u in spec["updates"] if u["at"] <= minute]
+        touched = {cid for update in spec["updates"] for cid in update.get("components", {})}
         names = {c["id"]: c["name"] for c in self.data["components"]}
         before = {c["id"]: "operational" for c in self.data["components"]}
         updates = []
@@ -106,5 +113,5 @@ class Scenario:
             "shortlink": f"https://stspg.io/{spec['id']}",
             "page_id": self.data["page"]["id"],
             "incident_updates": list(reversed(updates)),
-            "components": [{"id": cid, "name": names[cid]} for cid in sorted(before) if cid in names],
+            "components": [{"id": cid, "name": names[cid]} for cid in sorted(touched) if cid in names],
         }

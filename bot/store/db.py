@@ -1,4 +1,4 @@
-"""Engine set-up (the only engine-specific code) and schema upgrades through Alembic."""
+"""Engine set-up (the only engine-specific code) and schema upgrades through Alembic (loaded only for them)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from bot.store import urls
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
@@ -26,20 +27,13 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
     referencing it would otherwise block. Migrations also get real transactional DDL on SQLite (see
     `_transactional_ddl`), so `kill -9` in the middle of one leaves the schema as it was before it."""
     url = urls.normalise(url)
-    if urls.is_sqlite(url):
-        _ensure_parent_dir(url)
+    if urls.is_sqlite(url):  # SQLite creates the file, never its folder: a missing volume is said so
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas if foreign_keys else _sqlite_pragmas_no_fk)
         if not foreign_keys:
             _transactional_ddl(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-def _ensure_parent_dir(url: str) -> None:
-    path = url.split(":///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, foreign_keys: bool = True) -> None:
@@ -95,6 +89,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic loads only when the schema is checked or changed
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", urls.normalise(url).replace("%", "%%"))
@@ -102,6 +98,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 

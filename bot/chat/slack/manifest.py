@@ -13,6 +13,18 @@ def load() -> dict[str, Any]:
     return manifest
 
 
+def public_url(text: str) -> str:
+    """The bot's public base URL, as Slack will call it: https, with a host. Raises ValueError."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            f"must be the bot's public https:// base URL, such as https://statusbot.example.com (got {text[:80]!r})"
+        )
+    return text.strip().rstrip("/")
+
+
 def for_install(public_url: str | None, command: str = "/claude") -> dict[str, Any]:
     """The manifest to paste at api.slack.com/apps: request URLs point at the bot, or Socket Mode."""
     manifest = load()

@@ -1,0 +1,64 @@
+"""Every CLI mistake as one line on stderr with its exit status, never a traceback.
+
+The top-level command group runs in click's non-standalone mode and turns what comes out into one
+line: usage errors (a bad option or argument: status 2), a `Problem` (bot/problems.py), and file
+errors the commands did not foresee. Bugs still raise: a traceback there is for us to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from bot.problems import RUNTIME, USAGE, Problem
+
+try:  # typer ≥ 0.20 carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+
+def say(message: str, code: int) -> int:
+    typer.echo(f"statusbot: {' '.join(message.split())}", err=True)
+    return code
+
+
+def report(call: Callable[[], Any]) -> int:
+    """Run the command line; the exit status it ends with."""
+    try:
+        result = call()
+    except click_errors.NoArgsIsHelpError as exc:  # `statusbot` alone, `statusbot db`: the help
+        typer.echo(exc.ctx.get_help())
+        return 0
+    except click_errors.UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx is not None else "statusbot"
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"{path}: {message} (see `{path} --help`)", err=True)
+        return USAGE
+    except click_errors.ClickException as exc:
+        return say(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        return say("aborted", RUNTIME)
+    except Problem as exc:
+        return say(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:  # a file the command could not read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        return say(f"{where}{exc.strerror or exc}", RUNTIME)
+    return result if isinstance(result, int) else 0
+
+
+class OneLineGroup(TyperGroup):
+    """The `statusbot` group: whatever goes wrong is said in one line (see `report`)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        parent = super().main
+        code = report(lambda: parent(*args, standalone_mode=False, **kwargs))
+        if standalone_mode:
+            sys.exit(code)
+        return code

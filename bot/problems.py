@@ -1,0 +1,20 @@
+"""Mistakes a person can fix, each said in one line with the exit status the README documents:
+
+- 2: the command line or a setting is wrong (a bad option, an unknown key, a driver the URL needs);
+- 1: the command was right but could not be done (no such incident, a read-only folder, a taken port).
+
+Nothing here imports more than the standard library: the CLI loads it before anything else.
+"""
+
+from __future__ import annotations
+
+USAGE = 2
+RUNTIME = 1
+
+
+class Problem(Exception):
+    """Something the user can fix; `str()` is one line that says what is wrong and how to fix it."""
+
+    def __init__(self, message: str, code: int = RUNTIME) -> None:
+        super().__init__(" ".join(message.split()))
+        self.code = code
