@@ -55,6 +55,31 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def chat_environment(tmp: Path, page: Any, slack: Any, dc: Any) -> dict[str, str]:
+    """`statusbot run` against the loopback fakes, with Slack (HTTP mode) and Discord (bot) both on."""
+    import os
+
+    from tests.discord_world import CHANNEL_ID, GUILD_ID, TOKEN
+    from tests.slack_world import CHANNEL, SIGNING_SECRET
+
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp}/cmd.db",
+        "STATUSPAGE_URL": page.base_url,
+        "PORT": "0",
+        "STATUSBOT_HOST": "127.0.0.1",
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_URL": slack.base_url,
+        "DISCORD_BOT_TOKEN": TOKEN,
+        "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
+        "DISCORD_GUILD_ID": str(GUILD_ID),
+        "DISCORD_API_URL": dc.api_base,
+        "DISCORD_GATEWAY_URL": dc.gateway_url,
+    }
+
+
 def burst_events() -> list[Any]:
     """1,000 updates across 50 incidents, each event the incident's whole view so far."""
     from bot.engine.events import IncidentObserved, UpdateObserved

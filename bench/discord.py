@@ -20,7 +20,6 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
 
 import asyncio
 import math
-import os
 import re
 import subprocess
 import tempfile
@@ -28,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from _common import INCIDENTS, UPDATES, burst_events, ms, one_at_a_time, percentile, rss_mib
+from _common import INCIDENTS, UPDATES, burst_events, chat_environment, ms, one_at_a_time, percentile, rss_mib
 from aiohttp import web
 
 from bot.chat.slack import manifest
@@ -38,8 +37,6 @@ from tests.discord_world import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, discord_wor
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.statuspage import FakeStatuspage
-from tests.slack_world import CHANNEL as SLACK_CHANNEL
-from tests.slack_world import SIGNING_SECRET
 
 CALLBACK = re.compile(r"/interactions/(?P<id>[0-9]+)/[^/]+/callback$")
 DISCORD_LIMIT = (5, 5.0)  # Discord's usual per-channel message bucket (the fake's default)
@@ -86,25 +83,6 @@ async def round_trips(dc: TimedDiscord, concurrency: int, rounds: int) -> list[f
     return times
 
 
-def bot_environment(tmp: Path, page: FakeStatuspage, slack: FakeSlack, dc: FakeDiscord) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp}/cmd.db",
-        "STATUSPAGE_URL": page.base_url,
-        "PORT": "0",
-        "STATUSBOT_HOST": "127.0.0.1",
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_CHANNEL": SLACK_CHANNEL,
-        "SLACK_API_URL": slack.base_url,
-        "DISCORD_BOT_TOKEN": TOKEN,
-        "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
-        "DISCORD_GUILD_ID": str(GUILD_ID),
-        "DISCORD_API_URL": dc.api_base,
-        "DISCORD_GATEWAY_URL": dc.gateway_url,
-    }
-
-
 async def interaction_figures(tmp: Path) -> None:
     """The bot runs as its own process (`statusbot run`), as in production; load comes from here."""
     docs = Scenario.load().documents(20)
@@ -118,7 +96,7 @@ async def interaction_figures(tmp: Path) -> None:
     ):
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
-            env=bot_environment(tmp, page, slack, dc),
+            env=chat_environment(tmp, page, slack, dc),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

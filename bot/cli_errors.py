@@ -8,18 +8,14 @@ errors the commands did not foresee. Bugs still raise: a traceback there is for 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
+from typer._click import exceptions as click_errors  # typer carries its own copy of click
 from typer.core import TyperGroup
 
 from bot.problems import RUNTIME, USAGE, Problem
-
-try:  # typer ≥ 0.20 carries its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 
 def say(message: str, code: int) -> int:
@@ -56,9 +52,19 @@ def report(call: Callable[[], Any]) -> int:
 class OneLineGroup(TyperGroup):
     """The `statusbot` group: whatever goes wrong is said in one line (see `report`)."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         parent = super().main
-        code = report(lambda: parent(*args, standalone_mode=False, **kwargs))
+        code = report(
+            lambda: parent(args, prog_name, complete_var, False, windows_expand_args, **extra)  # non-standalone
+        )
         if standalone_mode:
             sys.exit(code)
         return code

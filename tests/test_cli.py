@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,9 +88,28 @@ def test_demo_tells_the_whole_story_and_leaves_a_database_to_try(tmp_path: Path)
     assert (tmp_path / "postmortem-2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"Its database is kept in {tmp_path / 'statusbot-demo.db'}. Try, on it:" in lines
     assert "  statusbot ack 3 --by you --db statusbot-demo.db" in lines
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```\n● #2", 1)[1].split("```", 1)[0]
+    printed = {_undated(line.replace(str(tmp_path), "/home/you")) for line in lines}
+    for line in ("● #2" + example).splitlines():  # the README's example is a real run, times aside
+        assert line.strip() == "…" or _undated(line) in printed, line
     shown = run_cli("show", "2", "--db", str(tmp_path / "statusbot-demo.db"))
     assert shown.returncode == 0, shown.stderr
     assert "lasted 2h 53m · TTA 9m 00s (alice) · TTR 2h 53m · vendor TTR 2h 50m · lead 3m 00s" in shown.stdout
+
+
+def _undated(line: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d|\d\d-\d\d \d\d:\d\d|\d\d:\d\d:\d\d", "<time>", line)
+
+
+def test_the_readme_shows_the_current_schema_revision() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.store.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"is reachable and migrated (revision {head})" in readme
 
 
 def test_a_demo_step_that_fails_is_said_and_exits_non_zero(tmp_path: Path) -> None:

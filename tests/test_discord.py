@@ -235,6 +235,7 @@ async def test_the_command_tree_is_the_command_registry(tmp_path: Path) -> None:
             assert ("incident" in [o["name"] for o in sub.get("options", [])]) == spec.takes_incident
             assert not any(o.get("required") for o in sub.get("options", []))
         assert world.dc.last_identify is not None and world.dc.last_identify["intents"] == 1  # GUILDS only
+    (tmp_path / "global").mkdir()  # statusbot never creates a database's folder
     async with discord_world(tmp_path / "global", discord_guild_id=None) as world:
         assert [c["name"] for c in world.dc.commands()] == ["claude"]  # no server given: global
 

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # after choosing the headless backend
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 STATUS_COLOURS = {
     "investigating": "#d62728",
@@ -34,28 +35,33 @@ P50, P95, TRAFFIC = "#1f77b4", "#9467bd", "#ff7f0e"
 
 
 def render(chart: dict[str, Any]) -> bytes:
-    times = [_time(t) for t in chart["minutes"]]
-    window = (_time(chart["window"][0]), _time(chart["window"][1]))
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.8), height_ratios=(3, 2))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.17, hspace=0.08)
+    fig = figure(chart)
     try:
-        _latency(top, times, chart)
-        bottom.bar(times, chart["error_pct"], width=1 / 1440, color="#d62728", label="failed probes (% per minute)")
-        _traffic_series(chart, bottom)
-        bottom.set_ylabel("errors %")
-        bottom.set_ylim(0, 105)
-        _mark_events(chart, (top, bottom))
-        bottom.set_xlim(*window)
-        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=window[0].tzinfo))
-        bottom.set_xlabel("UTC")
-        top.set_title(chart["title"], fontsize=10)
-        # Below the axes, where no vendor or people marker can be hidden behind it.
-        fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
         out = io.BytesIO()
         fig.savefig(out, format="png", dpi=110)
         return out.getvalue()
     finally:
         plt.close(fig)
+
+
+def figure(chart: dict[str, Any]) -> Figure:
+    times = [_time(t) for t in chart["minutes"]]
+    window = (_time(chart["window"][0]), _time(chart["window"][1]))
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.8), height_ratios=(3, 2))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.17, hspace=0.08)
+    _latency(top, times, chart)
+    bottom.bar(times, chart["error_pct"], width=1 / 1440, color="#d62728", label="failed probes (% per minute)")
+    _traffic_series(chart, bottom)
+    bottom.set_ylabel("errors %")
+    bottom.set_ylim(0, 105)
+    _mark_events(chart, (top, bottom))
+    bottom.set_xlim(*window)
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=window[0].tzinfo))
+    bottom.set_xlabel("UTC")
+    top.set_title(chart["title"], fontsize=10)
+    # Below the axes, where no vendor or people marker can be hidden behind it.
+    fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+    return fig
 
 
 def _latency(top: Any, times: list[datetime], chart: dict[str, Any]) -> None:

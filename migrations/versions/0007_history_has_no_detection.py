@@ -5,8 +5,8 @@ backfill) were never seen live, so they have no detection time: `detected_at` be
 the rows earlier versions gave one are cleared. Those are the incidents never announced whose
 "detection" came after their resolution — which made "TTR from our detection" negative.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 22:40:00.000000
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 import bot.store.types
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -48,8 +48,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        incident.update().where(incident.c.detected_at.is_(None)).values(detected_at=incident.c.updated_at)
-    )
+    op.execute(incident.update().where(incident.c.detected_at.is_(None)).values(detected_at=incident.c.updated_at))
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.alter_column("detected_at", existing_type=bot.store.types.UTCDateTime(), nullable=False)
