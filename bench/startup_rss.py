@@ -1,6 +1,8 @@
 """RSS of `statusbot run` (the whole process: VmRSS), the median of several runs:
 
 1. after start-up, console only;
+   Each run starts as a deployment does: `statusbot db upgrade` (the Procfile's release phase), then
+   `statusbot run` (which then finds the schema current and never loads Alembic).
 2. after start-up with Slack and Discord on, against the loopback fakes (FakeSlack, FakeDiscord and its
    gateway): the gateway READY, /claude registered, the first poll done;
 3. that process before and after 100 incidents opened and resolved on its status page, each with its
@@ -47,6 +49,11 @@ UNPACED = (  # `statusbot run`, with Slack's pacing lifted (the Pacer's interval
     "def unpaced(self, *a, **k):\n    k['pacer'] = p.Pacer(0.0)\n    init(self, *a, **k)\n"
     "s.SlackSink.__init__ = unpaced\nimport sys\nsys.argv = ['statusbot', 'run']\nc.main()\n"
 )
+
+
+def release(env: dict[str, str]) -> None:
+    """The Procfile's release phase (`statusbot db upgrade`) before `web: statusbot run`."""
+    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, check=True, capture_output=True)
 
 
 def children(pid: int) -> list[int]:
@@ -114,6 +121,7 @@ async def console_only() -> float:
                 "STATUSBOT_HOST": "127.0.0.1",
                 "STATUSBOT_CONSOLE": "true",
             }
+            release(env)
             proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=subprocess.DEVNULL)
             try:
                 await until(lambda: page.requests, "the first poll", 60)
@@ -142,6 +150,7 @@ async def both_chats(resolutions: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as folder:
             tmp = Path(folder)
             env = {**chat_environment(tmp, page, slack, dc), "STATUSBOT_POLL_INTERVAL": "0.5"}
+            release(env)
             proc = subprocess.Popen([sys.executable, "-c", UNPACED], env=env, stdout=subprocess.DEVNULL)
             try:
                 await until(lambda: dc.connected and dc.commands(GUILD_ID) and page.requests, "start-up", 60)

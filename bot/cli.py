@@ -295,7 +295,7 @@ def _print_table(incidents: Sequence[Any], now: datetime) -> None:
 
     if not incidents:
         return
-    header = {"started": "STARTED (UTC)", "lasted": "LASTED", "acked": "ACKNOWLEDGED"}
+    header = {"started": "STARTED (UTC)", "lasted": "DURATION", "acked": "ACKNOWLEDGED"}
     typer.echo(ROW.format(id="ID", status="STATUS", impact="IMPACT", title="TITLE", **header))
     for incident in incidents:
         view = card(incident)

@@ -430,3 +430,17 @@ def test_a_bot_whose_schema_is_current_never_loads_alembic(seeded: str) -> None:
     script += "from bot.store.db import Database; Database(sys.argv[1]).upgrade(); print('alembic' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", script, seeded], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_incidents_table_has_a_header_and_an_open_draft_says_how_long_so_far(seeded: str) -> None:
+    from bot.postmortem.data import gather
+
+    table = runner.invoke(app, ["incidents"], env={"DATABASE_URL": seeded}).stdout.splitlines()
+    assert table[0].split() == ["ID", "STATUS", "IMPACT", "STARTED", "(UTC)", "DURATION", "ACKNOWLEDGED", "TITLE"]
+    assert table[1].split()[:3] == ["#1", "investigating", "major"] and "13m" in table[1]
+    status = runner.invoke(app, ["status"], env={"DATABASE_URL": seeded}).stdout.splitlines()
+    assert status[-2] == table[0] and status[-3] == "open incidents: 1"
+    database = Database(seeded)
+    summary = gather(database, 1, SystemClock().now()).summary
+    database.dispose()
+    assert "to now (still open) (so far 13m" in summary  # was: "(5m 10s)", start to detection
