@@ -7,7 +7,7 @@ import io
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,31 @@ class Harness:
 
     def lines(self) -> list[str]:
         return self.out.getvalue().splitlines()
+
+
+def seed(url: str) -> None:
+    """A migrated database with one open incident (#1), started 13 minutes ago, seen by the CLI's sink."""
+    from bot.clock import SystemClock
+    from bot.engine.events import IncidentObserved, UpdateObserved
+    from bot.engine.incidents import IncidentEngine
+    from bot.store.db import Database
+
+    database = Database(url)
+    database.upgrade()
+    began = SystemClock().now() - timedelta(minutes=13)
+    IncidentEngine(database, ["console"], SystemClock()).apply_incident(
+        IncidentObserved(
+            service="claude",
+            source="statuspage",
+            upstream_id="abc",
+            title="Elevated errors",
+            status="investigating",
+            impact="major",
+            started_at=began,
+            updates=(UpdateObserved("u1", "investigating", "Looking into it", began),),
+        )
+    )
+    database.dispose()
 
 
 def make_settings(db_url: str, page_url: str, **extra: Any) -> Settings:

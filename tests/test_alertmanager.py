@@ -83,6 +83,7 @@ async def test_wrong_secret_or_service_is_404_and_the_route_is_off_without_a_sec
         assert (await notify(world, FIRING, "/alertmanager/nope"))["status"] == 404
         assert (await notify(world, FIRING, f"/alertmanager/other/{SECRET}"))["status"] == 404
         assert (await notify(world, FIRING, f"/alertmanager/claude/{SECRET}"))["status"] == 200
+    (tmp_path / "off").mkdir()  # statusbot never creates a database's folder
     async with signal_world(tmp_path / "off") as world:
         assert (await notify(world, FIRING))["status"] == 404
         assert incidents(world) == []

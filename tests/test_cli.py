@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.conftest import seed
 
 runner = CliRunner()
 
@@ -124,29 +125,9 @@ def test_a_demo_step_that_fails_is_said_and_exits_non_zero(tmp_path: Path) -> No
 
 
 def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.clock import SystemClock
-    from bot.engine.events import IncidentObserved, UpdateObserved
-    from bot.engine.incidents import IncidentEngine
-    from bot.store.db import Database
-
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    database = Database(url)
-    database.upgrade()
-    engine = IncidentEngine(database, ["console"], SystemClock())
-    now = SystemClock().now()
-    engine.apply_incident(
-        IncidentObserved(
-            service="claude",
-            source="statuspage",
-            upstream_id="abc",
-            title="Elevated errors",
-            status="investigating",
-            impact="major",
-            started_at=now,
-            updates=(UpdateObserved("u1", "investigating", "Looking into it", now),),
-        )
-    )
+    seed(url)
 
     listed = json.loads(runner.invoke(app, ["incidents", "--json"]).stdout)
     assert [(i["id"], i["status"], i["acknowledged_by"]) for i in listed] == [(1, "investigating", None)]
@@ -162,7 +143,6 @@ def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     missing = runner.invoke(app, ["show", "99"])
     assert missing.exit_code == 1 and "no incident #99" in missing.output
     assert "open incidents: 0" in runner.invoke(app, ["status"]).stdout
-    database.dispose()
 
 
 def test_readme_documents_every_setting_with_its_default() -> None:

@@ -25,12 +25,11 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.clock import ManualClock, SystemClock, parse_time
-from bot.engine.events import Actor, IncidentObserved, UpdateObserved
-from bot.engine.incidents import IncidentEngine
+from bot.engine.events import Actor
 from bot.engine.views import card
 from bot.store.db import Database, alembic_config, upgrade
 from bot.store.models import Incident
-from tests.conftest import Harness, load_json, shared_path
+from tests.conftest import Harness, load_json, seed, shared_path
 from tests.fakes.statuspage import FakeStatuspage
 
 runner = CliRunner()
@@ -58,26 +57,6 @@ def one_line(result: Any, status: int, *words: str) -> str:
     for word in words:
         assert word in lines[0], lines[0]
     return str(lines[0])
-
-
-def seed(url: str) -> None:
-    """A database with one open incident (#1)."""
-    database = Database(url)
-    database.upgrade()
-    now = SystemClock().now()
-    IncidentEngine(database, ["console"], SystemClock()).apply_incident(
-        IncidentObserved(
-            service="claude",
-            source="statuspage",
-            upstream_id="abc",
-            title="Elevated errors",
-            status="investigating",
-            impact="major",
-            started_at=now - timedelta(minutes=13),
-            updates=(UpdateObserved("u1", "investigating", "Looking into it", now - timedelta(minutes=13)),),
-        )
-    )
-    database.dispose()
 
 
 @pytest.fixture
