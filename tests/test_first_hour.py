@@ -181,9 +181,9 @@ async def test_the_first_start_says_how_many_past_incidents_it_recorded_as_histo
 
 
 def test_history_detection_times_are_cleared_by_the_upgrade(any_db_url: str) -> None:
-    """Migration 0007 on a database written by 0006: history stamped after its resolution loses its
+    """Migration 0008 on a database written by 0007: history stamped after its resolution loses its
     detection time; an incident seen live keeps it."""
-    upgrade(any_db_url, "0006")
+    upgrade(any_db_url, "0007")
     database = Database(any_db_url)
     row = (
         "INSERT INTO incident (id, service, source, upstream_id, kind, title, status, impact, components, announced,"
@@ -202,7 +202,7 @@ def test_history_detection_times_are_cleared_by_the_upgrade(any_db_url: str) -> 
     assert rows[1].detected_at is None
     assert rows[2].detected_at == (day + timedelta(minutes=2)).replace(tzinfo=UTC)
     assert card(rows[1]).time_to_resolve is None and card(rows[2]).time_to_resolve == timedelta(minutes=58)
-    command.downgrade(alembic_config(any_db_url), "0006")  # and back: required again, filled from updated_at
+    command.downgrade(alembic_config(any_db_url), "0007")  # and back: required again, filled from updated_at
     with database.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM incident WHERE detected_at IS NULL")).scalar() == 0
     database.dispose()

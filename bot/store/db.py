@@ -124,15 +124,18 @@ _REVISION = re.compile(r"^(down_)?revision(?:\s*:[^=]+)?=\s*(?:\"([^\"]*)\"|'([^
 def head_revision() -> str | None:
     """The newest migration, read from the files' `revision` / `down_revision` lines without loading
     Alembic (tests check it against Alembic's own answer). None when there is not exactly one head."""
-    revisions: set[str] = set()
+    revisions: list[str] = []
     parents: set[str] = set()
     for script in (migrations_dir() / "versions").glob("[0-9]*.py"):
         for down, double, single in _REVISION.findall(script.read_text(encoding="utf-8")):
             value = double or single
-            if value:
-                (parents if down else revisions).add(value)
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
+            if value and down:
+                parents.add(value)
+            elif value:
+                revisions.append(value)
+    heads = set(revisions) - parents
+    unique = len(set(revisions)) == len(revisions)  # two files claiming one revision: let Alembic say so
+    return heads.pop() if unique and len(heads) == 1 else None
 
 
 def current_revision(url: str) -> str | None:

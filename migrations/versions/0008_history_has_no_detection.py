@@ -5,8 +5,8 @@ backfill) were never seen live, so they have no detection time: `detected_at` be
 the rows earlier versions gave one are cleared. Those are the incidents never announced whose
 "detection" came after their resolution — which made "TTR from our detection" negative.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 22:40:00.000000
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 import bot.store.types
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
