@@ -553,3 +553,18 @@ async def test_two_services_get_their_own_command_and_channel(tmp_path: Path) ->
             await world.drain()
             assert len(world.alerts(CHANNEL_ID)) == 1 and len(world.alerts(other)) == 1
             assert "Problem 1" in embed_text(world.alerts(other)[0].data)
+
+
+def test_a_vendor_impact_cannot_ping_from_the_card(tmp_path: Path) -> None:
+    """Found by the fuzz suite: the impact is vendor text too."""
+    from datetime import datetime
+
+    from bot.chat.discord.render import card_embed
+    from bot.engine.views import card
+
+    now = datetime(2026, 4, 15, 15, 0, tzinfo=UTC)
+    incident = Incident(
+        id=7, service="claude", source="statuspage", title="t", status="investigating", impact="@everyone"
+    )
+    incident.started_at = incident.updated_at = now
+    assert "@everyone" not in json.dumps(card_embed(card(incident), now).to_dict())

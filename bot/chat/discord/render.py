@@ -66,7 +66,7 @@ def _card_fields(card: IncidentCard, now: datetime) -> list[tuple[str, str, bool
     duration = human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")
     return [
         ("Status", words(card.status), True),
-        ("Impact", card.impact, True),
+        ("Impact", escape(card.impact), True),
         ("Duration", duration, True),
         ("Components", escape(", ".join(card.components)) or "not named", False),
         ("Started", when(card.started_at), True),
