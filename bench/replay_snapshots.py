@@ -20,13 +20,18 @@ from bot.config import Settings
 from tests.fakes.statuspage import FakeStatuspage
 
 
-async def replay(docs: list[dict], drafts: bool) -> tuple[float, list[float], list[str], int]:  # type: ignore[type-arg]
+async def replay(
+    docs: list[dict],  # type: ignore[type-arg]
+    drafts: bool,
+    database_url: str | None = None,
+) -> tuple[float, list[float], list[str], int]:
+    """`database_url`: another engine (PostgreSQL) instead of a SQLite file (then the size is 0)."""
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeStatuspage() as page:
             out = io.StringIO()
             clock = ManualClock(parse_time(docs[0]["page"]["updated_at"]))  # type: ignore[arg-type]
             settings = Settings(
-                database_url=f"sqlite:///{tmp}/bench.db",
+                database_url=database_url or f"sqlite:///{tmp}/bench.db",
                 statuspage_url=page.base_url,  # type: ignore[arg-type]
                 console=True,
             )
@@ -52,13 +57,16 @@ async def replay(docs: list[dict], drafts: bool) -> tuple[float, list[float], li
     return total, per_poll, out.getvalue().splitlines(), size
 
 
-async def main() -> None:
+def snapshots() -> list[dict]:  # type: ignore[type-arg]
     folder = SHARED / "fixtures" / "anthropic" / "incidents_json_snapshots"
-    paths = sorted(folder.glob("*.json"))
-    if not paths:
-        print(f"no snapshots at {folder}: this benchmark needs ../shared")
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+async def main() -> None:
+    docs = snapshots()
+    if not docs:
+        print("no snapshots in ../shared/fixtures/anthropic/incidents_json_snapshots: this benchmark needs ../shared")
         return
-    docs = [json.loads(p.read_text()) for p in paths]
     total, per_poll, lines, size = await replay(docs, drafts=False)
     with_drafts, _, drafted, _ = await replay(docs, drafts=True)
     threads = sum(x.startswith("● ") for x in lines)

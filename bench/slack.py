@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _common import INCIDENTS, burst_events, free_port, ms, one_at_a_time, percentile, rss_mib, wait_healthy
@@ -101,8 +102,10 @@ async def command_figures(tmp: Path) -> None:
             proc.wait(timeout=10)
 
 
-async def burst_figures(tmp: Path) -> None:
-    async with slack_world(tmp, fake=TimedSlack) as world:
+async def burst_figures(tmp: Path, **settings: Any) -> float:
+    """The 1,000-update burst; `settings` may name another database (bench/postgres.py). Returns
+    the seconds it took."""
+    async with slack_world(tmp, fake=TimedSlack, **settings) as world:
         world.bot.clock = SystemClock()  # real time: this measures wall-clock overhead
         world.bot.engine.clock = world.bot.worker.clock = SystemClock()
         slack = world.slack
@@ -138,6 +141,7 @@ async def burst_figures(tmp: Path) -> None:
         f"one change at a time, committed -> received: p50 {ms(percentile(single, 50))}, "
         f"p99 {ms(percentile(single, 99))} over {len(single)} changes"
     )
+    return elapsed
 
 
 async def main() -> None:

@@ -183,7 +183,8 @@ class StatusBot:
         self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
         self.worker.kick()  # deliver what a previous leader left in the outbox
         for poller in self.pollers:
-            every(self.scheduler, f"poll:{poller.service}", poller.poll, self.settings.poll_interval, self.clock.now())
+            poll = self.db.outage.guard(poller.poll)
+            every(self.scheduler, f"poll:{poller.service}", poll, self.settings.poll_interval, self.clock.now())
         every(self.scheduler, "outbox-sweep", self._sweep_outbox, self.settings.outbox_sweep_interval)
         every(self.scheduler, "reminders", self._send_reminders, REMINDER_TICK)
         every(self.scheduler, "retention", self._prune, 3600, self.clock.now() + timedelta(minutes=1))

@@ -253,6 +253,37 @@ async def _backfill_one(settings: Settings, engine: Any, service: str, page_url:
             await client.aclose()
 
 
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[str, typer.Option("--to", metavar="URL", help="The empty database to fill (postgresql://…).")],
+) -> None:
+    """Copy every table into another database (SQLite → PostgreSQL) and check the row counts. Stop the bot first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import logs
+    from bot.store import urls
+    from bot.store.copy import CopyError, copy
+    from bot.store.db import Database, describe
+
+    settings = _settings()
+    logs.setup("WARNING")
+    if not (urls.is_sqlite(to) or urls.is_postgres(to)):
+        raise Problem("db copy: --to must be a sqlite:/// or postgresql:// URL", USAGE)
+    source, target = Database(settings.database_url), Database(urls.normalise(to))
+    try:
+        copied = copy(source, target)
+    except CopyError as exc:
+        raise Problem(f"db copy: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise Problem(f"db copy: {describe(exc)}") from None
+    finally:
+        source.dispose()
+        target.dispose()
+    for item in copied:
+        typer.echo(f"{item.table}: {item.rows} rows")
+    typer.echo(f"copied {sum(c.rows for c in copied)} rows in {len(copied)} tables; every count matches")
+
+
 # -- looking -----------------------------------------------------------------------------------
 @app.command()
 def status(as_json: JsonFlag = False, db: Db = None) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.store.db import make_engine
 
+MIGRATION_LOCK = 0x57A7B07  # any constant: one advisory lock per database, held for the migration
 config = context.config
 target_metadata = SQLModel.metadata
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -37,6 +39,9 @@ def _run(connection: object) -> None:
         transactional_ddl=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # type: ignore[attr-defined]
+            # replicas started together (or a release phase beside a running pod) upgrade one at a time
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})  # type: ignore[attr-defined]
         context.run_migrations()
 
 

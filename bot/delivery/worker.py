@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadRef, Undeliverable
@@ -32,6 +33,7 @@ from bot.store.outbox import pending
 log = logging.getLogger(__name__)
 MISCONFIGURED_RETRY = timedelta(minutes=10)
 BATCH = 500
+DATABASE_RETRY = 2.0
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -91,8 +93,12 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 await self.drain()
+                self.db.outage.recovered()
             except LeadershipLost as exc:
                 log.info("delivery: stopped, %s", exc)
+            except SQLAlchemyError as exc:  # a lost connection: say so once, try again shortly
+                self.db.outage.failed("delivery", exc)
+                asyncio.get_running_loop().call_later(DATABASE_RETRY, self.kick)
 
     async def drain(self) -> int:
         self._made.clear()

@@ -15,7 +15,11 @@ def backup(url: str, target: Path) -> str:
     """Copy the database to `target` (a file, or a folder to put it in); what was done, as one line."""
     source = sqlite_file(url)
     if source is None:
-        raise Problem("db backup copies SQLite databases; for PostgreSQL use pg_dump", USAGE)
+        raise Problem(
+            "db backup copies SQLite databases; on PostgreSQL use pg_dump:"
+            ' pg_dump --format=custom --file=statusbot.dump "$DATABASE_URL"',
+            USAGE,
+        )
     if not source.is_file():
         raise Problem(f"there is no database at {source} (DATABASE_URL): nothing to back up")
     destination = _destination(target.expanduser().absolute(), source)

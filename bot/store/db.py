@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from bot.store import urls
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
+# The bot is one event loop: units of work run one at a time, plus a few in threads (the lease,
+# postmortem drafts, doctor checks). 5 connections, 5 more at a peak, per replica.
+POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT, POOL_RECYCLE = 5, 5, 10.0, 1800
+POSTGRES_CONNECT = {
+    "connect_timeout": 5,
+    "application_name": "statusbot",
+    # a silent network failure is noticed in ~25 s instead of the kernel's two hours
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    # nothing the bot does takes seconds: a statement or lock wait that long is a stuck server
+    "options": "-c statement_timeout=15000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+}
 
 
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
@@ -36,7 +51,15 @@ def make_engine(url: str, foreign_keys: bool = True) -> Engine:
         if not foreign_keys:
             _transactional_ddl(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_pre_ping=True,  # a connection the server dropped (restart, failover) is replaced, not used
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT,
+        pool_recycle=POOL_RECYCLE,
+        connect_args=POSTGRES_CONNECT,
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, foreign_keys: bool = True) -> None:
@@ -74,6 +97,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = urls.normalise(url)
         self.engine = make_engine(url)
+        self.outage = Outage()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -96,6 +120,38 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Outage:
+    """One log line when the database stops answering and one when it answers again, however many
+    units of work fail in between (each is retried by its own loop: the next poll, the next kick)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def failed(self, where: str, exc: Exception) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            problem = (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+            log.warning("database unreachable (%s, in %s); retrying", problem, where)
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.info("database reachable again after %.0fs", time.monotonic() - self.since)
+            self.since = None
+
+    def guard(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """A scheduled job whose database errors are this one line; its next run is the retry."""
+
+        async def job() -> None:
+            try:
+                await work()
+            except SQLAlchemyError as exc:
+                self.failed(getattr(work, "__qualname__", "a scheduled job"), exc)
+            else:
+                self.recovered()
+
+        return job
 
 
 def migrations_dir() -> Path:

@@ -7,6 +7,8 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.clock import Clock
 from bot.engine.events import PageSnapshot
 from bot.engine.incidents import Changes, IncidentEngine
@@ -55,6 +57,9 @@ class StatuspagePoller:
         except (FetchError, ParseError) as exc:
             self._failed(now, str(exc))
             return None
+        except SQLAlchemyError:  # the database, not the page: the scheduler's wrapper says so once
+            self.client.forget()  # so that the next poll applies this page again
+            raise
         except Exception as exc:  # a bug or a database problem: say so, keep polling
             log.exception("%s: poll could not be applied", self.service)
             self.client.forget()
