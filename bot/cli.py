@@ -468,9 +468,15 @@ def _act(incident_id: str, by: str, verb: str, db: str | None) -> None:
         from bot.clock import SystemClock
         from bot.engine.events import Actor
         from bot.engine.incidents import ActionError, IncidentEngine
+        from bot.store import wakeups
 
-        # The running bot's delivery worker posts the outbox rows this writes.
-        engine = IncidentEngine(database, _configured_sinks(settings), SystemClock())
+        # The running bot's delivery worker posts the outbox rows this writes (woken at once on PostgreSQL).
+        engine = IncidentEngine(
+            database,
+            _configured_sinks(settings),
+            SystemClock(),
+            on_commit=lambda: wakeups.notify(database, wakeups.OUTBOX),
+        )
         try:
             getattr(engine, verb)(number, Actor(name=name, platform="cli"))
         except ActionError as exc:

@@ -164,3 +164,30 @@ async def test_a_database_outage_is_one_log_line_and_the_loops_carry_on(
     assert sum("database unreachable" in r.getMessage() for r in caplog.records) == 1
     assert sum("database reachable again" in r.getMessage() for r in caplog.records) == 1
     assert "Traceback" not in caplog.text
+
+
+async def test_a_write_by_another_process_wakes_the_leader_through_notify(pg_url: str, page: FakeStatuspage) -> None:
+    """`statusbot ack` in a shell (a follower's write would do the same): with the sweep ten minutes
+    away, only PostgreSQL's NOTIFY can get the acknowledgment posted."""
+    import asyncio
+
+    from tests.processes import wait_for
+
+    scenario = Scenario.load()
+    page.serve_scenario(scenario, scenario.moments()[0])
+    out = io.StringIO()
+    settings = make_settings(pg_url, page.base_url, outbox_sweep_interval=600, port=0, host="127.0.0.1")
+    bot = StatusBot(settings, sinks={"console": ConsoleSink(out, colour=False)})  # real time, as the shell's
+    await bot.start()
+    try:
+        assert bot.role == "leader"
+        await bot.poller.poll()
+        await wait_for(lambda: "● #" in out.getvalue(), "the thread")
+        with bot.db.session() as session:
+            opened = session.exec(select(Incident.id).where(Incident.announced)).one()
+        env = {**os.environ, "DATABASE_URL": pg_url, "STATUSBOT_CONSOLE": "true"}
+        acked = await asyncio.to_thread(cli, env, "ack", str(opened), "--by", "bob")
+        assert acked.returncode == 0, acked.stderr
+        await wait_for(lambda: "Acknowledged by bob" in out.getvalue(), "the ack, woken by NOTIFY")
+    finally:
+        await bot.stop()
