@@ -155,6 +155,9 @@ class ReplicaWorld:
             return None
         return answer.json() if answer.status_code == 200 else None
 
+    async def metrics(self, replica: Replica) -> str:
+        return (await self.http.get(f"{replica.url}/metrics", timeout=5)).text
+
     async def role(self, replica: Replica) -> str | None:
         report = await self.health(replica)
         return str(report["role"]) if report else None
