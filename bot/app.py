@@ -40,7 +40,7 @@ from bot.sources.signals.route import SignalRoute
 from bot.sources.statuspage.client import StatuspageClient
 from bot.sources.statuspage.poller import StatuspagePoller
 from bot.store import queries, urls, wakeups
-from bot.store.db import Database
+from bot.store.db import Database, describe
 from bot.store.lease import Lease
 from bot.store.models import SourceState
 from bot.store.outbox import depth
@@ -293,7 +293,7 @@ class StatusBot:
         try:
             report = self._health()
         except SQLAlchemyError as exc:
-            problem = (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+            problem = describe(exc)
             return {"ok": False, "role": self.role, "database": f"unreachable: {problem}"}
         return {**report, "role": self.role}
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.metrics import Metrics
+from bot.store.db import describe
 from bot.store.lease import LeadershipLost, Lease
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class Leadership:
             self.metrics.leadership(leading)
 
     def _database_down(self, exc: SQLAlchemyError) -> None:
-        problem = (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+        problem = describe(exc)
         if self._db_problem is None:
             log.warning("leadership: the database is unreachable (%s); retrying every %.0fs", problem, self.interval)
         self._db_problem = problem

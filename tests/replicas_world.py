@@ -170,21 +170,18 @@ class ReplicaWorld:
             await _pause(0.05)
 
     async def leader(self, limit: float = 30.0) -> Replica:
-        deadline = time.monotonic() + limit
-        while True:
-            for replica in self.replicas:
-                if replica.alive and not replica.stopped and await self.role(replica) == "leader":
-                    return replica
-            assert time.monotonic() < deadline, "no replica leads"
-            await _pause(0.05)
+        return await self._one_that_is("leader", limit)
 
     async def follower(self, limit: float = 30.0) -> Replica:
+        return await self._one_that_is("follower", limit)
+
+    async def _one_that_is(self, role: str, limit: float) -> Replica:
         deadline = time.monotonic() + limit
         while True:
             for replica in self.replicas:
-                if replica.alive and not replica.stopped and await self.role(replica) == "follower":
+                if replica.alive and not replica.stopped and await self.role(replica) == role:
                     return replica
-            assert time.monotonic() < deadline, "no replica follows"
+            assert time.monotonic() < deadline, f"no replica is {role}"
             await _pause(0.05)
 
     async def slash(self, replica: Replica, text: str, user: str = "U0ALICE") -> httpx.Response:

@@ -122,6 +122,11 @@ class Database:
         self.engine.dispose()
 
 
+def describe(exc: Exception) -> str:
+    """A database error in one line, without SQLAlchemy's background link or the statement."""
+    return (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+
+
 class Outage:
     """One log line when the database stops answering and one when it answers again, however many
     units of work fail in between (each is retried by its own loop: the next poll, the next kick)."""
@@ -132,7 +137,7 @@ class Outage:
     def failed(self, where: str, exc: Exception) -> None:
         if self.since is None:
             self.since = time.monotonic()
-            problem = (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
+            problem = describe(exc)
             log.warning("database unreachable (%s, in %s); retrying", problem, where)
 
     def recovered(self) -> None:
