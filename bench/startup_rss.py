@@ -59,7 +59,10 @@ def release(env: dict[str, str]) -> None:
 def children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:  # that thread ended meanwhile
+            continue
     return found
 
 
@@ -185,7 +188,10 @@ async def resolve_many(page: FakeStatuspage, db: Path, pid: int, count: int) -> 
         target = 2 * (numbers[-1])  # a postmortem for each incident, in Slack and in Discord
         while pending(db)[1] < target:
             for child in children(pid):
-                peak = max(peak, rss_mib(child))
+                try:
+                    peak = max(peak, rss_mib(child))
+                except FileNotFoundError:  # the chart worker left meanwhile
+                    continue
             await asyncio.sleep(0.1)
         print(f"  {numbers[-1]} incidents resolved, RSS {rss_mib(pid):.1f} MiB", flush=True)
     return peak

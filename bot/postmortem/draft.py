@@ -1,5 +1,6 @@
 """Render the postmortem draft from a Jinja2 template in a sandbox. A broken template is reported as
-`file line N: what is wrong`, never as a traceback."""
+`file line N: what is wrong`, never as a traceback. Jinja2 loads with the first draft: sinks import
+`Draft` from here, and a bot that has drafted nothing does not hold it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from bot.postmortem.data import PostmortemData, gather
 from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 TEMPLATE = "postmortem.md.j2"
 
@@ -50,6 +51,9 @@ def cell(value: Any) -> str:
 
 
 def environment(templates_dir: str | None) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     folders = [Path(templates_dir)] if templates_dir else []
     env = SandboxedEnvironment(
         loader=FileSystemLoader([*folders, default_templates()]),
@@ -64,6 +68,8 @@ def environment(templates_dir: str | None) -> SandboxedEnvironment:
 
 
 def render(data: PostmortemData, templates_dir: str | None = None, chart_file: str = "") -> str:
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     env = environment(templates_dir)
     try:
         template = env.get_template(TEMPLATE)
