@@ -147,7 +147,29 @@ def run() -> None:
 
     logs.setup(settings.log_level, settings.log_format)
     with database_errors(settings.database_url):
+        _migrate_apart(settings.database_url)
         _run(StatusBot(settings).run_until_signalled())
+
+
+def _migrate_apart(url: str) -> None:
+    """A schema that is not current (a first start without the release phase) is migrated by a
+    short-lived `statusbot db upgrade`, so Alembic (~11 MiB) never stays in the long-running bot."""
+    import subprocess
+
+    from bot.store.db import Database, head_revision
+
+    database = Database(url)
+    try:
+        current = database.revisions()
+    finally:
+        database.dispose()
+    if current == {head_revision()}:
+        return
+    env = {**os.environ, "DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or ["the schema upgrade failed"])[-1]
+        raise Problem(said.removeprefix("statusbot: "), done.returncode)
 
 
 @app.command()
