@@ -45,19 +45,15 @@ def require_existing(url: str) -> None:
 
 def explain(exc: BaseException, url: str) -> Problem:
     """One line for a database error (sqlalchemy's DBAPIError or sqlite3's own)."""
-    text = _driver_text(exc)
+    from bot.store.db import describe
+
+    text = describe(exc) if isinstance(exc, Exception) else type(exc).__name__
     file = sqlite_file(url)
     if file is not None:
         return _sqlite(text, file) or Problem(f"the database {file} failed: {text}")
     if "password authentication" in text or "does not exist" in text or "connect" in text:
         return Problem(f"cannot use the database {shown_url(url)}: {text} — check DATABASE_URL")
     return Problem(f"the database {shown_url(url)} failed: {text}")
-
-
-def _driver_text(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines()
-    return lines[0] if lines else type(original).__name__
 
 
 def _sqlite(text: str, file: Path) -> Problem | None:
