@@ -592,11 +592,14 @@ def alertmanager_target(world: FuzzWorld) -> Target:
 
 
 def signals_target(world: FuzzWorld) -> Target:
-    """`POST /signals/<service>` with garbled batches of call outcomes, with the bearer token."""
+    """`POST /signals/<service>` with garbled batches (raw calls, and counts per minute), with the token."""
     at = world.slack.clock.now().isoformat()
     batch = {"source": "app", "calls": [{"at": at, "model": "claude-opus-4-5", "status": 529, "latency_ms": 420.0}] * 3}
+    minute = world.slack.clock.now().replace(second=0, microsecond=0).isoformat()
+    count = {"minute": minute, "model": "claude-opus-4-5", "ok": 10, "errors": {"overloaded_error": 2}, "p95_ms": 900.0}
+    counts = {"sender": "pod-1", "source": "app", "counts": [count, {**count, "model": "claude-haiku-4-5"}]}
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SIGNALS_TOKEN}"}
-    bodies = st.sampled_from([batch]).flatmap(garbled_bytes)
+    bodies = st.sampled_from([batch, counts]).flatmap(garbled_bytes)
     return route_target(world, "signals", "/signals/claude", bodies, lambda body: headers, opens_nothing=False)
 
 
