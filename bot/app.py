@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.chat.base import Sink
 from bot.chat.console.sink import ConsoleSink
-from bot.chat.registry import configured_platforms
+from bot.chat.room import build_platforms, configured, console_wanted
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Services
 from bot.config import Settings
@@ -58,8 +58,7 @@ OUTBOX_STUCK = timedelta(minutes=15)
 
 def sink_names(settings: Settings) -> list[str]:
     """The sinks a running bot delivers to (the CLI writes outbox rows for the same ones)."""
-    names = ["console"] if settings.console_enabled else []
-    return names + (["slack"] if settings.slack_enabled else []) + (["discord"] if settings.discord_enabled else [])
+    return (["console"] if console_wanted(settings) else []) + [room.name for room in configured(settings)]
 
 
 def _listen_problem(exc: OSError, host: str, port: int) -> Problem:
@@ -90,10 +89,10 @@ class StatusBot:
         self.metrics = Metrics()
         self.charts = ChartWorker()
         self.metrics.watch_database(self._database_gauges)
-        self.platforms = configured_platforms(settings, self.clock)
+        self.platforms = build_platforms(settings, self.clock)
         if sinks is None:
             sinks = {p.name: p.sink for p in self.platforms}
-            if settings.console_enabled:
+            if console_wanted(settings):
                 sinks = {"console": ConsoleSink(folder=settings.postmortem_dir), **sinks}
         self.sinks = dict(sinks)
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft, metrics=self.metrics)
@@ -154,7 +153,7 @@ class StatusBot:
         self.http_port = settings.port
 
     async def start(self) -> None:
-        """Every replica serves HTTP (and Slack); the one that wins the lease also leads (`_lead`)."""
+        """Every replica serves HTTP (and chat events); the one that wins the lease also leads (`_lead`)."""
         self.db.upgrade()
         await self.start_http()  # first: a taken port stops start-up before anything else runs
         self.scheduler.start()

@@ -1,24 +1,26 @@
 """`statusbot`: run the bot, manage its database, look at and act on incidents from a shell.
 
 Start-up stays light: this module imports only typer and the standard library, and each command
-imports what it needs when it runs, so `--help`, `status`, `incidents` and `show` never load Slack,
-Discord, matplotlib or Alembic. Every mistake is one line on stderr with exit status 2 (the command
+imports what it needs when it runs, so `--help`, `status`, `incidents` and `show` never load a chat
+library, matplotlib or Alembic. Every mistake is one line on stderr with exit status 2 (the command
 line or a setting is wrong) or 1 (it could not be done): see bot/problems.py and bot/cli_errors.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from bot.chat import registry
 from bot.cli_errors import OneLineGroup
 from bot.problems import USAGE, Problem
 
@@ -36,8 +38,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
-slack_app = typer.Typer(help="Slack set-up.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(slack_app, name="slack")
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable keys).")]
@@ -176,7 +176,7 @@ def _migrate_apart(url: str) -> None:
 def doctor(db: Db = None) -> None:
     """Check the whole set-up: one line per check, with its fix.
 
-    The database, each status page, the API key, Slack and Discord. Exit status 0 when all pass.
+    The database, each status page, the API key, each chat platform. Exit status 0 when all pass.
     """
     settings = _settings(db)
     from bot import logs
@@ -581,31 +581,15 @@ def _draft_target(out: Path | None, basename: str) -> Path:
     return target
 
 
-# -- set-up ------------------------------------------------------------------------------------
-@slack_app.command("manifest")
-def slack_manifest(
-    url: Annotated[
-        str | None,
-        typer.Option(help="Public base URL of the bot (https://…); without it, the manifest uses Socket Mode."),
-    ] = None,
-) -> None:
-    """Print the Slack app manifest, with your URL.
+# -- each platform's own -----------------------------------------------------------------------
+def _platform_commands() -> None:
+    """A platform's own commands (`statusbot <platform> …`), from its folder's optional cli.py."""
+    for package in registry.PLATFORMS:
+        if find_spec(f"{package}.cli") is not None:
+            app.add_typer(import_module(f"{package}.cli").app, name=package.rsplit(".", 1)[-1])
 
-    Paste it at api.slack.com/apps → Create New App → From a manifest.
-    """
-    from bot.chat.slack.manifest import for_install, public_url
-    from bot.config import ConfigError, Settings, load_settings
 
-    base = None
-    if url is not None:
-        try:
-            base = public_url(url)
-        except ValueError as exc:
-            raise Problem(f"--url {exc}", USAGE) from None
-    command = Settings.model_fields["command"].default
-    with contextlib.suppress(ConfigError):  # a manifest needs no working configuration: the default name
-        command = load_settings().command
-    _emit(for_install(base, command))
+_platform_commands()
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Secrets are `SecretStr`: printing a Settings object or logging it never shows them. Each field's
 environment name is its alias; in the TOML file the same setting is spelled by its field name
-(`poll_interval = 30`). `describe()` feeds the README's settings table and `statusbot config`.
+(`poll_interval = 30`). Each chat platform's folder brings its own settings, mixed in from the
+registry (`with_platforms`). `describe()` feeds the README's settings table (bot/readme.py).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, cast, get_args, get_origin
 
 from pydantic import (
     AliasChoices,
@@ -22,9 +24,11 @@ from pydantic import (
     HttpUrl,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.chat import registry
 from bot.engine.resolution import AutoResolve
 from bot.sources.alertmanager.settings import AlertmanagerSettings
 from bot.sources.signals.settings import SignalSettings
@@ -75,18 +80,25 @@ class ProbeSpec(BaseModel):
         return self
 
 
-class RouteSpec(BaseModel):
+class Channels(BaseModel):
+    """A table that may name a channel per platform: each platform adds its key (`CHANNELS`)."""
+
+    def channel(self, key: str) -> str | None:
+        """The channel this table names under one platform's key, if it names one."""
+        value = getattr(self, key, None)
+        return value if isinstance(value, str) else None
+
+
+class RouteSpec(Channels):
     """Send a service's incidents on these components (or of these impacts) to their own channel."""
 
     model_config = ConfigDict(extra="forbid")
 
     components: list[str] = Field(default_factory=list)  # names or ids; empty: any
     impact: list[Literal["none", "minor", "major", "critical", "maintenance"]] = Field(default_factory=list)
-    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$")
-    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$")
 
 
-class ServiceSpec(BaseModel):
+class ServiceSpec(Channels):
     """One watched vendor, declared as a `[[services]]` table in statusbot.toml."""
 
     model_config = ConfigDict(extra="forbid")
@@ -94,8 +106,6 @@ class ServiceSpec(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     statuspage_url: HttpUrl
     command: str | None = Field(None, pattern=r"^/[a-z0-9_-]{1,31}$")  # default: /<name>
-    slack_channel: str | None = Field(None, pattern=r"^[CGD][A-Z0-9]{2,}$")
-    discord_channel_id: str | None = Field(None, pattern=r"^[0-9]{15,25}$")
     routes: list[RouteSpec] = Field(default_factory=list)
 
     @property
@@ -118,7 +128,7 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     statuspage_url: HttpUrl = Field(
         HttpUrl("https://status.claude.com"),
         validation_alias=_env("STATUSPAGE_URL", "statuspage_url"),
-        description="Base URL of the vendor's Atlassian Statuspage.",
+        description="Base URL of the vendor's Atlassian Statuspage (its API is under `/api/v2/`).",
     )
     service_name: str = Field(
         "claude",
@@ -140,7 +150,7 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     outbox_sweep_interval: PositiveSeconds = Field(
         5.0,
         validation_alias=_env("STATUSBOT_OUTBOX_SWEEP", "outbox_sweep_interval"),
-        description="Seconds between outbox sweeps (delivery also starts at once on each change).",
+        description="Seconds between outbox sweeps. Delivery also starts at once on each change.",
     )
     lease_ttl: float = Field(
         10.0,
@@ -158,116 +168,38 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         ge=0,
         le=65535,
         validation_alias=_env("PORT", "port"),
-        description="Port of the HTTP server (health, webhooks, Slack events); 0 picks a free one.",
+        description="Port of the HTTP server (health, webhooks, chat events); 0 picks a free one.",
     )
     webhook_secret: SecretStr | None = Field(
         None,
         validation_alias=_env("STATUSBOT_WEBHOOK_SECRET", "webhook_secret"),
-        description="Secret path part of the Statuspage webhook URL; the route is off without it.",
+        description="Secret path part of the Statuspage webhook URL. The route is off without it.",
     )
     console: bool | None = Field(
         None,
         validation_alias=_env("STATUSBOT_CONSOLE", "console"),
-        description="Print incident threads to stdout (default: on when no chat is set).",
+        description="Print incident threads to stdout. Default: on when no chat is configured.",
     )
     command: str = Field(
         "/claude",
         pattern=r"^/[a-z0-9_-]{1,31}$",
         validation_alias=_env("STATUSBOT_COMMAND", "command"),
-        description="The slash command's name (as created in Slack / Discord).",
+        description="The slash command's name, as created in each chat platform.",
     )
     responders: str = Field(
         "",
         validation_alias=_env("STATUSBOT_RESPONDERS", "responders"),
-        description="Comma-separated chat user ids who may ack/resolve (default: anyone).",
-    )
-    slack_bot_token: SecretStr | None = Field(
-        None,
-        validation_alias=_env("SLACK_BOT_TOKEN", "slack_bot_token"),
-        description="Bot token (`xoxb-…`); enables Slack.",
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        None,
-        validation_alias=_env("SLACK_SIGNING_SECRET", "slack_signing_secret"),
-        description="Verifies requests to `/slack/events` (HTTP mode).",
-    )
-    slack_app_token: SecretStr | None = Field(
-        None,
-        validation_alias=_env("SLACK_APP_TOKEN", "slack_app_token"),
-        description="App-level token (`xapp-…`): use Socket Mode instead of a public URL.",
-    )
-    slack_channel: str | None = Field(
-        None,
-        pattern=r"^[CGD][A-Z0-9]{2,}$",
-        validation_alias=_env("SLACK_CHANNEL", "slack_channel"),
-        description="Channel id (`C…`) for incident threads.",
-    )
-    slack_api_url: HttpUrl = Field(
-        HttpUrl("https://slack.com/api/"),
-        validation_alias=_env("SLACK_API_URL", "slack_api_url"),
-        description="Slack Web API base URL (for proxies and tests).",
-    )
-    slack_post_interval: float = Field(
-        1.0,
-        ge=0.0,
-        le=60.0,
-        validation_alias=_env("SLACK_POST_INTERVAL", "slack_post_interval"),
-        description="Seconds between two messages in one channel (Slack asks for about one a second).",
-    )
-    slack_responder_group: str | None = Field(
-        None,
-        pattern=r"^S[A-Z0-9]{2,}$",
-        validation_alias=_env("SLACK_RESPONDER_GROUP", "slack_responder_group"),
-        description="Slack user group id (`S…`) whose members may ack/resolve.",
-    )
-    discord_bot_token: SecretStr | None = Field(
-        None,
-        validation_alias=_env("DISCORD_BOT_TOKEN", "discord_bot_token"),
-        description="Bot token; enables Discord (alerts, thread, /claude, buttons).",
-    )
-    discord_channel_id: str | None = Field(
-        None,
-        pattern=r"^[0-9]{15,25}$",
-        validation_alias=_env("DISCORD_CHANNEL_ID", "discord_channel_id"),
-        description="Channel id for incident alerts.",
-    )
-    discord_guild_id: str | None = Field(
-        None,
-        pattern=r"^[0-9]{15,25}$",
-        validation_alias=_env("DISCORD_GUILD_ID", "discord_guild_id"),
-        description="Server id: sync /claude to this server only (available at once).",
-    )
-    discord_api_url: HttpUrl = Field(
-        HttpUrl("https://discord.com/api/v10"),
-        validation_alias=_env("DISCORD_API_URL", "discord_api_url"),
-        description="Discord REST base URL (for proxies and tests).",
-    )
-    discord_gateway_url: str = Field(
-        "wss://gateway.discord.gg",
-        pattern=r"^wss?://",
-        validation_alias=_env("DISCORD_GATEWAY_URL", "discord_gateway_url"),
-        description="Discord gateway URL (for proxies and tests).",
-    )
-    discord_webhook_url: SecretStr | None = Field(
-        None,
-        validation_alias=_env("DISCORD_WEBHOOK_URL", "discord_webhook_url"),
-        description="Channel webhook URL: alerts only, no bot (webhook-only mode).",
-    )
-    discord_responder_role: str | None = Field(
-        None,
-        pattern=r"^[0-9]{15,25}$",
-        validation_alias=_env("DISCORD_RESPONDER_ROLE", "discord_responder_role"),
-        description="Role id whose members may ack/resolve.",
+        description="Comma-separated chat user ids who may ack and resolve. Empty: anyone.",
     )
     anthropic_api_key: SecretStr | None = Field(
         None,
         validation_alias=_env("ANTHROPIC_API_KEY", "anthropic_api_key"),
-        description="API key for the Anthropic probes; without it they are off.",
+        description="API key for the Anthropic probes. Without it they are off.",
     )
     anthropic_base_url: HttpUrl = Field(
         HttpUrl("https://api.anthropic.com"),
         validation_alias=_env("ANTHROPIC_BASE_URL", "anthropic_base_url"),
-        description="Anthropic API base URL (for proxies and tests).",
+        description="Anthropic API base URL, for proxies and tests.",
     )
     probe_interval: PositiveSeconds = Field(
         30.0,
@@ -282,7 +214,7 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     probe_timeout: PositiveSeconds = Field(
         10.0,
         validation_alias=_env("STATUSBOT_PROBE_TIMEOUT", "probe_timeout"),
-        description="Timeout of one probe attempt (no hidden retries).",
+        description="Timeout of one probe attempt. There are no hidden retries.",
     )
     probe_open_after: int = Field(
         3,
@@ -300,28 +232,28 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         3,
         ge=1,
         validation_alias=_env("STATUSBOT_PROBE_FLAP_CYCLES", "probe_flap_cycles"),
-        description="More open/close cycles than this in the window: flapping.",
+        description="More open/close cycles than this within the window mark the incident flapping.",
     )
     probe_flap_window: PositiveSeconds = Field(
         3600.0,
         validation_alias=_env("STATUSBOT_PROBE_FLAP_WINDOW", "probe_flap_window"),
-        description="Window (seconds) for counting flapping cycles.",
+        description="The window, in seconds, for counting flapping cycles.",
     )
     probe_reopen_window: PositiveSeconds = Field(
         1800.0,
         validation_alias=_env("STATUSBOT_PROBE_REOPEN_WINDOW", "probe_reopen_window"),
-        description="Failing again this soon (seconds) after recovery reopens the same incident.",
+        description="Failing again within this many seconds of recovery reopens the same incident.",
     )
     connectivity_url: HttpUrl = Field(
         HttpUrl("https://www.google.com/generate_204"),
         validation_alias=_env("STATUSBOT_CONNECTIVITY_URL", "connectivity_url"),
-        description="Independent target checked before blaming the vendor.",
+        description="An independent target, checked before the vendor is blamed.",
     )
     probe_retention_days: float = Field(
         7.0,
         gt=0,
         validation_alias=_env("STATUSBOT_PROBE_RETENTION_DAYS", "probe_retention_days"),
-        description="Days raw probe results are kept before per-minute rollups.",
+        description="Days raw probe results are kept before the per-minute rollups.",
     )
     probes: list[ProbeSpec] = Field(default_factory=list, description="`[[probes]]` tables (TOML only).")
     services: list[ServiceSpec] = Field(default_factory=list, description="`[[services]]` tables (TOML only).")
@@ -329,83 +261,65 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         6.0,
         ge=0,
         validation_alias=_env("STATUSBOT_CATCHUP_HOURS", "catchup_hours"),
-        description="After a shorter downtime, missed updates are posted; after a longer "
-        "one, what resolved meanwhile is recorded silently.",
+        description="After a downtime shorter than this, missed updates are posted in order. After a longer one, "
+        "incidents that resolved meanwhile are recorded silently.",
     )
     retention_days: float | None = Field(
         None,
         gt=0,
         validation_alias=_env("STATUSBOT_RETENTION_DAYS", "retention_days"),
-        description="Delete timelines of incidents resolved this long ago",
+        description="Delete the timelines of incidents resolved this many days ago. Default: keep everything.",
     )
     log_format: Literal["text", "json"] = Field(
         "text",
         validation_alias=_env("STATUSBOT_LOG_FORMAT", "log_format"),
-        description="`text`, or `json` for one JSON object per line.",
+        description="`text`, or `json` for one JSON object per line (with `incident`, `source` and `service` "
+        "where they apply).",
     )
     remind_every: float = Field(
         15.0,
         ge=0,
         validation_alias=_env("STATUSBOT_REMIND_EVERY", "remind_every"),
-        description="Minutes between reminders of an unacknowledged incident (0: off).",
+        description="Minutes between reminders of an unacknowledged incident. 0 turns them off.",
     )
     escalate_after: float = Field(
         30.0,
         ge=0,
         validation_alias=_env("STATUSBOT_ESCALATE_AFTER", "escalate_after"),
-        description="Minutes unacknowledged before the escalation target is called (0: off).",
+        description="Minutes unacknowledged before the escalation target is called. 0 turns escalation off.",
     )
     quiet_hours: str = Field(
         "",
         pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
         validation_alias=_env("STATUSBOT_QUIET_HOURS", "quiet_hours"),
-        description="No reminders in this span, e.g. `22:00-07:00` (in STATUSBOT_TIMEZONE).",
+        description="No reminders in this span, e.g. `22:00-07:00`. Reminders wait until it ends.",
     )
     timezone: str = Field(
         "UTC",
         validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
-        description="Time zone of the quiet hours (IANA name).",
+        description="Time zone of the quiet hours (an IANA name).",
     )
     auto_resolve: AutoResolve = Field(
         AutoResolve.VENDOR,
         validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
-        description="Who closes an incident both saw: vendor, agree (vendor and probes), either.",
-    )
-    slack_oncall: str = Field(
-        "",
-        validation_alias=_env("SLACK_ONCALL", "slack_oncall"),
-        description="Who reminders mention in Slack: user group (`S…`) or user ids (`U…`).",
-    )
-    slack_escalation: str = Field(
-        "",
-        validation_alias=_env("SLACK_ESCALATION", "slack_escalation"),
-        description="Who escalations mention in Slack (same form).",
-    )
-    discord_oncall: str = Field(
-        "",
-        validation_alias=_env("DISCORD_ONCALL", "discord_oncall"),
-        description="Who reminders mention in Discord: `role:ID` or `user:ID`, comma-separated",
-    )
-    discord_escalation: str = Field(
-        "",
-        validation_alias=_env("DISCORD_ESCALATION", "discord_escalation"),
-        description="Who escalations mention in Discord (same form).",
+        description="Who closes an incident that both the vendor and our probes saw: `vendor`, `agree` (both must "
+        "say so) or `either`.",
     )
     templates_dir: str | None = Field(
         None,
         validation_alias=_env("STATUSBOT_TEMPLATES", "templates_dir"),
-        description="Folder with your own `postmortem.md.j2` (default: the shipped one).",
+        description="A folder with your own `postmortem.md.j2`. Default: the shipped `templates/`.",
     )
     postmortem_dir: str = Field(
         "postmortems",
         validation_alias=_env("STATUSBOT_POSTMORTEM_DIR", "postmortem_dir"),
-        description="Where the console writes postmortem drafts and charts.",
+        description="Where the terminal output writes postmortem drafts and charts.",
     )
     log_level: str = Field(
         "INFO",
         pattern=r"(?i)^(debug|info|warning|error)$",
         validation_alias=_env("STATUSBOT_LOG_LEVEL", "log_level"),
-        description="debug, info, warning or error.",
+        description="`debug`, `info`, `warning` or `error`. Logs go to stderr.",
     )
 
     @field_validator("database_url")
@@ -417,32 +331,6 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
             _require_psycopg()
         return urls.normalise(value)
 
-    @model_validator(mode="after")
-    def _slack_complete(self) -> Settings:
-        bot, app, secret = self.slack_bot_token, self.slack_app_token, self.slack_signing_secret
-        if bot is not None and not bot.get_secret_value().startswith("xoxb-"):
-            raise ValueError("SLACK_BOT_TOKEN: must be a bot token (xoxb-…)")
-        if app is not None and not app.get_secret_value().startswith("xapp-"):
-            raise ValueError("SLACK_APP_TOKEN: must be an app-level token (xapp-…) with connections:write")
-        if bot is None and (app or secret or self.slack_channel):
-            raise ValueError("SLACK_BOT_TOKEN: is required when other SLACK_ settings are set")
-        if bot is not None and not self.slack_channel:
-            raise ValueError("SLACK_CHANNEL: is required with SLACK_BOT_TOKEN (the channel id, C…)")
-        if bot is not None and app is None and secret is None:
-            raise ValueError("SLACK_SIGNING_SECRET: is required unless SLACK_APP_TOKEN selects Socket Mode")
-        return self
-
-    @model_validator(mode="after")
-    def _discord_complete(self) -> Settings:
-        if self.discord_bot_token is not None and not self.discord_channel_id:
-            raise ValueError("DISCORD_CHANNEL_ID: is required with DISCORD_BOT_TOKEN")
-        if self.discord_bot_token is None and self.discord_channel_id and self.discord_webhook_url is None:
-            raise ValueError("DISCORD_BOT_TOKEN: is required when DISCORD_CHANNEL_ID is set")
-        hook = self.discord_webhook_url
-        if hook is not None and "/webhooks/" not in hook.get_secret_value():
-            raise ValueError("DISCORD_WEBHOOK_URL: must be a channel webhook URL (…/api/webhooks/ID/TOKEN)")
-        return self
-
     def effective_services(self) -> list[ServiceSpec]:
         """Declared services; by default the one named by STATUSBOT_SERVICE / STATUSPAGE_URL."""
         return self.services or [
@@ -450,8 +338,6 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
                 name=self.service_name,
                 statuspage_url=self.statuspage_url,
                 command=self.command,
-                slack_channel=self.slack_channel,
-                discord_channel_id=self.discord_channel_id,
             )
         ]
 
@@ -492,14 +378,6 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         return self
 
     @property
-    def discord_enabled(self) -> bool:
-        return self.discord_bot_token is not None or self.discord_webhook_url is not None
-
-    @property
-    def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
-
-    @property
     def responder_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.responders.split(",") if part.strip())
 
@@ -515,17 +393,42 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         toml = CheckedTomlSource(settings_cls, toml_file=config_path())
         return init_settings, env_settings, dotenv_settings, toml
 
-    @property
-    def statuspage_base(self) -> str:
-        return str(self.statuspage_url).rstrip("/")
 
-    @property
-    def chat_configured(self) -> bool:
-        return self.slack_enabled or self.discord_enabled
+# ------------------------------------------------------------------------ every platform's own settings
+class Composed(NamedTuple):
+    settings: type[Settings]
+    service: type[ServiceSpec]
+    route: type[RouteSpec]
 
-    @property
-    def console_enabled(self) -> bool:
-        return self.console if self.console is not None else not self.chat_configured
+
+def with_platforms(platforms: Sequence[str]) -> Composed:
+    """The settings with each platform's own mixed in (its fields and checks), and each platform's
+    channel key accepted in `[[services]]` and `[[services.routes]]`. `Settings`, `ServiceSpec` and
+    `RouteSpec` are these, built once from the registry when this module loads (bot/chat/registry.py)."""
+    owned = [import_module(f"{package}.settings") for package in platforms]
+    channels = tuple(module.CHANNELS for module in owned)
+    route: Any = create_model("RouteSpec", __base__=(RouteSpec, *channels), __module__=__name__)
+    service: Any = create_model(
+        "ServiceSpec",
+        __base__=(ServiceSpec, *channels),
+        __module__=__name__,
+        routes=(list[route], Field(default_factory=list)),
+    )
+    services = Settings.model_fields["services"]
+    settings: Any = create_model(
+        "Settings",
+        __base__=(Settings, *(module.SETTINGS for module in owned)),
+        __module__=__name__,
+        services=(list[service], Field(default_factory=list, description=services.description)),
+    )
+    return Composed(
+        cast("type[Settings]", settings), cast("type[ServiceSpec]", service), cast("type[RouteSpec]", route)
+    )
+
+
+CoreSettings = Settings
+if not TYPE_CHECKING:  # mypy sees the core alone: a platform's own settings are reached by its Room only
+    Settings, ServiceSpec, RouteSpec = with_platforms(registry.PLATFORMS)
 
 
 def _require_psycopg() -> None:
@@ -597,8 +500,8 @@ class ConfigError(Exception):
     """A setting is wrong; the message is one line naming it."""
 
 
-def env_name(field: str) -> str:
-    alias = Settings.model_fields[field].validation_alias
+def env_name(field: str, info: FieldInfo | None = None) -> str:
+    alias = (info or Settings.model_fields[field]).validation_alias
     first = alias.choices[0] if isinstance(alias, AliasChoices) else None
     return first if isinstance(first, str) else field.upper()
 
@@ -639,13 +542,33 @@ def _without_password(value: Any) -> Any:
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", value) if isinstance(value, str) else value
 
 
-def describe() -> list[tuple[str, str, str]]:
-    """(environment name, default, description) for every setting."""
-    rows = []
-    for field, info in Settings.model_fields.items():
-        if field in ("probes", "services"):
-            continue
-        default = info.default
-        shown = "(unset)" if default is None else str(default).rstrip("/")
-        rows.append((env_name(field), shown, info.description or ""))
+class Row(NamedTuple):
+    env: str
+    toml: str | None  # None: a secret, which belongs in the environment
+    default: str
+    meaning: str
+
+
+def describe() -> list[Row]:
+    """Every setting: the core's in the order declared, those its sources mix in, then each registered
+    platform's own."""
+    mixed_in = [b for b in CoreSettings.__bases__ if issubclass(b, BaseModel) and b is not BaseSettings]
+    groups: list[type[BaseModel]] = [CoreSettings, *mixed_in]
+    groups += [import_module(f"{package}.settings").SETTINGS for package in registry.PLATFORMS]
+    rows, seen = [], {"probes", "services"}  # TOML tables, documented with their sections
+    for group in groups:
+        for field, info in group.model_fields.items():
+            if field in seen or (group is CoreSettings and any(field in m.model_fields for m in mixed_in)):
+                continue
+            seen.add(field)
+            secret = info.annotation in (SecretStr, SecretStr | None)
+            rows.append(
+                Row(env_name(field, info), None if secret else field, _shown(info.default), info.description or "")
+            )
     return rows
+
+
+def _shown(default: Any) -> str:
+    if default is None:
+        return "(unset)"
+    return "(empty)" if default == "" else str(default).rstrip("/")

@@ -1,14 +1,14 @@
 """Leader election among the replicas that share one database.
 
 Every replica serves HTTP; the one holding the lease (bot/store/lease.py) also runs the leader's
-duties: polling, probes, reminders, retention, delivery and the Discord gateway. This loop renews
+duties: polling, probes, reminders, retention, delivery and leader-only chat connections (a gateway). This loop renews
 the lease every `ttl / 5` seconds while it leads and tries to take it as often while it follows;
 after a leader dies its lease runs out within `ttl` and a follower leads within `ttl + ttl / 5`.
 
 Losing the lease (another replica took it, the renewal could not reach the database before the local
 deadline, the process was paused past it) stops the duties at once, dropping work in flight: a row
 whose send may have started keeps its counted attempt, so the next leader sends it with
-`maybe_sent` and the sink's idempotency (Slack metadata, Discord nonce) finds the earlier post.
+`maybe_sent` and the sink's idempotency (message metadata, a nonce) finds the earlier post.
 """
 
 from __future__ import annotations

@@ -20,9 +20,6 @@ QUIET = (
     "apscheduler",
     "aiohttp.access",
     "alembic",
-    "discord",
-    "slack_bolt",
-    "slack_sdk",
     "matplotlib",
     "PIL",
 )
@@ -53,7 +50,9 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in QUIET:
+    from bot.chat.room import rooms  # here, not at import: logging must not load the settings
+
+    for name in (*QUIET, *(logger for room in rooms() for logger in room.loggers)):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 

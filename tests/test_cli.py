@@ -147,10 +147,12 @@ def test_read_and_act_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_readme_documents_every_setting_with_its_default() -> None:
     from bot.config import describe
+    from bot.readme import README, with_table
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = README.read_text(encoding="utf-8")
+    assert with_table(readme) == readme, "the README's settings table is stale: run `python -m bot.readme`"
     rows = {line.split("|")[1].strip(" `"): line for line in readme.splitlines() if line.startswith("| `")}
-    for name, default, _ in describe():
+    for name, _, default, _ in describe():
         assert name in rows, f"{name} is missing from the README's settings table"
         assert default in rows[name], f"{name}: the README does not show the default {default}"
 

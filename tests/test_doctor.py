@@ -75,8 +75,8 @@ HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting from the developer's shell, .env or statusbot.toml reaches these tests."""
-    for name, _, _ in describe():
-        monkeypatch.delenv(name, raising=False)
+    for row in describe():
+        monkeypatch.delenv(row.env, raising=False)
     monkeypatch.delenv("STATUSBOT_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
 

@@ -1,8 +1,8 @@
-"""The one small interface every chat platform implements (console, Slack, Discord, ...).
+"""The one small interface every chat platform implements (the console and each folder under bot/chat/).
 
 A sink renders and transports; it never changes incident state. Each post carries a `Delivery`: its
 `key` (the outbox row id) and whether an earlier attempt may already have reached the platform, so a
-sink that can look its messages up (Slack message metadata, Discord nonce) can make a retry
+sink that can look its messages up (message metadata, a nonce) can make a retry
 idempotent instead of posting twice.
 """
 

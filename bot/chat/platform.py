@@ -16,7 +16,7 @@ from bot.commands.context import Services
 class ChatPlatform(Protocol):
     name: str
     # Started only on the replica that leads (a connection the platform allows once per bot, like
-    # Discord's gateway); otherwise started on every replica.
+    # a chat gateway); otherwise started on every replica.
     leader_only: bool
 
     @property

@@ -1,20 +1,18 @@
-"""The chat platforms statusbot knows. Adding one (Teams, ...) means a folder and a line here."""
+"""The chat platforms statusbot knows: one line each, the package of the platform's folder.
+
+A platform's folder holds everything about it, behind three modules the core looks for:
+- `settings.py`: `SETTINGS`, its settings model (fields, environment names, validation), mixed into
+  `bot.config.Settings`; and `CHANNELS`, the one key a `[[services]]` table or route sets to send a
+  service's incidents to another channel. Pydantic only: reading the configuration stays light.
+- `room.py`: `ROOM`, a `bot.chat.room.Room`: whether it is configured, how to build its sink and
+  command transport, its doctor checks, its loggers. Heavy imports happen inside its methods.
+- `cli.py` (optional): `app`, a typer app added as `statusbot <platform> …`.
+Nothing outside these folders and this list names a platform.
+"""
 
 from __future__ import annotations
 
-from bot.chat.platform import ChatPlatform
-from bot.clock import Clock
-from bot.config import Settings
-
-
-def configured_platforms(settings: Settings, clock: Clock) -> list[ChatPlatform]:
-    platforms: list[ChatPlatform] = []
-    if settings.slack_enabled:
-        from bot.chat.slack.platform import SlackPlatform
-
-        platforms.append(SlackPlatform(settings, clock))
-    if settings.discord_enabled:
-        from bot.chat.discord.platform import DiscordPlatform
-
-        platforms.append(DiscordPlatform(settings, clock))
-    return platforms
+PLATFORMS: list[str] = [
+    "bot.chat.slack",
+    "bot.chat.discord",
+]

@@ -1,36 +1,31 @@
-"""Which channel an incident goes to: a service's route for its components or impact, else the
-service's channel, else the platform's default channel."""
+"""Which of one platform's channels an incident goes to: a service's route for its components or
+impact, else the service's own channel, else the platform's default channel. The platform is known
+here only by its channel key (the field its settings.py's CHANNELS declares)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 from bot.config import ServiceSpec, Settings
 from bot.engine.views import IncidentCard
 
-Platform = Literal["slack", "discord"]
-
 
 class Router:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, key: str, default: str) -> None:
         self.services = {s.name: s for s in settings.effective_services()}
-        self.defaults = {"slack": settings.slack_channel, "discord": settings.discord_channel_id}
+        self.key, self.default = key, default
 
-    def channel(self, platform: Platform, incident: IncidentCard) -> str:
+    def channel(self, incident: IncidentCard) -> str:
         service = self.services.get(incident.service)
         if service is not None:
             for route in service.routes:
-                if _matches(route.components, route.impact, incident):
-                    chosen = route.slack_channel if platform == "slack" else route.discord_channel_id
-                    if chosen:
-                        return chosen
-            own = service.slack_channel if platform == "slack" else service.discord_channel_id
+                chosen = route.channel(self.key)
+                if chosen and _matches(route.components, route.impact, incident):
+                    return chosen
+            own = service.channel(self.key)
             if own:
                 return own
-        default = self.defaults[platform]
-        assert default is not None, f"no {platform} channel configured"
-        return default
+        return self.default
 
     def service(self, name: str) -> ServiceSpec | None:
         return self.services.get(name)

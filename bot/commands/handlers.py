@@ -1,5 +1,5 @@
 """The `/claude` subcommands, chat-agnostic: each reads or acts through the engine and returns an
-Answer. Slack and Discord only render and transport these."""
+Answer. The chat platforms only render and transport these."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Commands register themselves with their usage and help text (the monzo/response pattern), so
-`/claude help`, the Slack manifest check and Discord's command tree all come from one list."""
+`/claude help`, each platform's command list (a manifest, a command tree) all come from one list."""
 
 from __future__ import annotations
 

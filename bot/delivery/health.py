@@ -1,13 +1,13 @@
 """The sink-health stage of delivery: backoff belongs to the sink, not to each row.
 
 While a sink fails (5xx, a network error), its rows do not each wait out an exponential backoff of
-their own — after a five-minute Slack outage that left the last of them minutes behind. Instead
-the sink is marked down and one cheap call (`Sink.check`: Slack's `auth.test`, Discord's
-`GET /users/@me`) asks, at 1, 2, 4, 8 and then every 15 seconds, whether it is back; the moment it
+their own — after a five-minute chat outage that left the last of them minutes behind. Instead
+the sink is marked down and one cheap call (`Sink.check`: the platform's cheapest authenticated
+call, a token test) asks, at 1, 2, 4, 8 and then every 15 seconds, whether it is back; the moment it
 answers, its queue drains in order, paced as usual. A 429's Retry-After is not a sink failure: it
 is honoured exactly by the row (and the sink's pacer), as before.
 
-A sink that has no cheap check (the console, a Discord webhook) keeps per-row retries, with the
+A sink that has no cheap check (the console, a webhook-only sink) keeps per-row retries, with the
 backoff capped at the same 15 s so it, too, catches up within one interval of coming back.
 """
 

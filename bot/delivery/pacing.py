@@ -1,4 +1,4 @@
-"""Per-channel pacing: at most one message per interval on each channel (Slack asks ~1/s).
+"""Per-channel pacing: at most one message per interval on each channel (a platform may ask for ~1/s).
 
 Waiting is injectable so the benchmark can tell rate-limit waits apart from our own overhead and
 tests need not sleep for real."""

@@ -17,6 +17,7 @@ from bot.chat.discord.buttons import IncidentButton
 from bot.chat.discord.client import DiscordConnection, StatusbotClient, point_at
 from bot.chat.discord.commands import DiscordCommands, Responders, build_group
 from bot.chat.discord.render import Calling, calling
+from bot.chat.discord.settings import DiscordSettings
 from bot.chat.discord.sink import DiscordSink
 from bot.chat.discord.webhook import WebhookSink
 from bot.chat.routing import Router
@@ -32,41 +33,41 @@ class DiscordPlatform:
     name = "discord"
     leader_only = True  # one gateway session per bot token: only the leader holds it
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        self.settings = settings
-        api_url = str(settings.discord_api_url).rstrip("/")
-        point_at(api_url, settings.discord_gateway_url)
+    def __init__(self, settings: Settings, own: DiscordSettings, router: Router | None, clock: Clock) -> None:
+        """`router` picks each incident's channel; there is none in webhook-only mode (one channel)."""
+        self.settings, self.own = settings, own
+        api_url = str(own.discord_api_url).rstrip("/")
+        point_at(api_url, own.discord_gateway_url)
         self.connection: DiscordConnection | None = None
         self.commands: DiscordCommands | None = None
         self.sink: Sink
-        token, hook = settings.discord_bot_token, settings.discord_webhook_url
+        token, hook = own.discord_bot_token, own.discord_webhook_url
         if token is not None:
-            assert settings.discord_channel_id is not None  # Settings insists on it
+            assert own.discord_channel_id is not None and router is not None  # the settings insist on it
             self.connection = DiscordConnection(token.get_secret_value())
-            router = Router(settings)
             self.sink = DiscordSink(
                 self.connection,
-                int(settings.discord_channel_id),
+                int(own.discord_channel_id),
                 clock,
-                mentions(settings),
-                route=lambda incident: int(router.channel("discord", incident)),
+                mentions(own),
+                route=lambda incident: int(router.channel(incident)),
             )
             if hook is not None:
                 log.info("discord: DISCORD_BOT_TOKEN is set, so DISCORD_WEBHOOK_URL is not used")
         else:
-            assert hook is not None  # Settings.discord_enabled: a token or a webhook
-            self.sink = WebhookSink(hook.get_secret_value(), api_url, clock, mentions=mentions(settings))
+            assert hook is not None  # the room is enabled by a token or a webhook
+            self.sink = WebhookSink(hook.get_secret_value(), api_url, clock, mentions=mentions(own))
 
     @property
     def guild(self) -> discord.Object | None:
-        guild_id = self.settings.discord_guild_id
+        guild_id = self.own.discord_guild_id
         return discord.Object(int(guild_id)) if guild_id else None
 
     def bind(self, services: Services) -> None:
         if self.connection is None:
             return  # webhook-only: alerts out, nothing comes back
-        settings = self.settings
-        self.commands = DiscordCommands(services, Responders(settings.responder_ids, settings.discord_responder_role))
+        responders = Responders(self.settings.responder_ids, self.own.discord_responder_role)
+        self.commands = DiscordCommands(services, responders)
         self.connection.prepare = self._wire
         self._wire(self.connection.client)
 
@@ -100,11 +101,11 @@ class DiscordPlatform:
             await self.connection.close()
 
 
-def mentions(settings: Settings) -> dict[str, Calling]:
+def mentions(own: DiscordSettings) -> dict[str, Calling]:
     """Reminders ping DISCORD_ONCALL; escalations DISCORD_ESCALATION (else the on-call too)."""
     return {
-        "reminder": calling(settings.discord_oncall),
-        "escalation": calling(settings.discord_escalation or settings.discord_oncall),
+        "reminder": calling(own.discord_oncall),
+        "escalation": calling(own.discord_escalation or own.discord_oncall),
     }
 
 

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.routing import Router
 from bot.chat.slack import payload, render
+from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.sink import SlackSink
 from bot.clock import Clock
 from bot.commands.context import Answer, CommandContext, Services
@@ -79,28 +80,27 @@ class SlackPlatform:
     name = "slack"
     leader_only = False  # HTTP events reach any replica; Socket Mode allows 10 connections per app
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        assert settings.slack_bot_token is not None and settings.slack_channel is not None
-        self.settings = settings
+    def __init__(self, settings: Settings, slack: SlackSettings, router: Router, clock: Clock) -> None:
+        assert slack.slack_bot_token is not None and slack.slack_channel is not None
+        self.settings, self.slack = settings, slack
         # No automatic retries in the client: the outbox retries, and a blind retry of a post whose
         # answer was lost would post it twice.
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url), retry_handlers=[]
+            token=slack.slack_bot_token.get_secret_value(), base_url=str(slack.slack_api_url), retry_handlers=[]
         )
         mentions = {
-            "reminder": render.mention(settings.slack_oncall),
-            "escalation": render.mention(settings.slack_escalation or settings.slack_oncall),
+            "reminder": render.mention(slack.slack_oncall),
+            "escalation": render.mention(slack.slack_escalation or slack.slack_oncall),
         }
-        router = Router(settings)
         self.sink = SlackSink(
             self.client,
-            settings.slack_channel,
+            slack.slack_channel,
             clock,
             mentions=mentions,
-            route=lambda incident: router.channel("slack", incident),
-            pacer=Pacer(settings.slack_post_interval),
+            route=router.channel,
+            pacer=Pacer(slack.slack_post_interval),
         )
-        self.responders = Responders(self.client, settings.responder_ids, settings.slack_responder_group)
+        self.responders = Responders(self.client, settings.responder_ids, slack.slack_responder_group)
         self.services = {s.slash: s.name for s in settings.effective_services()}  # command -> service
         self.commands = tuple(self.services)
         self.actions = tuple(BUTTON_COMMANDS)
@@ -110,7 +110,7 @@ class SlackPlatform:
         self.refused = Throttled(log)
 
     def bind(self, services: Services) -> None:
-        secret = self.settings.slack_signing_secret
+        secret = self.slack.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,
             signing_secret=secret.get_secret_value() if secret else None,
@@ -125,12 +125,12 @@ class SlackPlatform:
             self.app.action(action_id)(self._button_listener(services, BUTTON_COMMANDS[action_id]))
 
     def routes(self) -> list[web.RouteDef]:
-        if self.settings.slack_app_token is not None:
+        if self.slack.slack_app_token is not None:
             return []
         return [web.post("/slack/events", self._http_events)]
 
     async def start(self) -> None:
-        token = self.settings.slack_app_token
+        token = self.slack.slack_app_token
         if token is None or self.app is None:
             return
         self._socket = AsyncSocketModeHandler(self.app, token.get_secret_value(), web_client=self.client)
@@ -186,7 +186,7 @@ class SlackPlatform:
             user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
             actor = self._actor(user.get("id"), user.get("username") or user.get("name"))
             where: dict[str, Any] = body["channel"] if isinstance(body.get("channel"), dict) else {}
-            channel = str(where.get("id") or self.settings.slack_channel or "")
+            channel = str(where.get("id") or self.slack.slack_channel or "")
             value = action.get("value", "") if isinstance(action, dict) else None
             if actor is None or not isinstance(value, str):
                 self.refused.warning("slack.button", "slack: ignored a button click without a user or value")

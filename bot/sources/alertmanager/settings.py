@@ -11,7 +11,8 @@ class AlertmanagerSettings(BaseModel):
     alertmanager_secret: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("STATUSBOT_ALERTMANAGER_SECRET", "alertmanager_secret"),
-        description="Secret path part of `POST /alertmanager/<secret>`; the route is off without it.",
+        description="Secret path part of `POST /alertmanager/<secret>` (Prometheus Alertmanager's webhook). The "
+        "route is off without it.",
     )
     alertmanager_match: str = Field(
         "vendor=anthropic",
@@ -23,7 +24,7 @@ class AlertmanagerSettings(BaseModel):
         "model",
         pattern=rf"^{LABEL}$",
         validation_alias=AliasChoices("STATUSBOT_ALERTMANAGER_MODEL_LABEL", "alertmanager_model_label"),
-        description="The alert label that names the model, when it has one.",
+        description="The alert label that names the model, when there is one.",
     )
 
     def alert_matchers(self) -> dict[str, str]:
