@@ -1,6 +1,6 @@
-"""One line per platform setting: `setting(default, "SLACK_CHANNEL", "what it does", pattern=…)`.
+"""One line per platform setting: `setting(default, "TEAMS_CHANNEL", "what it does", pattern=…)`.
 
-The environment name is given; the TOML key is its lowercase (`slack_channel`), which is also the
+The environment name is given; the TOML key is its lowercase (`teams_channel`), which is also the
 field's name. Pydantic only, like the platforms' settings modules that use it.
 """
 
