@@ -37,12 +37,12 @@ from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
 from bot.sources.signals.retention import prune as prune_traffic
 from bot.sources.signals.route import SignalRoute
-from bot.sources.statuspage.client import StatuspageClient
+from bot.sources.source import Context, build_sources
+from bot.sources.statuspage.fallback import FeedFallback
 from bot.sources.statuspage.poller import StatuspagePoller
 from bot.store import queries, urls, wakeups
 from bot.store.db import Database, describe
 from bot.store.lease import Lease
-from bot.store.models import SourceState
 from bot.store.outbox import depth
 from bot.store.retention import forget_resolved
 from bot.store.wakeups import Listener
@@ -124,23 +124,13 @@ class StatusBot:
         )
         for platform in self.platforms:
             platform.bind(self.services)
-        catchup = timedelta(hours=settings.catchup_hours)
-        self.pollers = [
-            StatuspagePoller(
-                StatuspageClient(s.page_base, settings.http_timeout, transport),
-                self.engine,
-                self.db,
-                s.name,
-                settings.poll_interval,
-                self.clock,
-                self.metrics,
-                catchup,
-            )
-            for s in services
-        ]
-        self.probes = ProbeRunner(
-            settings, self.engine, self.db, self.clock, transport=probe_transport, metrics=self.metrics
-        )
+        transports = {"statuspage": transport, "probes": probe_transport}
+        context = Context(settings, self.engine, self.db, self.clock, self.metrics, transports)
+        self.sources = build_sources(context)
+        # the Statuspage pollers and the probe runner by name, for the start-up line and the tests
+        self.pollers = [s for s in self.sources if isinstance(s, StatuspagePoller)]
+        self.feeds = [s for s in self.sources if isinstance(s, FeedFallback)]
+        self.probes = next(s for s in self.sources if isinstance(s, ProbeRunner))
         names = [s.name for s in services]
         self.signals = SignalRoute(settings, self.db, names, self.clock, self.metrics)
         self.alertmanager = AlertmanagerRoute.build(settings, self.engine, self.db, self.clock, names, self.metrics)
@@ -181,13 +171,12 @@ class StatusBot:
         """The leader's duties: sources, reminders, retention, delivery, leader-only platforms."""
         self._delivery = asyncio.create_task(self.worker.run(), name="delivery")
         self.worker.kick()  # deliver what a previous leader left in the outbox
-        for poller in self.pollers:
-            poll = self.db.outage.guard(poller.poll)
-            every(self.scheduler, f"poll:{poller.service}", poll, self.settings.poll_interval, self.clock.now())
+        for source in self.sources:
+            source.start(self.scheduler)
         every(self.scheduler, "outbox-sweep", self._sweep_outbox, self.settings.outbox_sweep_interval)
         every(self.scheduler, "reminders", self._send_reminders, REMINDER_TICK)
         every(self.scheduler, "retention", self._prune, 3600, self.clock.now() + timedelta(minutes=1))
-        self._start_probes()
+        self._say_what_probes()
         for platform in self.platforms:
             if platform.leader_only:
                 await platform.start()
@@ -196,7 +185,8 @@ class StatusBot:
 
     async def _follow(self) -> None:
         """Stop every duty at once; a send in flight is dropped (its row is resent with maybe_sent)."""
-        self.probes.stop()
+        for source in self.sources:
+            source.stop()
         self.scheduler.remove_all_jobs()
         if self._delivery is not None:
             self._delivery.cancel()
@@ -228,11 +218,10 @@ class StatusBot:
 
         return build(self.db, incident_id, self.clock.now(), self.settings.templates_dir, self.charts.draw)
 
-    def _start_probes(self) -> None:
+    def _say_what_probes(self) -> None:
         if self.settings.anthropic_api_key is None:
             log.info("ANTHROPIC_API_KEY is not set: the Anthropic probes are off (status page only)")
         if self.probes.specs:
-            self.probes.start(self.scheduler)
             log.info("probes: %s every %gs", ", ".join(self.probes.specs), self.settings.probe_interval)
 
     async def _sweep_outbox(self) -> None:
@@ -298,21 +287,18 @@ class StatusBot:
 
     def _health(self) -> dict[str, object]:
         now = self.clock.now()
-        limit = max(timedelta(minutes=5), timedelta(seconds=10 * self.settings.poll_interval))
-        pages: dict[str, dict[str, object]] = {}
+        report: dict[str, dict[str, object]] = {}
+        sources_ok = True
+        for source in self.sources:
+            health = source.health()
+            section, name = source.where
+            report.setdefault(section, {})[name] = health.json()
+            sources_ok = sources_ok and health.ok
         with self.db.session() as session:
-            for poller in self.pollers:
-                state = session.get(SourceState, poller.key)
-                last_ok = state.last_success_at if state else None
-                pages[poller.service] = {
-                    "ok": (last_ok or self.started_at) > now - limit,
-                    "last_success": last_ok.isoformat() if last_ok else None,
-                    "failures": state.failures if state else 0,
-                }
             queued, stuck = depth(session), queries.oldest_due(session, now - OUTBOX_STUCK)
         outbox_ok = stuck is None or self.worker.paused(stuck.sink)
-        ok = (outbox_ok or self.role != "leader") and all(p["ok"] for p in pages.values())
-        return {"ok": ok, "pages": pages, "outbox_pending": queued, "outbox_stuck": not outbox_ok}
+        ok = (outbox_ok or self.role != "leader") and sources_ok
+        return {"ok": ok, **report, "outbox_pending": queued, "outbox_stuck": not outbox_ok}
 
     async def stop(self) -> None:
         if self.leadership is not None:
@@ -331,9 +317,8 @@ class StatusBot:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
-        for poller in self.pollers:
-            await poller.client.aclose()
-        await self.probes.aclose()
+        for source in self.sources:
+            await source.aclose()
         for sink in self.sinks.values():
             await sink.aclose()
         await asyncio.to_thread(self.charts.close)

@@ -164,7 +164,7 @@ async def test_a_bad_page_is_one_log_line_and_loses_nothing(
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert BAD_PAGES[fault] in warnings[0].getMessage() and warnings[0].exc_info is None
     assert harness.lines() == before
-    harness.bot.poller._next_try = None  # skip the backoff: the page is healthy again
+    harness.bot.poller.tracker._next_try = None  # skip the backoff: the page is healthy again
     await harness.poll()
     assert len(update_lines(harness.lines())) == len(update_lines(before)) + 1
     assert "The API has recovered" in harness.lines()[-1]

@@ -39,6 +39,7 @@ class IncidentObserved:
     is_maintenance: bool = False
     components: tuple[tuple[str, str], ...] = ()  # (id, name)
     updates: tuple[UpdateObserved, ...] = ()  # oldest first
+    partial: bool = False  # its source knows titles and updates only (a feed): impact, components kept
 
     @property
     def is_resolved(self) -> bool:

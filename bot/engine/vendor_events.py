@@ -8,6 +8,7 @@ a restart, a replay) changes nothing. Entries carry the event's own `source`: th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -287,18 +288,17 @@ def _announceable(incident: Incident, is_new: bool) -> bool:
 def _record_updates(
     session: Session, incident: Incident, event: IncidentObserved, now: datetime
 ) -> list[TimelineEntry]:
-    known = set(
-        session.exec(
-            select(TimelineEntry.upstream_id).where(
-                TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE
-            )
+    recorded = session.exec(
+        select(TimelineEntry).where(
+            TimelineEntry.incident_id == incident_id(incident), TimelineEntry.kind == EntryKind.VENDOR_UPDATE
         )
-    )
+    ).all()
+    known = {e.upstream_id for e in recorded} | {_fingerprint(e.at, e.body) for e in recorded}
     resolved = not incident.is_open
     human_resolved = resolved and incident.resolved_by not in (None, VENDOR)
     added = []
     for update in sorted(event.updates, key=lambda u: u.at):
-        if update.upstream_id in known:
+        if update.upstream_id in known or _fingerprint(update.at, update.body) in known:
             continue
         status = vendor_status(update.status)
         resolves = status == Status.RESOLVED and not resolved
@@ -325,14 +325,22 @@ def _record_updates(
     return added
 
 
+def _fingerprint(at: datetime, body: str) -> str:
+    """One vendor update as two readers of the page see it (the JSON API and the Atom feed give it
+    different ids): its minute and its words."""
+    return f"{at:%Y%m%d%H%M} {' '.join(re.findall(r'[0-9a-z]+', body.lower()))}"
+
+
 def _apply_state(
     session: Session, incident: Incident, event: IncidentObserved, now: datetime, hold: bool = False
 ) -> None:
     incident.title = event.title
-    incident.impact = event.impact
-    incident.vendor_started_at = event.started_at
+    if not event.partial:  # a feed knows no impact and no components: what is known stays
+        incident.impact = event.impact
+        incident.components = _components(session, event)
+    if not event.partial or incident.vendor_started_at is None:
+        incident.vendor_started_at = event.started_at
     incident.shortlink = event.shortlink or incident.shortlink
-    incident.components = _components(session, event)
     status = vendor_status(event.status)
     if status == Status.RESOLVED:
         at = event.resolved_at or _last_update_at(event) or now

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 from typing import Any
 
@@ -28,6 +29,8 @@ class FakeStatuspage(PageServer):
         self.stall_seconds = 5.0
         self.stalled = 0  # requests a stall has started holding
         self._release = asyncio.Event()  # ends every stall early
+        self.feed: str | None = None  # what /history.atom serves (Atom XML), with an ETag
+        self.api_down = False  # the JSON API answers a CDN's HTML 502 page; the feed still answers
 
     def _documents(self) -> dict[str, Any]:
         return {"/api/v2/incidents.json": self.incidents, "/api/v2/summary.json": self.summary}
@@ -64,6 +67,10 @@ class FakeStatuspage(PageServer):
         self._faults += [kind] * times
 
     async def respond(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/history.atom" and self.feed is not None:
+            return _conditional(request, self.feed.encode(), "application/atom+xml")
+        if self.api_down and request.path.startswith("/api/"):
+            return web.Response(status=502, content_type="text/html", text="<html><h1>502 Bad Gateway</h1></html>")
         if "page" in request.query and request.path == "/api/v2/incidents.json" and not self._faults:
             return self._paged(request)
         if not self._faults:
@@ -88,3 +95,10 @@ class FakeStatuspage(PageServer):
         assert request.transport is not None
         request.transport.close()  # "drop": no answer at all
         return web.Response(status=500)
+
+
+def _conditional(request: web.Request, body: bytes, content_type: str) -> web.Response:
+    etag = f'W/"{hashlib.sha1(body).hexdigest()}"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    return web.Response(body=body, headers={"ETag": etag}, content_type=content_type)

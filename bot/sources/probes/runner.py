@@ -21,6 +21,7 @@ from bot.jobs import stops_quietly
 from bot.metrics import Metrics
 from bot.sources.probes import detector, kinds
 from bot.sources.probes.classify import Attempt, classify
+from bot.sources.source import Health, Tracker
 from bot.store.db import Database
 from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
 
@@ -62,6 +63,8 @@ class ProbeRunner:
         self.api_key = key.get_secret_value() if key else None
         self.scheduler: AsyncIOScheduler | None = None
         self._network_down = False
+        self.key, self.where = "probes", ("probes", "runner")
+        self.tracker = Tracker(db, self.key, "probes", self.policy.recheck, clock)  # runs that crashed
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
@@ -74,6 +77,10 @@ class ProbeRunner:
         for name in self.specs:
             if scheduler is not None and scheduler.get_job(f"probe:{name}") is not None:
                 scheduler.remove_job(f"probe:{name}")
+
+    def health(self) -> Health:
+        """A vendor failing its probes is not our health; runs that crash for an hour are."""
+        return self.tracker.health(timedelta(hours=1)) if self.tracker.failing else Health(True, None, 0)
 
     async def run(self, name: str) -> ProbeOutcome:
         spec = self.specs[name]
@@ -194,9 +201,12 @@ class ProbeRunner:
     async def _run_scheduled(self, name: str) -> None:
         try:
             await self.run(name)
-        except Exception:  # a bug must not stop the probe: log it, try again at the re-check pace
+        except Exception as exc:  # a bug must not stop the probe: log it, try again after a backoff
             log.exception("probe %s: run failed", name)
-            self._schedule(name, self.policy.recheck)
+            self._schedule(name, self.tracker.record_failure(f"probe {name}: {type(exc).__name__}: {exc}"))
+        else:
+            if self.tracker.failing:
+                self.tracker.succeeded()
 
     def _schedule(self, name: str, delay: timedelta) -> None:
         if self.scheduler is None:

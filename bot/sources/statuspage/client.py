@@ -1,7 +1,9 @@
-"""HTTP access to a Statuspage's public JSON API: timeouts, conditional requests, one-line errors."""
+"""HTTP access to a Statuspage's public JSON API and its Atom feed: timeouts, conditional requests
+(ETag / If-None-Match), one-line errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +39,22 @@ class StatuspageClient:
 
     async def fetch(self, path: str, params: dict[str, Any] | None = None) -> tuple[Document, bool]:
         """(document, changed). A 304 answers the cached document with changed=False."""
+        return await self._fetch(path, params, _json, {})
+
+    async def fetch_feed(self, path: str) -> tuple[Document, bool]:
+        """An Atom feed, its body the XML text; conditional like `fetch`."""
+        return await self._fetch(path, None, _xml, {"Accept": "application/atom+xml, application/xml"})
+
+    async def _fetch(
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        read: Callable[[httpx.Response, str], Any],
+        headers: dict[str, str],
+    ) -> tuple[Document, bool]:
         url = f"{self.base_url}{path}"
         cached = self._cache.get(path) if params is None else None
-        headers = {"If-None-Match": cached.etag} if cached and cached.etag else {}
+        headers = {**headers, "If-None-Match": cached.etag} if cached and cached.etag else headers
         try:
             response = await self._http.get(url, headers=headers, params=params)
         except httpx.TimeoutException:
@@ -48,7 +63,7 @@ class StatuspageClient:
             raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
         if response.status_code == 304 and cached is not None:
             return cached, False
-        document = Document(_json(response, url), response.headers.get("ETag"))
+        document = Document(read(response, url), response.headers.get("ETag"))
         if params is None:
             self._cache[path] = document
         return document, True
@@ -70,6 +85,12 @@ def _json(response: httpx.Response, url: str) -> Any:
     except BadInput as exc:
         why = "not JSON" if exc.kind in ("not-json", "not-utf8") else str(exc).removeprefix(f"GET {url}: ")
         raise FetchError(f"GET {url}: {why} ({kind or 'no content type'}): {_snippet(response.text)}") from None
+
+
+def _xml(response: httpx.Response, url: str) -> str:
+    if response.status_code != 200:
+        raise FetchError(f"GET {url}: HTTP {response.status_code} {_snippet(response.text)}")
+    return response.text
 
 
 def _snippet(text: str, limit: int = 80) -> str:

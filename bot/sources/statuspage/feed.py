@@ -59,6 +59,7 @@ def _entry(entry: ElementTree.Element, service: str) -> IncidentObserved | None:
         resolved_at=updates[-1].at if status == "resolved" else None,
         shortlink=link.get("href"),
         updates=updates,
+        partial=True,
     )
 
 

@@ -1,25 +1,37 @@
 """Polls a page: summary.json (components, maintenance) and incidents.json (which keeps the final
-`resolved` update that unresolved.json drops), with backoff while the page fails."""
+`resolved` update that unresolved.json drops), conditionally (ETag / 304), with the shared backoff
+while the page fails (bot/sources/source.py). While the JSON API keeps failing, the page's Atom feed
+takes over (fallback.py)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
 from bot.engine.events import PageSnapshot
 from bot.engine.incidents import Changes, IncidentEngine
+from bot.jobs import every
 from bot.metrics import Metrics
+from bot.sources.source import Health, Tracker
 from bot.sources.statuspage.client import FetchError, StatuspageClient
-from bot.sources.statuspage.parse import ParseError, parse_summary, read_incidents
+from bot.sources.statuspage.parse import SOURCE, ParseError, parse_summary, read_incidents
 from bot.store.db import Database
-from bot.store.models import SourceState
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = timedelta(minutes=10)
+
+
+class StandIn(Protocol):
+    """A reader that stands in while the JSON API fails (the Atom feed, fallback.py)."""
+
+    active: bool
+
+    def health(self) -> Health: ...
 
 
 class StatuspagePoller:
@@ -43,14 +55,41 @@ class StatuspagePoller:
         self.interval = timedelta(seconds=interval)
         self.clock = clock
         self.key = f"statuspage:{client.base_url}"
-        self._next_try: datetime | None = None
+        self.where = ("pages", service)
+        self.tracker = Tracker(db, self.key, f"{service}: status page", self.interval, clock)
+        self.fallback: StandIn | None = None
+        self._scheduler: AsyncIOScheduler | None = None
         self._reported: set[str] = set()  # unreadable records already logged, while they stay so
         self._last: PageSnapshot | None = None  # the last snapshot applied, confirmed again by a 304
+
+    @property
+    def job_id(self) -> str:
+        return f"poll:{self.service}"
+
+    def start(self, scheduler: AsyncIOScheduler) -> None:
+        self._scheduler = scheduler
+        every(scheduler, self.job_id, self.db.outage.guard(self.poll), self.interval.total_seconds(), self.clock.now())
+
+    def stop(self) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.get_job(self.job_id) is not None:
+            scheduler.remove_job(self.job_id)
+
+    def health(self) -> Health:
+        """Stale after ten intervals without a good poll (at least five minutes), unless the feed
+        stands in and answers: a restart would not mend the vendor's API."""
+        health = self.tracker.health(max(timedelta(minutes=5), 10 * self.interval))
+        if self.fallback is not None and self.fallback.active and self.fallback.health().ok:
+            return replace(health, ok=True)
+        return health
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     async def poll(self) -> Changes | None:
         """One poll, unless backing off. Never raises for a bad page: logs one line, keeps its data."""
         now = self.clock.now()
-        if self._next_try is not None and now < self._next_try:
+        if not self.tracker.due():
             return None
         try:
             changes = await self._poll_once()
@@ -90,21 +129,21 @@ class StatuspagePoller:
         )
         self._report(snapshot.rejected)
         self._last = snapshot
-        changes = self.engine.apply_snapshot(snapshot, baseline=self._needs_baseline())
+        changes = self.engine.apply_snapshot(snapshot, baseline=self.needs_baseline())
         self._mark_baselined()
         for incident in changes.opened:
             log.info(
                 "%s: incident #%s opened from the status page",
                 self.service,
                 incident,
-                extra={"incident": incident, "source": "statuspage", "service": self.service},
+                extra={"incident": incident, "source": SOURCE, "service": self.service},
             )
         if changes.history:
             log.info(
                 "%s: recorded %d past incidents as history (nothing posted)",
                 self.service,
                 changes.history,
-                extra={"source": "statuspage", "service": self.service},
+                extra={"source": SOURCE, "service": self.service},
             )
         if changes.opened or changes.updated:
             log.info(
@@ -113,7 +152,7 @@ class StatuspagePoller:
                 len(changes.opened),
                 len(changes.updated),
                 changes.entries,
-                extra={"source": "statuspage", "service": self.service},
+                extra={"source": SOURCE, "service": self.service},
             )
         return changes
 
@@ -125,23 +164,14 @@ class StatuspagePoller:
                     "%s: %s; it counts as unknown (not vanished) until it can be read",
                     self.service,
                     line,
-                    extra={"source": "statuspage", "service": self.service},
+                    extra={"source": SOURCE, "service": self.service},
                 )
         self._reported = set(rejected)
 
-    def _state(self) -> SourceState:
-        with self.db.session() as session:
-            return session.get(SourceState, self.key) or SourceState(key=self.key)
-
-    def _save(self, state: SourceState) -> None:
-        with self.db.session() as session:
-            session.merge(state)
-            session.commit()
-
-    def _needs_baseline(self) -> bool:
+    def needs_baseline(self) -> bool:
         """First start, or back after a downtime longer than the catch-up window: what resolved
         meanwhile is history, recorded silently. A shorter gap is caught up: missed updates are posted."""
-        state = self._state()
+        state = self.tracker.state()
         if not state.baselined:
             return True
         last = state.last_success_at
@@ -157,35 +187,17 @@ class StatuspagePoller:
         return False
 
     def _mark_baselined(self) -> None:
-        state = self._state()
+        state = self.tracker.state()
         if not state.baselined:
             state.baselined = True
-            self._save(state)
+            self.tracker.save(state)
 
     def _succeeded(self, now: datetime) -> None:
         if self.metrics is not None:
             self.metrics.poll(self.service, True, now)
-        state = self._state()
-        if state.failures:
-            log.info("%s: status page reachable again after %d failed polls", self.service, state.failures)
-        state.last_success_at, state.failures, state.last_error = now, 0, None
-        self._next_try = None
-        self._save(state)
+        self.tracker.succeeded()
 
     def _failed(self, now: datetime, error: str) -> None:
         if self.metrics is not None:
             self.metrics.poll(self.service, False, now)
-        state = self._state()
-        state.failures += 1
-        state.last_failure_at, state.last_error = now, error
-        backoff = min(self.interval * (2 ** min(state.failures - 1, 10)), MAX_BACKOFF)
-        self._next_try = now + backoff - self.interval
-        log.warning(
-            "%s: poll failed (%d in a row, next try in %ds): %s",
-            self.service,
-            state.failures,
-            backoff.total_seconds(),
-            error,
-            extra={"source": "statuspage", "service": self.service},
-        )
-        self._save(state)
+        self.tracker.failed(error, source=SOURCE, service=self.service)
