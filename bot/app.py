@@ -35,6 +35,7 @@ from bot.problems import Problem
 from bot.sources.alertmanager.route import AlertmanagerRoute
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
+from bot.sources.signals.job import TrafficDetector
 from bot.sources.signals.retention import prune as prune_traffic
 from bot.sources.signals.route import SignalRoute
 from bot.sources.source import Context, build_sources
@@ -131,6 +132,7 @@ class StatusBot:
         self.pollers = [s for s in self.sources if isinstance(s, StatuspagePoller)]
         self.feeds = [s for s in self.sources if isinstance(s, FeedFallback)]
         self.probes = next(s for s in self.sources if isinstance(s, ProbeRunner))
+        self.traffic = next((s for s in self.sources if isinstance(s, TrafficDetector)), None)
         names = [s.name for s in services]
         self.signals = SignalRoute(settings, self.db, names, self.clock, self.metrics)
         self.alertmanager = AlertmanagerRoute.build(settings, self.engine, self.db, self.clock, names, self.metrics)

@@ -7,4 +7,5 @@ from __future__ import annotations
 SOURCES: list[str] = [
     "bot.sources.statuspage.sources",
     "bot.sources.probes.sources",
+    "bot.sources.signals.sources",
 ]

@@ -42,6 +42,14 @@ class SignalSettings(BaseModel):
         description="`statusbot doctor` warns when the token is set and no signal arrived for this long.",
     )
 
+    signals_detect_interval: float = Field(
+        5.0,
+        description="Seconds between the leader's runs that feed the signals that arrived to the detector.",
+        validation_alias=AliasChoices("STATUSBOT_SIGNALS_DETECT_INTERVAL", "signals_detect_interval"),
+        ge=1.0,
+        le=60.0,
+    )
+
     def signal_tokens(self) -> list[str]:
         if self.signals_token is None:
             return []
