@@ -3,6 +3,7 @@ PostgreSQL database, a simulated clock, and a bot wired to a loopback status pag
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -33,6 +34,20 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real recorded data not available ({path} is absent); hand-written fixtures cover the rest")
     return path
+
+
+def slow_commands(monkeypatch: pytest.MonkeyPatch, platform: object) -> None:
+    """Commands on `platform` (the module that dispatches them) outlast the answer budget, as if the
+    database were slow, so that the platform must hold the request and answer it later."""
+    from bot.chat import deadline
+    from bot.commands.dispatch import dispatch
+
+    async def slow_dispatch(*args: Any) -> Any:
+        await asyncio.sleep(0.2)
+        return await dispatch(*args)
+
+    monkeypatch.setattr(deadline, "BUDGET", 0.05)
+    monkeypatch.setattr(platform, "dispatch", slow_dispatch)
 
 
 def load_json(path: Path) -> Any:

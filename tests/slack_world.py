@@ -87,8 +87,12 @@ class SlackWorld:
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         answer = await self.http.post("/slack/events", content=body, headers=sign(body))
-        await self.bot.platforms[0].settle()  # type: ignore[attr-defined]  # the click's work runs after the ack
+        await self.settle()  # the click's work runs after the ack
         return answer
+
+    async def settle(self) -> None:
+        """Wait for the work the Slack platform still runs after its ack (button work, late answers)."""
+        await self.bot.platforms[0].settle()  # type: ignore[attr-defined]
 
     def parents(self) -> list[dict[str, Any]]:
         return self.slack.parents(CHANNEL)

@@ -3,7 +3,6 @@ a strict loopback Discord, the delivery worker and a real SQLite file, in simula
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -23,11 +22,10 @@ from bot.chat.discord.ratelimit import RateGate
 from bot.chat.discord.text import fit
 from bot.chat.discord.webhook import WebhookSink
 from bot.clock import parse_time
-from bot.commands.dispatch import dispatch
 from bot.commands.registry import COMMANDS
 from bot.demo.scenario import Scenario
 from bot.store.models import ChatThread, Incident, OutboxMessage
-from tests.conftest import load_json, shared_path
+from tests.conftest import load_json, shared_path, slow_commands
 from tests.discord_world import (
     ALICE,
     BOB,
@@ -200,12 +198,7 @@ async def test_bad_commands_get_a_helpful_private_answer(
 async def test_slow_work_is_deferred_then_answered_by_a_follow_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def slow_dispatch(*args: Any) -> Any:
-        await asyncio.sleep(0.2)  # as if the database were slow
-        return await dispatch(*args)
-
-    monkeypatch.setattr(discord_commands, "ANSWER_BUDGET", 0.05)
-    monkeypatch.setattr(discord_commands, "dispatch", slow_dispatch)
+    slow_commands(monkeypatch, discord_commands)
     async with discord_world(tmp_path) as world:
         await replay(world, [0, 3])
         answer = await world.command("status")

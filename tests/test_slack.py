@@ -14,11 +14,12 @@ import pytest
 from sqlmodel import select
 
 from bot.chat.slack import manifest
+from bot.chat.slack import platform as slack_platform
 from bot.chat.slack.render import ACK, POSTMORTEM, RESOLVE, SNOOZE
 from bot.clock import parse_time
 from bot.demo.scenario import Scenario
 from bot.store.models import Incident, OutboxMessage
-from tests.conftest import load_json, shared_path
+from tests.conftest import load_json, shared_path, slow_commands
 from tests.slack_world import CHANNEL, SlackWorld, sign, slack_world
 
 SCENARIO = Scenario.load()
@@ -180,6 +181,23 @@ async def test_only_responders_may_act_when_configured(tmp_path: Path) -> None:
         assert "not allowed" in world.slack.ephemerals[-1]["text"]
         assert "You acknowledged" in (await world.command("ack", user="U0CAROL")).json()["text"]  # group member
         assert "You resolved" in (await world.command("resolve", user="U0ALICE")).json()["text"]  # listed id
+
+
+async def test_slow_work_is_acked_in_time_then_answered_through_the_response_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_commands(monkeypatch, slack_platform)
+    async with slack_world(tmp_path) as world:
+        await replay(world, [0, 3])
+        started = time.monotonic()
+        acked = await world.command("status")
+        assert time.monotonic() - started < 3 and acked.json() == {
+            "text": "Working on it…",
+            "response_type": "ephemeral",
+        }
+        await world.settle()
+        [late] = world.slack.responses
+        assert "Status of claude" in late["body"]["text"] and late["body"]["response_type"] == "ephemeral"
 
 
 async def test_vendor_text_cannot_ping_or_inject_markup(tmp_path: Path) -> None:

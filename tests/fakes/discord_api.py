@@ -132,8 +132,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-# ../shared beside the repository (as in CI); the fake cannot be strict without it, so its users skip.
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "discord_openapi.json"
+# ../shared beside the repository (as in CI), or STATUSBOT_SHARED_DIR like the other real-data tests;
+# the fake cannot be strict without it, so its users skip.
+SHARED = Path(os.environ.get("STATUSBOT_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
+DEFAULT_SPEC_PATH = SHARED / "specs" / "discord_openapi.json"
 DISCORD_EPOCH_MS = 1420070400000
 API_PREFIX = "/api/v10"
 

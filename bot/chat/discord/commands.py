@@ -2,46 +2,40 @@
 
 The group's subcommands come from `bot.commands.registry.COMMANDS` (one list for Slack, Discord and
 `help`); each runs `bot.commands.dispatch.dispatch`, and only the rendering is Discord's (an embed,
-ephemeral when the answer says so). Every interaction is answered inside Discord's 3 s window: work
-that is not done within `ANSWER_BUDGET` is deferred and answered by a follow-up.
+ephemeral when the answer says so). Every interaction is answered inside Discord's 3 s window
+(`bot.chat.deadline`): slower work is deferred and answered by a follow-up.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, ParamSpec
 
 import discord
 from discord import app_commands
 
+from bot.chat.deadline import Pending, Reply, answer_within
 from bot.chat.discord import render
 from bot.chat.discord.options import Option, Runner, callback, words
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.dispatch import dispatch
 from bot.commands.registry import COMMANDS
+from bot.commands.responders import Membership, Responders
 from bot.engine.events import Actor
 from bot.engine.incidents import ActionError
 
 log = logging.getLogger(__name__)
-ANSWER_BUDGET = 2.0  # seconds of work answered directly; Discord drops answers after 3 s
 
 
-class Responders:
-    """Who may ack and resolve: listed user ids, members of one role, or (neither set) anyone."""
+def has_role(user: discord.abc.User) -> Membership:
+    """Whether the interaction's member has the responders' role: the member carries its role ids, so
+    reading them needs no guild cached."""
 
-    def __init__(self, ids: frozenset[str], role: str | None) -> None:
-        self.ids = ids
-        self.role = int(role) if role else None
+    async def has(actor: Actor, role: str) -> bool:
+        return int(role) in getattr(user, "_roles", ())
 
-    def allows(self, user: discord.abc.User) -> bool:
-        if not self.ids and self.role is None:
-            return True
-        if str(user.id) in self.ids:
-            return True
-        # The interaction's member carries its role ids; reading them does not need the guild cached.
-        return self.role is not None and self.role in getattr(user, "_roles", ())
+    return has
 
 
 def actor_of(user: discord.abc.User) -> Actor:
@@ -71,15 +65,11 @@ class DiscordCommands:
     def __init__(self, services: Services, responders: Responders) -> None:
         self.services = services
         self.responders = responders
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.pending = Pending()
 
     def context(self, interaction: discord.Interaction[Any], service: str | None = None) -> CommandContext:
         user = interaction.user
-
-        async def may_act(actor: Actor) -> bool:
-            return self.responders.allows(user)
-
-        return CommandContext(actor=actor_of(user), may_act=may_act, service=service)
+        return CommandContext(actor=actor_of(user), may_act=self.responders.check(has_role(user)), service=service)
 
     async def run(
         self,
@@ -89,7 +79,7 @@ class DiscordCommands:
         service: str | None = None,
     ) -> None:
         context = self.context(interaction, service)
-        await self.answer(interaction, self._start(self._command(name, given, context)))
+        await self.answer(interaction, self._command(name, given, context))
 
     def runner_for(self, service: str) -> Runner:
         """The runner of one service's command group (`/claude`, `/openai`, ...)."""
@@ -108,53 +98,66 @@ class DiscordCommands:
             return Answer(str(exc), ok=False)
         return await dispatch(line, ctx, self.services)
 
-    async def answer(self, interaction: discord.Interaction[Any], work: asyncio.Task[Answer]) -> None:
-        done, _ = await asyncio.wait({work}, timeout=ANSWER_BUDGET)
-        try:
-            if done:
-                await interaction.response.send_message(**reply(work.result()))
-                return
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            await interaction.followup.send(**reply(await work))
-        except discord.HTTPException as exc:
-            log.warning("discord: could not answer /%s: %s", _name(interaction), exc)
+    async def answer(self, interaction: discord.Interaction[Any], work: Coroutine[Any, Any, Answer]) -> None:
+        what = f"/{_name(interaction)}"
+        response, followup = interaction.response, interaction.followup
+        answering = Reply(
+            now=logged(what, lambda answer: response.send_message(**reply(answer))),
+            hold=logged(what, lambda: response.defer(ephemeral=True, thinking=True)),
+            later=logged(what, lambda answer: followup.send(**reply(answer))),
+        )
+        await answer_within(work, answering, self.pending)
 
     async def on_button(self, interaction: discord.Interaction[Any], verb: str, incident_id: int) -> None:
         """Ack/resolve act silently (the alert is edited through the outbox); refusals and the postmortem
         are answered privately."""
-        work = self._start(dispatch(f"{verb} {incident_id}", self.context(interaction), self.services))
-        done, _ = await asyncio.wait({work}, timeout=ANSWER_BUDGET)
-        try:
-            if done and _speaks(verb, work.result()):
-                await interaction.response.send_message(**{**reply(work.result()), "ephemeral": True})
-                return
-            await interaction.response.defer()
-            answer = await work
-            if not done and _speaks(verb, answer):
-                await interaction.followup.send(**{**reply(answer), "ephemeral": True})
-        except discord.HTTPException as exc:
-            log.warning("discord: could not answer the %s button: %s", verb, exc)
+        what = f"the {verb} button"
+        response, followup = interaction.response, interaction.followup
+
+        async def now(answer: Answer) -> None:
+            if _speaks(verb, answer):
+                await response.send_message(**{**reply(answer), "ephemeral": True})
+            else:
+                await response.defer()
+
+        async def later(answer: Answer) -> None:
+            if _speaks(verb, answer):
+                await followup.send(**{**reply(answer), "ephemeral": True})
+
+        answering = Reply(now=logged(what, now), hold=logged(what, response.defer), later=logged(what, later))
+        work = dispatch(f"{verb} {incident_id}", self.context(interaction), self.services)
+        await answer_within(work, answering, self.pending)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
         """A subcommand Discord still lists but this version lacks is answered like any unknown one."""
         if isinstance(error, app_commands.CommandNotFound):
-            work = self._start(dispatch(error.name, self.context(interaction), self.services))
+            work = dispatch(error.name, self.context(interaction), self.services)
         else:
             log.error("discord: /%s failed", _name(interaction), exc_info=error)
-            work = self._start(_failure())
-        if not interaction.response.is_done():
-            await self.answer(interaction, work)
-
-    def _start(self, work: Awaitable[Answer]) -> asyncio.Task[Answer]:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+            work = _failure()
+        if interaction.response.is_done():
+            work.close()
+            return
+        await self.answer(interaction, work)
 
     async def settle(self) -> None:
         """Wait for command work still running (clean shutdown, tests)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pending.settle()
+
+
+P = ParamSpec("P")
+
+
+def logged(what: str, send: Callable[P, Awaitable[Any]]) -> Callable[P, Awaitable[None]]:
+    """`send`, with Discord refusing it logged in one line instead of raised (the user sees nothing)."""
+
+    async def sending(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await send(*args, **kwargs)
+        except discord.HTTPException as exc:
+            log.warning("discord: could not answer %s: %s", what, exc)
+
+    return sending
 
 
 def _speaks(verb: str, answer: Answer) -> bool:

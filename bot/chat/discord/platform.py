@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.chat.base import Sink
 from bot.chat.discord.buttons import IncidentButton
 from bot.chat.discord.client import DiscordConnection, StatusbotClient, point_at
-from bot.chat.discord.commands import DiscordCommands, Responders, build_group
+from bot.chat.discord.commands import DiscordCommands, build_group
 from bot.chat.discord.render import Calling, calling
 from bot.chat.discord.settings import DiscordSettings
 from bot.chat.discord.sink import DiscordSink
@@ -23,6 +23,7 @@ from bot.chat.discord.webhook import WebhookSink
 from bot.chat.routing import Router
 from bot.clock import Clock
 from bot.commands.context import Services
+from bot.commands.responders import Responders
 from bot.config import Settings
 
 log = logging.getLogger(__name__)

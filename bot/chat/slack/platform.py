@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.deadline import Pending, Reply, answer_within
 from bot.chat.routing import Router
 from bot.chat.slack import payload, render
 from bot.chat.slack.settings import SlackSettings
@@ -26,13 +27,13 @@ from bot.chat.slack.sink import SlackSink
 from bot.clock import Clock
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.dispatch import dispatch
+from bot.commands.responders import Responders
 from bot.config import Settings
 from bot.delivery.pacing import Pacer
 from bot.engine.events import Actor
 from bot.logs import Throttled
 
 log = logging.getLogger(__name__)
-ACK_BUDGET = 2.0  # seconds of work answered inside Slack's 3 s ack; longer work is answered after
 GROUP_TTL = 300.0
 SOCKET_CONNECT_WAIT = 15
 BUTTON_COMMANDS = {
@@ -51,29 +52,22 @@ def message(answer: Answer) -> dict[str, Any]:
     }
 
 
-class Responders:
-    """Who may ack/resolve: listed user ids, members of one user group, or (neither set) anyone."""
+class UserGroup:
+    """The members of the responders' user group, read from Slack at most every `GROUP_TTL` seconds."""
 
-    def __init__(self, client: AsyncWebClient, ids: frozenset[str], group: str | None) -> None:
-        self.client, self.ids, self.group = client, ids, group
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
         self._members: frozenset[str] = frozenset()
         self._fetched = float("-inf")
 
-    async def may_act(self, actor: Actor) -> bool:
-        if not self.ids and not self.group:
-            return True
-        if actor.id in self.ids:
-            return True
-        return self.group is not None and actor.id in await self._group_members()
-
-    async def _group_members(self) -> frozenset[str]:
-        if self.group is not None and time.monotonic() - self._fetched > GROUP_TTL:
+    async def has(self, actor: Actor, group: str) -> bool:
+        if time.monotonic() - self._fetched > GROUP_TTL:
             try:
-                answer = await self.client.usergroups_users_list(usergroup=self.group)
+                answer = await self.client.usergroups_users_list(usergroup=group)
                 self._members, self._fetched = frozenset(answer.get("users", [])), time.monotonic()
             except SlackApiError as exc:
-                log.error("slack: cannot read user group %s: %s", self.group, exc.response.get("error"))
-        return self._members
+                log.error("slack: cannot read user group %s: %s", group, exc.response.get("error"))
+        return actor.id in self._members
 
 
 class SlackPlatform:
@@ -100,13 +94,14 @@ class SlackPlatform:
             route=router.channel,
             pacer=Pacer(slack.slack_post_interval),
         )
-        self.responders = Responders(self.client, settings.responder_ids, slack.slack_responder_group)
+        responders = Responders(settings.responder_ids, slack.slack_responder_group)
+        self.may_act = responders.check(UserGroup(self.client).has)
         self.services = {s.slash: s.name for s in settings.effective_services()}  # command -> service
         self.commands = tuple(self.services)
         self.actions = tuple(BUTTON_COMMANDS)
         self.app: AsyncApp | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.pending = Pending()
         self.refused = Throttled(log)
 
     def bind(self, services: Services) -> None:
@@ -166,17 +161,12 @@ class SlackPlatform:
                 self.refused.warning("slack.command", "slack: ignored a slash command without a user or text")
                 await ack(text="This request is missing its user or text.", response_type="ephemeral")
                 return
-            work = asyncio.create_task(dispatch(text, self._context(actor, service), services))
-            done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
-            if done:
-                await ack(**message(work.result()))
-                return
-            await ack(text="Working on it…", response_type="ephemeral")
-
-            async def answer_later() -> None:
-                await respond(**message(await work))
-
-            self._background(answer_later())
+            reply = Reply(
+                now=lambda answer: ack(**message(answer)),
+                hold=lambda: ack(text="Working on it…", response_type="ephemeral"),
+                later=lambda answer: respond(**message(answer)),
+            )
+            await answer_within(dispatch(text, self._context(actor, service), services), reply, self.pending)
 
         return on_command
 
@@ -197,19 +187,13 @@ class SlackPlatform:
                 if not answer.ok or verb == "postmortem":
                     await self._ephemeral(channel, str(actor.id), answer)
 
-            self._background(act())
+            self.pending.start(act())  # the ack carries nothing, so it goes at once
 
         return on_button
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def settle(self) -> None:
         """Wait for button work and late answers still running (tests, clean shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pending.settle()
 
     @staticmethod
     def _actor(user_id: Any, name: Any) -> Actor | None:
@@ -219,7 +203,7 @@ class SlackPlatform:
         return Actor(name=name if isinstance(name, str) and name else user_id, id=user_id, platform="slack")
 
     def _context(self, actor: Actor, service: str | None = None) -> CommandContext:
-        return CommandContext(actor=actor, may_act=self.responders.may_act, service=service)
+        return CommandContext(actor=actor, may_act=self.may_act, service=service)
 
     async def _ephemeral(self, channel: str, user: str, answer: Answer) -> None:
         payload = message(answer)
