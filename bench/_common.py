@@ -15,7 +15,9 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared"
+from tests.fakes import shared  # noqa: E402
+
+SHARED = shared.SHARED  # ../shared beside the repository, or STATUSBOT_SHARED_DIR
 
 
 def free_port() -> int:

@@ -96,7 +96,7 @@ async def main() -> None:
             await wait_for(world.delivered, "every update", 300)
             await asyncio.sleep(2.0)
             counts = {}
-            for name, threads in (("slack", world.slack_threads()), ("discord", world.discord_threads())):
+            for name, threads in world.chats().items():
                 seen = updates_by_incident(threads, storm.incidents)
                 want = storm.expected()
                 duplicates = sum(len(v) - len(set(v)) for v in seen.values())

@@ -21,10 +21,9 @@ from bot.chat.console.sink import ConsoleSink
 from bot.clock import ManualClock
 from bot.config import Settings
 from tests import postgres
+from tests.fakes.shared import SHARED
 from tests.fakes.statuspage import FakeStatuspage
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("STATUSBOT_SHARED_DIR", REPO.parent / "shared"))
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "s3cret-webhook-path"  # the Statuspage webhook path secret of `served`
 

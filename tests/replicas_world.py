@@ -11,7 +11,7 @@ import socket
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +21,18 @@ import httpx
 
 from bot.chat.slack import manifest
 from tests.discord_world import APP_ID, CHANNEL_ID, GUILD_ID, TOKEN, fake_discord
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.statuspage import FakeStatuspage
 from tests.processes import BotProcess, wait_for
 from tests.slack_world import CHANNEL, SIGNING_SECRET, sign
 
 UPDATE = re.compile(r"storm (\d+) update (\d+)")
+# The Discord fake is strict only with Discord's OpenAPI spec from ../shared; without it a world has Slack alone.
+DISCORD_SPEC = DEFAULT_SPEC_PATH.is_file() or "DISCORD_OPENAPI_SPEC" in os.environ
+NO_DISCORD_SPEC = (
+    f"Discord's OpenAPI spec is not at {DEFAULT_SPEC_PATH} (../shared absent): the Discord half is not checked"
+)
 
 
 def free_port() -> int:
@@ -130,7 +135,7 @@ class Replica:
 @dataclass
 class ReplicaWorld:
     slack: FakeSlack
-    dc: FakeDiscord
+    dc: FakeDiscord | None  # None: a world with Slack alone
     page: FakeStatuspage
     storm: Storm
     env: dict[str, str]
@@ -201,14 +206,22 @@ class ReplicaWorld:
         return [reply for replies in self.slack_threads().values() for reply in replies]
 
     def discord_threads(self) -> dict[str, list[str]]:
+        if self.dc is None:
+            return {}
         alerts = [m for m in self.dc.messages(CHANNEL_ID) if m.interaction_id is None]
         return {_text(m.data): [_text(r.data) for r in self.dc.messages(m.id)] for m in alerts}
+
+    def chats(self) -> dict[str, dict[str, list[str]]]:
+        """Each chat this world has -> its threads."""
+        found = {"slack": self.slack_threads()}
+        if self.dc is not None:
+            found["discord"] = self.discord_threads()
+        return found
 
     def report(self) -> str:
         """What arrived against what was served, and the replicas' logs: for a failing assertion."""
         lines = [f"served {self.served} steps; want {self.storm.expected(self.served)}"]
-        lines += [f"slack {updates_by_incident(self.slack_threads(), self.storm.incidents)}"]
-        lines += [f"discord {updates_by_incident(self.discord_threads(), self.storm.incidents)}"]
+        lines += [f"{name} {updates_by_incident(t, self.storm.incidents)}" for name, t in self.chats().items()]
         for replica in self.replicas:
             text = replica.log.read_text() if replica.log.exists() else "(running)"
             lines += [f"--- {replica.name}", text[-3000:]]
@@ -216,9 +229,7 @@ class ReplicaWorld:
 
     def delivered(self) -> bool:
         want = self.storm.expected(self.served)
-        return all(
-            updates_by_incident(t, self.storm.incidents) == want for t in (self.slack_threads(), self.discord_threads())
-        )
+        return all(updates_by_incident(t, self.storm.incidents) == want for t in self.chats().values())
 
 
 def _text(data: dict[str, Any]) -> str:
@@ -257,15 +268,36 @@ async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def chat_env(slack: FakeSlack, dc: FakeDiscord | None) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_POST_INTERVAL": "0",
+    }
+    if dc is not None:
+        env |= {
+            "DISCORD_BOT_TOKEN": TOKEN,
+            "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
+            "DISCORD_GUILD_ID": str(GUILD_ID),
+            "DISCORD_API_URL": dc.api_base,
+            "DISCORD_GATEWAY_URL": dc.gateway_url,
+        }
+    return env
+
+
 @asynccontextmanager
-async def replica_world(database_url: str, folder: Path, storm: Storm, **env: str) -> AsyncIterator[ReplicaWorld]:
+async def replica_world(
+    database_url: str, folder: Path, storm: Storm, discord: bool = True, **env: str
+) -> AsyncIterator[ReplicaWorld]:
+    """`discord=False`: Slack alone (where Discord's spec is absent, the fake cannot be strict)."""
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]
-    async with (
-        FakeSlack(scopes=granted, post_rate_per_sec=None) as slack,
-        fake_discord() as dc,
-        FakeStatuspage() as page,
-        httpx.AsyncClient() as http,
-    ):
+    async with AsyncExitStack() as stack:
+        slack = await stack.enter_async_context(FakeSlack(scopes=granted, post_rate_per_sec=None))
+        dc = await stack.enter_async_context(fake_discord()) if discord else None
+        page = await stack.enter_async_context(FakeStatuspage())
+        http = await stack.enter_async_context(httpx.AsyncClient())
         base = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -276,16 +308,7 @@ async def replica_world(database_url: str, folder: Path, storm: Storm, **env: st
             "STATUSBOT_CONSOLE": "false",
             "STATUSBOT_LOG_LEVEL": "INFO",
             "STATUSBOT_POSTMORTEM_DIR": str(folder / "postmortems"),
-            "SLACK_BOT_TOKEN": slack.token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_CHANNEL": CHANNEL,
-            "SLACK_API_URL": slack.base_url,
-            "SLACK_POST_INTERVAL": "0",
-            "DISCORD_BOT_TOKEN": TOKEN,
-            "DISCORD_CHANNEL_ID": str(CHANNEL_ID),
-            "DISCORD_GUILD_ID": str(GUILD_ID),
-            "DISCORD_API_URL": dc.api_base,
-            "DISCORD_GATEWAY_URL": dc.gateway_url,
+            **chat_env(slack, dc),
             **env,
         }
         assert APP_ID
@@ -301,4 +324,13 @@ async def replica_world(database_url: str, folder: Path, storm: Storm, **env: st
                     replica.kill()
 
 
-__all__ = ["ReplicaWorld", "Storm", "parents_by_incident", "replica_world", "updates_by_incident", "wait_for"]
+__all__ = [
+    "DISCORD_SPEC",
+    "NO_DISCORD_SPEC",
+    "ReplicaWorld",
+    "Storm",
+    "parents_by_incident",
+    "replica_world",
+    "updates_by_incident",
+    "wait_for",
+]

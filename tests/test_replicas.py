@@ -6,11 +6,30 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.processes import wait_for
-from tests.replicas_world import ReplicaWorld, Storm, parents_by_incident, replica_world, updates_by_incident
+from tests.replicas_world import (
+    DISCORD_SPEC,
+    NO_DISCORD_SPEC,
+    ReplicaWorld,
+    Storm,
+    parents_by_incident,
+    replica_world,
+    updates_by_incident,
+)
 
 TTL = "4"  # seconds: a paused leader loses the lease after this; kept short so the test stays lean
 DELIVERY_LIMIT = 60.0
+# Each scenario runs once: with Discord where its spec (../shared) lets the fake be strict, else with
+# Slack alone, and the Discord half is reported skipped with the reason.
+CHATS = pytest.mark.parametrize(
+    "discord",
+    [
+        pytest.param(True, id="slack+discord", marks=pytest.mark.skipif(not DISCORD_SPEC, reason=NO_DISCORD_SPEC)),
+        pytest.param(False, id="slack", marks=pytest.mark.skipif(DISCORD_SPEC, reason="slack+discord covers Slack")),
+    ],
+)
 
 
 async def step_through(world: ReplicaWorld, upto: int, pace: float = 0.15) -> None:
@@ -21,14 +40,17 @@ async def step_through(world: ReplicaWorld, upto: int, pace: float = 0.15) -> No
 
 def assert_exactly_once_in_order(world: ReplicaWorld) -> None:
     want = world.storm.expected(world.served)
-    for platform, threads in (("slack", world.slack_threads()), ("discord", world.discord_threads())):
+    for platform, threads in world.chats().items():
         assert parents_by_incident(threads) == dict.fromkeys(want, 1), f"{platform}: one parent per incident"
         assert updates_by_incident(threads, world.storm.incidents) == want, f"{platform}: every update once, in order"
 
 
-async def test_two_replicas_survive_kills_and_a_pause_with_no_duplicate(pg_url: str, tmp_path: Path) -> None:
+@CHATS
+async def test_two_replicas_survive_kills_and_a_pause_with_no_duplicate(
+    pg_url: str, tmp_path: Path, discord: bool
+) -> None:
     storm = Storm(incidents=4, updates=8)
-    async with replica_world(pg_url, tmp_path, storm, STATUSBOT_LEASE_TTL=TTL) as world:
+    async with replica_world(pg_url, tmp_path, storm, discord, STATUSBOT_LEASE_TTL=TTL) as world:
         first = world.spawn()
         await world.wait_role(first, "leader")
         second = world.spawn()
@@ -74,9 +96,10 @@ async def test_two_replicas_survive_kills_and_a_pause_with_no_duplicate(pg_url: 
     assert "stopped leading" in logs and "waiting as a follower" in logs
 
 
-async def test_a_second_process_on_one_sqlite_file_waits_as_a_follower(tmp_path: Path) -> None:
+@CHATS
+async def test_a_second_process_on_one_sqlite_file_waits_as_a_follower(tmp_path: Path, discord: bool) -> None:
     storm = Storm(incidents=1, updates=3)
-    async with replica_world(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, storm) as world:
+    async with replica_world(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, storm, discord) as world:
         first = world.spawn()
         await world.wait_role(first, "leader")
         second = world.spawn()

@@ -127,15 +127,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-# ../shared beside the repository (as in CI), or STATUSBOT_SHARED_DIR like the other real-data tests;
-# the fake cannot be strict without it, so its users skip.
-SHARED = Path(os.environ.get("STATUSBOT_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))
-DEFAULT_SPEC_PATH = SHARED / "specs" / "discord_openapi.json"
+from tests.fakes.shared import spec
+
+# The fake cannot be strict without Discord's spec, so its users skip where ../shared is absent.
+DEFAULT_SPEC_PATH = spec("discord_openapi.json")
 DISCORD_EPOCH_MS = 1420070400000
 API_PREFIX = "/api/v10"
 

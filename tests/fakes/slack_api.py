@@ -40,8 +40,10 @@ from typing import Any, NamedTuple
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.fakes.shared import spec
+
 # ../shared beside the repository (as in CI); without it the built-in method table below is used.
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "slack_web_openapi_v2.json"
+DEFAULT_SPEC_PATH = spec("slack_web_openapi_v2.json")
 DEFAULT_SCOPES = ("chat:write", "commands", "channels:read", "groups:read", "channels:history", "files:write")
 DEFAULT_CHANNELS: Mapping[str, Mapping[str, Any]] = {"C0INCIDENT": {"name": "incidents", "member": True}}
 
