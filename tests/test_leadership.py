@@ -1,23 +1,32 @@
 """The lease and its fencing, on SQLite and PostgreSQL, in one process with a simulated local clock.
-(The same with real processes, SIGKILL and SIGSTOP, is in tests/test_replicas.py.)"""
+(The same with real processes, SIGKILL and SIGSTOP, is in tests/test_replicas.py.) A send in flight
+when the lease is lost is played with the loopback Slack holding a request's answer: deterministic,
+where a SIGSTOP would land at a random moment."""
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.chat.base import Sink
 from bot.chat.console.sink import ConsoleSink
+from bot.chat.slack.sink import SlackSink
 from bot.clock import ManualClock
+from bot.delivery.pacing import Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.leadership import Leadership
 from bot.store.db import Database
 from bot.store.lease import LeadershipLost, Lease
-from bot.store.models import Incident, LeaderLease, OutboxMessage
+from bot.store.models import ChatThread, Incident, LeaderLease, OutboxMessage
+from tests.fakes.slack_api import FakeSlack, Held
+from tests.slack_world import CHANNEL
 
 NOW = datetime(2026, 4, 15, 13, 0, tzinfo=UTC)
 
@@ -25,11 +34,12 @@ NOW = datetime(2026, 4, 15, 13, 0, tzinfo=UTC)
 class Replica:
     """A lease holder with its own monotonic clock, which the test moves (a pause is a jump)."""
 
-    def __init__(self, db: Database, name: str) -> None:
+    def __init__(self, db: Database, name: str, sinks: Mapping[str, Sink] | None = None) -> None:
         self.time = 1000.0
         self.out = io.StringIO()
         self.leadership = Leadership(Lease(db, name, ttl=10), self._lead, self._follow, monotonic=lambda: self.time)
-        self.worker = DeliveryWorker(db, {"console": ConsoleSink(self.out, colour=False)}, ManualClock(NOW))
+        self.sinks = sinks or {"console": ConsoleSink(self.out, colour=False)}
+        self.worker = DeliveryWorker(db, self.sinks, ManualClock(NOW))
         self.worker.fence = self.leadership
         self.events: list[str] = []
 
@@ -54,7 +64,7 @@ def expire(db: Database) -> None:
         conn.execute(update(LeaderLease).values(expires_at=0.0))  # type: ignore[arg-type]
 
 
-def queue_open(db: Database) -> int:
+def queue_open(db: Database, sink: str = "console") -> int:
     with db.session() as session:
         incident = Incident(
             service="claude", source="statuspage", title="Elevated errors", status="investigating",
@@ -62,7 +72,7 @@ def queue_open(db: Database) -> int:
         )  # fmt: skip
         session.add(incident)
         session.flush()
-        row = OutboxMessage(sink="console", incident_id=incident.id, action="open", created_at=NOW, next_attempt_at=NOW)
+        row = OutboxMessage(sink=sink, incident_id=incident.id, action="open", created_at=NOW, next_attempt_at=NOW)
         session.add(row)
         session.commit()
         assert row.id is not None
@@ -135,3 +145,90 @@ async def test_a_row_claimed_by_a_dead_leader_is_sent_as_maybe_sent(db: Database
     await b.leadership.tick()
     assert await b.worker.drain() == 1
     assert attempts(db, row) == (2, True)
+
+
+# -- a send in flight when the lease is lost (Slack) ---------------------------------------------------
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(post_rate_per_sec=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def slack_pair(db: Database, slack: FakeSlack) -> AsyncIterator[tuple[Replica, Replica]]:
+    """A and B, each with its own real Slack client and sink on the one loopback Slack; A leads."""
+    pair = tuple(
+        Replica(db, name, {"slack": SlackSink(client(slack), CHANNEL, ManualClock(NOW), pacer=Pacer(0))})
+        for name in ("host/1/a", "host/2/b")
+    )
+    await pair[0].leadership.tick()
+    yield pair[0], pair[1]
+    for replica in pair:
+        await replica.sinks["slack"].aclose()
+
+
+def client(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token=slack.token, base_url=slack.base_url, retry_handlers=[])
+
+
+async def pause_mid_request(a: Replica, b: Replica, db: Database, held: Held) -> asyncio.Task[int]:
+    """A drains until Slack holds its request's answer; then A is paused past the lease and B takes over."""
+    sending = asyncio.create_task(a.worker.drain())
+    await asyncio.wait_for(held.arrived.wait(), 30)
+    a.time += 20  # SIGSTOP mid-request for longer than the lease
+    expire(db)
+    await b.leadership.tick()
+    assert b.leadership.leading
+    return sending
+
+
+async def wake_to_the_answer(slack: FakeSlack, db: Database, held: Held, sending: asyncio.Task[int]) -> None:
+    """B has delivered; now A's held answer arrives: one parent in Slack, one thread row, and A's
+    drain ends in LeadershipLost (checked last, so a duplicate post is what a failure shows)."""
+    held.release()
+    await asyncio.wait([sending])
+    parents = slack.parents(CHANNEL)
+    assert len(parents) == 1, [p["text"] for p in parents]
+    assert threads(db) == [parents[0]["ts"]]
+    with pytest.raises(LeadershipLost):
+        sending.result()
+
+
+def threads(db: Database) -> list[str]:
+    with db.session() as session:
+        return [t.parent_ref for t in session.exec(select(ChatThread)).all()]
+
+
+async def test_a_post_whose_answer_comes_after_the_lease_is_recorded_once(
+    db: Database, slack: FakeSlack, slack_pair: tuple[Replica, Replica]
+) -> None:
+    """A's post is in Slack, its answer held while A is paused: B finds the post by its metadata
+    and records the thread; A wakes up to the answer and records nothing (no second thread row)."""
+    a, b = slack_pair
+    row = queue_open(db, "slack")
+    held = slack.hold_answer_next("chat.postMessage")
+    sending = await pause_mid_request(a, b, db, held)
+    assert await b.worker.drain() == 1
+    await wake_to_the_answer(slack, db, held, sending)
+    assert attempts(db, row) == (2, True)
+
+
+async def test_a_leader_that_lost_the_lease_during_its_lookup_does_not_post(
+    db: Database, slack: FakeSlack, slack_pair: tuple[Replica, Replica]
+) -> None:
+    """An earlier leader died mid-send, so A looks the post up first (conversations.history); A is
+    paused while that answer ("not there") is on its way, B looks and posts. A's answer is stale by
+    the time it arrives: A must not post on the strength of it."""
+    a, b = slack_pair
+    row = queue_open(db, "slack")
+    with db.session() as session:  # the dead leader's counted attempt
+        stored = session.get(OutboxMessage, row)
+        assert stored is not None
+        stored.attempts = 1
+        session.commit()
+    held = slack.hold_answer_next("conversations.history")
+    sending = await pause_mid_request(a, b, db, held)
+    assert await b.worker.drain() == 1
+    await wake_to_the_answer(slack, db, held, sending)

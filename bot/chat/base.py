@@ -3,11 +3,13 @@
 A sink renders and transports; it never changes incident state. Each post carries a `Delivery`: its
 `key` (the outbox row id) and whether an earlier attempt may already have reached the platform, so a
 sink that can look its messages up (message metadata, a nonce) can make a retry
-idempotent instead of posting twice.
+idempotent instead of posting twice. Its `ready` is the fence: a sink calls it right before each
+post, after any wait of its own (pacing, a lookup), so a replica that lost the lead meanwhile sends nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,10 +17,15 @@ from bot.engine.views import EntryView, IncidentCard
 from bot.postmortem.draft import Draft
 
 
+def _unfenced() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Delivery:
     key: str
     maybe_sent: bool = False
+    ready: Callable[[], None] = _unfenced  # raises LeadershipLost once this replica may no longer send
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,12 @@ Two checks, both before anything goes out (see bot/store/lease.py for why both):
 - `confirm(session)` inside the transaction that claims an outbox row (counts its attempt): the
   lease epoch is compared in the database, so a replica that lost the lease claims nothing;
 - `check()` right before the send: the local deadline of the last confirmed renewal, on the
-  monotonic clock, which catches a leader that was paused between the claim and the send.
+  monotonic clock, which catches a leader that was paused between the claim and the send. The sink
+  asks it again (`Delivery.ready`) right before each post, after its own waits (pacing, the lookup
+  of an earlier attempt), so a lookup's "not there" that arrives after a takeover posts nothing.
+And `confirm(session)` once more when the row is marked delivered: a send whose answer came back
+after the lease was lost records nothing; the next leader reconciles the row (message metadata, a
+nonce) and records it once.
 
 A single process with no replicas to fear uses `Unfenced`."""
 

@@ -237,12 +237,12 @@ class DeliveryWorker:
             entry = session.get(TimelineEntry, row.entry_id) if row.entry_id else None
             # Count the attempt before making it: after a crash mid-send, the retry knows the post
             # may have landed and asks the sink to reconcile instead of posting again.
-            delivery = Delivery(key=str(row.id), maybe_sent=stored.attempts > 0)
+            delivery = Delivery(key=str(row.id), maybe_sent=stored.attempts > 0, ready=self.fence.check)
             stored.attempts += 1
             session.flush()  # the claim's write first: see Lease.confirm
             self.fence.confirm(session)
             session.commit()
-        self.fence.check()  # a leader paused since the claim finds out here, before it sends
+        self.fence.check()  # a leader paused since the claim finds out here (and the sink asks again, last)
         if row.action == OutboxAction.OPEN:
             return None if thread else await sink.open_thread(view, delivery)
         if thread is None:
@@ -273,6 +273,10 @@ class DeliveryWorker:
             stored.delivered_at = now
             if gave_up is not None:
                 stored.gave_up, stored.last_error = True, gave_up[:500]
+            session.flush()  # the first write, then the fence: see Lease.confirm
+            # A send that outlived the lease (paused mid-request) records nothing: the next leader
+            # has reconciled (or will reconcile) that row through the sink's idempotency and records it.
+            self.fence.confirm(session)
             if thread is not None:
                 session.add(
                     ChatThread(

@@ -383,6 +383,19 @@ class _Fault:
 
 
 @dataclass
+class Held:
+    """A call the fake has performed and whose answer it holds back until `release()`: the request
+    is in Slack (its effect is visible to every later call), the caller is still waiting."""
+
+    method: str
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Request:
     args: dict[str, Any]
     token: str | None
@@ -468,6 +481,7 @@ class FakeSlack:
         self._messages: dict[str, list[_Message]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._faults: deque[_Fault] = deque()
+        self._holds: dict[str, deque[Held]] = {}
         self._revoked: dict[str, str] = {}
         self._outage = False
         self._last_micros = 0
@@ -551,6 +565,13 @@ class FakeSlack:
     def drop_response_next(self, n: int = 1) -> None:
         """Perform the next n calls, then abort the connection without answering (the lost answer)."""
         self._faults.extend(_Fault("drop", perform=True) for _ in range(n))
+
+    def hold_answer_next(self, method: str) -> Held:
+        """Perform the next call of `method` (e.g. "chat.postMessage"), then hold its answer until the
+        returned `Held` is released: a caller paused mid-request, or an answer slow to come back."""
+        held = Held(method)
+        self._holds.setdefault(method, deque()).append(held)
+        return held
 
     def outage(self, on: bool = True) -> None:
         """While on, every call answers 503 and does nothing."""
@@ -816,6 +837,10 @@ class FakeSlack:
         if fault and fault.kind == "fail" and not fault.perform:
             return self._fault_reply(method, req.args, fault)
         status, body, headers = self._answer(method, req, read_error, fault)
+        if holds := self._holds.get(method):
+            held = holds.popleft()
+            held.arrived.set()
+            await held.released.wait()
         if fault and fault.kind == "fail":
             return self._fault_reply(method, req.args, fault)
         if fault and fault.kind == "drop":

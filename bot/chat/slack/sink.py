@@ -81,6 +81,7 @@ class SlackSink:
                 return ThreadRef(channel, found)
         answer = await self._call(
             "chat_postMessage",
+            ready=delivery.ready,
             channel=channel,
             text=render.parent_text(incident),
             blocks=render.parent_blocks(incident, self.clock.now()),
@@ -97,6 +98,7 @@ class SlackSink:
             return
         await self._call(
             "chat_postMessage",
+            ready=delivery.ready,
             channel=thread.channel,
             thread_ts=thread.parent,
             text=render.entry_text(incident, entry, self.mentions),
@@ -124,6 +126,7 @@ class SlackSink:
             return
         await self._call(
             "files_upload_v2",
+            ready=delivery.ready,
             channel=thread.channel,
             thread_ts=thread.parent,
             initial_comment=render.escape(
@@ -176,11 +179,15 @@ class SlackSink:
         """Slack's cheapest call, `auth.test`: raises while Slack is unreachable (the sink-health stage)."""
         await self._call("auth_test", paced=False)
 
-    async def _call(self, method: str, paced: bool = True, **args: Any) -> Any:
+    async def _call(self, method: str, paced: bool = True, ready: Callable[[], None] | None = None, **args: Any) -> Any:
+        """`ready` (a post's fence) is asked last, after the pacing wait: a leader that lost the lease
+        while it waited, or while it looked an earlier attempt up, raises here and posts nothing."""
         if self.client.session is None or self.client.session.closed:
             self.client.session = aiohttp.ClientSession()  # one pool of connections, not one per post
         if paced:
             await self.pacer.wait(args["channel"])
+        if ready is not None:
+            ready()
         try:
             return await getattr(self.client, method)(**args)
         except SlackApiError as exc:
