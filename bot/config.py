@@ -207,9 +207,10 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         description="Seconds between probes while all is well.",
     )
     probe_recheck: PositiveSeconds = Field(
-        10.0,
+        15.0,
         validation_alias=_env("STATUSBOT_PROBE_RECHECK", "probe_recheck"),
-        description="Seconds between probes after a failure.",
+        description="Seconds between probes while a stream looks suspicious or is failing; never less than half "
+        "the interval, so an incident costs at most twice the normal rate.",
     )
     probe_timeout: PositiveSeconds = Field(
         10.0,
@@ -217,16 +218,17 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         description="Timeout of one probe attempt. There are no hidden retries.",
     )
     probe_open_after: int = Field(
-        3,
+        5,
         ge=1,
         validation_alias=_env("STATUSBOT_PROBE_OPEN_AFTER", "probe_open_after"),
-        description="Consecutive failures that open an incident.",
+        description="Consecutive failures (over at least 6 s) that open an incident at once: the hard-outage "
+        "path. Partial error rates open by the error-rate test against the stream's own baseline.",
     )
     probe_resolve_after: int = Field(
         2,
         ge=1,
         validation_alias=_env("STATUSBOT_PROBE_RESOLVE_AFTER", "probe_resolve_after"),
-        description="Consecutive successes that resolve it.",
+        description="Consecutive successes needed (with the error-rate evidence of recovery) to resolve it.",
     )
     probe_flap_cycles: int = Field(
         3,
@@ -368,6 +370,13 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
         names = [s.name for s in self.services]
         if len(set(names)) != len(names):
             raise ValueError(f"{config_path() or DEFAULT_CONFIG_FILE}: [[services]] names must be unique")
+        probes = [p.name for p in self.probes]
+        twice = sorted({name for name in probes if probes.count(name) > 1})
+        if twice:
+            raise ValueError(
+                f"{config_path() or DEFAULT_CONFIG_FILE}: [[probes]] names must be unique; "
+                f"{', '.join(twice)} is declared more than once"
+            )
         known = {s.name for s in self.effective_services()}
         for probe in self.probes:
             if probe.service is not None and probe.service not in known:

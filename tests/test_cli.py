@@ -184,3 +184,13 @@ def test_a_bad_probe_declaration_names_the_file_and_entry(tmp_path: Path) -> Non
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert f"{toml} [[probes]] #2 kind: Input should be 'anthropic_messages'" in lines[0]
+
+
+def test_two_probes_of_one_name_are_one_config_error(tmp_path: Path) -> None:
+    toml = tmp_path / "statusbot.toml"
+    probe = '[[probes]]\nname = "api"\nkind = "http"\nurl = "http://127.0.0.1:9/"\n\n'
+    toml.write_text(probe * 2)
+    result = run_cli("run", STATUSBOT_CONFIG=str(toml))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "[[probes]] names must be unique; api is declared more than once" in lines[0]

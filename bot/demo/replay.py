@@ -121,7 +121,7 @@ def _settings(database: Path, page_url: str, api_url: str) -> Settings:
         anthropic_base_url=api_url,
         connectivity_url=page_url,
         remind_every=0,
-        probe_interval=60,  # while all is well; a failure is re-checked every 10 s
+        probe_interval=60,  # while all is well; a failure is confirmed after 2 s and 4 s, then re-checked every 30 s
         probes=[ProbeSpec(name=PROBE, kind="anthropic_messages", components=["Claude API (api.anthropic.com)"])],
     )
 

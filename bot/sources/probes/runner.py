@@ -8,6 +8,7 @@ is tried: if that fails too, our own network is down and the result is recorded 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,7 +20,7 @@ from bot.config import ProbeSpec, Settings
 from bot.engine.incidents import IncidentEngine
 from bot.jobs import stops_quietly
 from bot.metrics import Metrics
-from bot.sources.probes import detector, kinds
+from bot.sources.probes import detector, kinds, lanes
 from bot.sources.probes.classify import Attempt, classify
 from bot.sources.source import Health, Tracker
 from bot.store.db import Database
@@ -96,7 +97,10 @@ class ProbeRunner:
         state = self._load(name)
         service = self.settings.service_of(spec)
         suppressed = outcome in detector.FAILING and self.engine.maintenance_active(service, name)
-        state, decisions = detector.observe(state, now, outcome, self.policy, suppressed)
+        lane = lanes.lanes_for(spec.kind, self.policy, self.policy.interval)[0].name
+        state, decisions = detector.observe(
+            state, now, outcome, self.policy, suppressed, lane=lane, latency_ms=attempt.latency_ms
+        )
         self._save(name, state)
         for decision in decisions:
             self._act(spec, decision, attempt)
@@ -106,7 +110,7 @@ class ProbeRunner:
     def _policy(self, spec: ProbeSpec) -> detector.Policy:
         if spec.interval is None:
             return self.policy
-        return detector.Policy(**{**self.policy.__dict__, "interval": timedelta(seconds=spec.interval)})
+        return replace(self.policy, interval=timedelta(seconds=spec.interval))
 
     async def _network_ok(self) -> bool:
         try:

@@ -1,0 +1,63 @@
+"""The lanes of a probe's streams and when each runs: the scheduling policy the runner and
+`bench/detection.py` share. Pure: no scheduler, no clock.
+
+An `anthropic_messages` probe has, per model, three lanes: `messages` (the paid call, max_tokens 1,
+at the probe interval), and two free ones at the fast interval, staggered by half of it so that one
+of them runs every few seconds: `count_tokens` (POST /v1/messages/count_tokens, which confirms a
+first failure after 2 s and 4 s) and `models` (GET /v1/models/{model}). An `anthropic_models` or
+`http` probe has one lane, which confirms its own failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.sources.probes import detector
+
+MESSAGES, COUNT_TOKENS, MODELS, HTTP = "messages", "count_tokens", "models", "http"
+
+
+@dataclass(frozen=True)
+class LaneSpec:
+    name: str
+    policy: detector.Policy  # its interval, its suspicious re-check, its confirmations
+    offset: timedelta = timedelta(0)  # its first run after start, so lanes and models interleave
+
+
+def lanes_for(
+    kind: str, policy: detector.Policy, fast_interval: timedelta, index: int = 0, count: int = 1
+) -> tuple[LaneSpec, ...]:
+    """The lanes of the `index`-th of `count` streams of a probe; `policy` holds the probe's interval."""
+    stagger = fast_interval * index / max(count, 1) / 2
+    if kind == "anthropic_messages":
+        fast = replace(policy, interval=fast_interval, recheck=fast_interval / 2, confirm=())
+        return (
+            LaneSpec(MESSAGES, replace(policy, confirm=()), policy.interval * index / max(count, 1)),
+            LaneSpec(COUNT_TOKENS, replace(fast, confirm=policy.confirm), stagger),
+            LaneSpec(MODELS, fast, stagger + fast_interval / 2),
+        )
+    return (LaneSpec(MODELS if kind == "anthropic_models" else HTTP, policy, policy.interval * index / max(count, 1)),)
+
+
+def plan(
+    state: detector.State,
+    now: datetime,
+    ran: str,
+    due: Mapping[str, datetime],
+    lanes: Sequence[LaneSpec],
+    busy: frozenset[str] = frozenset(),
+) -> dict[str, datetime]:
+    """When each lane of a stream runs next, after lane `ran` finished at `now` leaving `state`.
+
+    The lane that ran waits its own next delay; the others are pulled in when the stream turned
+    suspicious (never pushed back), except those still in flight (`busy`): their own end plans them."""
+    planned = dict(due)
+    for lane in lanes:
+        delay = detector.next_delay(state, lane.policy)
+        if lane.name == ran:
+            planned[lane.name] = now + delay
+        elif lane.name not in busy:
+            planned[lane.name] = min(planned.get(lane.name, now + delay), now + delay)
+    return planned
