@@ -134,6 +134,10 @@ async def test_limits_on_body_size_and_batch_length(tmp_path: Path) -> None:
         many = {"source": "app", "calls": [call(world.clock.now()) for _ in range(21)]}
         response = await world.post(many)
         assert response.status_code == 413 and "20" in response.json()["error"]
+        many["calls"][3]["status"] = 999  # too long and wrong: the length is said first
+        response = await world.post(many)
+        assert response.status_code == 413 and "20" in response.json()["error"]
+        many["calls"][3]["status"] = 200
         huge = b'{"source": "app", "calls": [' + b" " * 5000 + b"]}"
         response = await world.post(huge)
         assert response.status_code == 413 and "4096" in response.json()["error"]
