@@ -14,7 +14,7 @@ resolves an incident by silence alone. An incident it opened stays open until it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,9 +24,10 @@ from sqlmodel import Session, col, select
 from bot.clock import parse_time
 from bot.sources.probes import detector
 from bot.sources.signals import feed
-from bot.store.models import ProbeOutcome, ProbeState
+from bot.store.models import ProbeState
 
 DUE = "due"  # the key, beside the detector's own, of the decisions not yet acted on
+KINDS_KEPT = 50  # failure kinds of a run passed on (the detector keeps a streak's last 50)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Due:
             "at": d.at.isoformat(),
             "since": d.since.isoformat() if d.since else None,
             "outcomes": list(d.outcomes),
+            "reason": d.reason,
         }
 
     @classmethod
@@ -62,6 +64,7 @@ class Due:
             datetime.fromisoformat(data["at"]),
             parse_time(data.get("since")),
             tuple(data.get("outcomes", ())),
+            data.get("reason", ""),
         )
         return cls(data["service"], stream, decision)
 
@@ -86,19 +89,10 @@ def step(session: Session, now: datetime, policy: detector.Policy, suppressed: S
 def observe(
     state: detector.State, now: datetime, delta: feed.Delta, policy: detector.Policy, suppressed: bool
 ) -> tuple[detector.State, list[detector.Decision]]:
-    """One stream's new calls, seen at `now`: each call one outcome, the failures spread evenly among
-    the good calls (a rollup keeps counts, not their order)."""
-    decisions: list[detector.Decision] = []
-    for outcome in spread(delta.ok, delta.failed):
-        state, more = detector.observe(state, now, outcome, policy, suppressed and outcome in detector.FAILING)
-        decisions += more
-    return state, decisions
-
-
-def spread(ok: int, failed: int) -> Iterator[ProbeOutcome]:
-    total = ok + failed
-    for i in range(total):
-        yield ProbeOutcome.FAILURE if (i + 1) * failed // total > i * failed // total else ProbeOutcome.OK
+    """One stream's new calls, counted at once at `now` on the detector's `traffic` lane (a rollup keeps
+    counts, not their order)."""
+    kinds = tuple(kind for kind, n in delta.errors.most_common() for _ in range(min(n, KINDS_KEPT)))[:KINDS_KEPT]
+    return detector.observe_counts(state, now, delta.ok, delta.failed, policy, suppressed, kinds)
 
 
 def load(stream: str, row: ProbeState | None) -> tuple[detector.State, list[Due]]:

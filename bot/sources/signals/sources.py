@@ -13,9 +13,12 @@ from bot.sources.source import Context, Source
 
 
 def policy_from(settings: Settings) -> detector.Policy:
-    """The probes' hysteresis settings; the run's interval is the detector's."""
+    """The probes' policy, but for two things. The run's interval is the detector's. And a stream resolves
+    on the error-rate test's evidence of recovery alone (`resolve_after` 1): a run's counts always mix
+    good calls and failures, and at 100 calls/s even a 2% background puts a failure in nearly every run,
+    so asking for `probe_resolve_after` clean runs in a row would keep an incident open for ever."""
     every = timedelta(seconds=settings.signals_detect_interval)
-    return replace(probe_policy(settings), interval=every, recheck=every)
+    return replace(probe_policy(settings), interval=every, recheck=every, resolve_after=1)
 
 
 def sources(context: Context) -> list[Source]:
