@@ -9,14 +9,17 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.demo.scenario import Scenario
 from bot.store.models import AlertState, Incident, TimelineEntry
 from tests.conftest import FIXTURES, load_json
+from tests.fakes.statuspage import FakeStatuspage
 from tests.signal_world import SignalWorld, signal_world
 
 SECRET = "am-secret-0123456789"
 FIRING = load_json(FIXTURES / "alertmanager" / "firing.json")
 RESOLVED = load_json(FIXTURES / "alertmanager" / "resolved.json")
 STREAM = "alert:AnthropicErrorRateHigh:claude-opus-4-5"
+SCENARIO = Scenario.load()
 
 
 async def notify(world: SignalWorld, payload: Any, path: str = f"/alertmanager/{SECRET}") -> dict[str, Any]:
@@ -105,3 +108,28 @@ async def test_a_payload_that_is_not_version_4_is_400_and_changes_nothing(tmp_pa
         response = await world.http.post(f"/alertmanager/{SECRET}", content=b"{oops")
         assert response.status_code == 400
         assert incidents(world) == []
+
+
+async def test_an_alert_and_the_vendors_incident_are_one_incident_resolved_as_the_policy_says(tmp_path: Path) -> None:
+    async with (
+        FakeStatuspage() as page,
+        signal_world(tmp_path, alertmanager_secret=SECRET, statuspage_url=page.base_url) as world,
+    ):
+
+        async def vendor_at(minute: float) -> list[Incident]:
+            page.serve_scenario(SCENARIO, minute)
+            world.clock.set(max(world.clock.now(), SCENARIO.at(minute)))
+            await world.bot.poller.poll()
+            await world.bot.worker.drain()
+            return [i for i in incidents(world) if i.announced]
+
+        assert await vendor_at(0) == []
+        await notify(world, FIRING)
+        [incident] = [i for i in incidents(world) if i.announced]
+        [merged] = await vendor_at(3)  # the vendor's incident joins the alert's: one thread
+        assert merged.id == incident.id and merged.upstream_id == "demo0outage1"
+        await notify(world, RESOLVED)
+        [waiting] = [i for i in incidents(world) if i.announced]
+        assert waiting.is_open  # the default policy: our recovery waits for the vendor's
+        [resolved] = await vendor_at(173)
+        assert not resolved.is_open and resolved.id == incident.id
