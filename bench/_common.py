@@ -26,8 +26,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_healthy(http: httpx.AsyncClient) -> None:
-    for _ in range(200):
+async def wait_healthy(http: httpx.AsyncClient, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.05)):
         try:
             if (await http.get("/healthz")).status_code == 200:
                 return
