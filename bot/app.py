@@ -97,7 +97,7 @@ class StatusBot:
                 sinks = {"console": ConsoleSink(folder=settings.postmortem_dir), **sinks}
         self.sinks = dict(sinks)
         self.worker = DeliveryWorker(self.db, self.sinks, self.clock, drafts=self.draft, metrics=self.metrics)
-        probe_components = {p.name: p.components for p in settings.effective_probes()}
+        probe_components = settings.probe_components()
         probe_map = ProbeMap(probe_components)
         policy = ReminderPolicy.parse(
             settings.remind_every, settings.escalate_after, settings.quiet_hours, settings.timezone
@@ -223,8 +223,8 @@ class StatusBot:
     def _say_what_probes(self) -> None:
         if self.settings.anthropic_api_key is None:
             log.info("ANTHROPIC_API_KEY is not set: the Anthropic probes are off (status page only)")
-        if self.probes.specs:
-            log.info("probes: %s every %gs", ", ".join(self.probes.specs), self.settings.probe_interval)
+        if self.probes.streams:
+            log.info("probes: %s every %gs", ", ".join(self.probes.streams), self.settings.probe_interval)
 
     async def _sweep_outbox(self) -> None:
         self.worker.kick()  # retries that have come due

@@ -469,8 +469,7 @@ def stats(
 
         from bot import stats as figures
 
-        probes = {p.name: p.components for p in settings.effective_probes()}
-        result = figures.compute(database, _now(), windows[window], probes)
+        result = figures.compute(database, _now(), windows[window], settings.probe_components())
         if as_json:
             _emit({**asdict(result), "since": result.since.isoformat().replace("+00:00", "Z")})
             return

@@ -67,7 +67,8 @@ class ProbeSpec(BaseModel):
     kind: ProbeKind
     url: HttpUrl | None = None  # http probes
     expect_status: int = Field(200, ge=100, le=599)
-    model: str = "claude-haiku-4-5"  # anthropic_messages
+    model: str = "claude-haiku-4-5"  # anthropic_messages: the one-model form of `models`
+    models: list[str] = Field(default_factory=list)  # anthropic_messages: one outcome stream per model
     latency_threshold_ms: float = Field(5000.0, gt=0)
     components: list[str] = Field(default_factory=list)  # vendor component ids or names this probe stands for
     interval: float | None = Field(None, gt=0)
@@ -77,7 +78,25 @@ class ProbeSpec(BaseModel):
     def _url_for_http(self) -> ProbeSpec:
         if self.kind == "http" and self.url is None:
             raise ValueError(f"probe {self.name}: an http probe needs a url")
+        if self.models and self.kind != "anthropic_messages":
+            raise ValueError(f"probe {self.name}: `models` is for anthropic_messages probes")
+        if self.models and "model" in self.model_fields_set:
+            raise ValueError(f"probe {self.name}: give `model` or `models`, not both")
+        twice = sorted({m for m in self.models if self.models.count(m) > 1})
+        if twice:
+            raise ValueError(f"probe {self.name}: {', '.join(twice)} is listed more than once in `models`")
+        if any(not m.strip() for m in self.models):
+            raise ValueError(f"probe {self.name}: a model name in `models` is empty")
         return self
+
+    def streams(self) -> list[tuple[str, str | None]]:
+        """(stream key, model) per outcome stream: one model (or none) keeps the probe's name as its key,
+        so existing data stays valid; several models are `<probe>:<model>` each."""
+        if self.kind != "anthropic_messages":
+            return [(self.name, None)]
+        if len(self.models) <= 1:
+            return [(self.name, (self.models or [self.model])[0])]
+        return [(f"{self.name}:{model}", model) for model in self.models]
 
 
 class Channels(BaseModel):
@@ -345,6 +364,10 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
 
     def service_of(self, probe: ProbeSpec) -> str:
         return probe.service or self.effective_services()[0].name
+
+    def probe_components(self) -> dict[str, list[str]]:
+        """The vendor components each probe stream stands for (its probe's)."""
+        return {key: p.components for p in self.effective_probes() for key, _ in p.streams()}
 
     def effective_probes(self) -> list[ProbeSpec]:
         """Declared probes; by default one `api` probe of the Messages API when a key is set. Anthropic

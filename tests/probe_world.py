@@ -57,6 +57,15 @@ class ProbeWorld:
         self.next_run = self.clock.now() + detector.next_delay(state, self.bot.probes.policy)
         return outcome
 
+    async def run_streams_until(self, seconds: float) -> None:
+        """Run every stream of every probe at the times its own schedule says, up to `seconds` after START."""
+        due = {key: START for key in self.bot.probes.streams}
+        while (key := min(due, key=lambda k: due[k])) and due[key] <= START + timedelta(seconds=seconds):
+            self.clock.set(due[key])
+            self.outcomes.append((self.clock.now(), await self.bot.probes.run(key)))
+            await self.bot.worker.drain()
+            due[key] = self.clock.now() + detector.next_delay(self.bot.probes._load(key), self.bot.probes.policy)
+
     async def poll(self) -> None:
         await self.bot.poller.poll()
         await self.bot.worker.drain()
@@ -88,10 +97,13 @@ def probe_settings(tmp: Path, api: FakeAnthropic, page: FakeStatuspage, **extra:
 
 
 @asynccontextmanager
-async def probe_world(tmp: Path, error_rate: float = 0.0, seed: int = 7, **extra: Any) -> AsyncIterator[ProbeWorld]:
+async def probe_world(
+    tmp: Path, error_rate: float = 0.0, seed: int = 7, model_error_rates: dict[str, float] | None = None, **extra: Any
+) -> AsyncIterator[ProbeWorld]:
     clock = ManualClock(START)
+    rates = model_error_rates or {}
     async with (
-        FakeAnthropic(api_key=KEY, error_rate=error_rate, rng=random.Random(seed)) as api,
+        FakeAnthropic(api_key=KEY, error_rate=error_rate, model_error_rates=rates, rng=random.Random(seed)) as api,
         FakeStatuspage() as page,
     ):
         api.schedule([], clock=lambda: (clock.now() - START).total_seconds())

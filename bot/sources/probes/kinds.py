@@ -19,10 +19,10 @@ ANTHROPIC_VERSION = "2023-06-01"
 PROMPT = "ping"
 
 
-def request_for(spec: ProbeSpec, base_url: str, api_key: str | None) -> dict[str, Any]:
+def request_for(spec: ProbeSpec, model: str | None, base_url: str, api_key: str | None) -> dict[str, Any]:
     headers = {"x-api-key": api_key or "", "anthropic-version": ANTHROPIC_VERSION}
     if spec.kind == "anthropic_messages":
-        body = {"model": spec.model, "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]}
+        body = {"model": model or spec.model, "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]}
         return {"method": "POST", "url": f"{base_url}/v1/messages", "headers": headers, "json": body}
     if spec.kind == "anthropic_models":
         return {"method": "GET", "url": f"{base_url}/v1/models", "headers": headers, "params": {"limit": 1}}

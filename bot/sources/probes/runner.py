@@ -1,6 +1,8 @@
 """Runs the probes: one attempt, classify, store the result, feed the detector, act on its decisions.
 
-Each probe schedules its own next run (APScheduler date jobs): the normal interval while all is well,
+Each model a probe names is its own outcome stream (`ProbeSpec.streams`): its own detector state
+(`probe_state`), its own results (`probe_result.probe` is the stream's key) and its own incidents.
+Each stream schedules its own next run (APScheduler date jobs): the normal interval while all is well,
 the fast re-check after a failure. Before a failure counts against the vendor, an independent target
 is tried: if that fails too, our own network is down and the result is recorded as `local`.
 """
@@ -8,7 +10,7 @@ is tried: if that fails too, our own network is down and the result is recorded 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -31,6 +33,19 @@ SOURCE = "probe"  # the `source` of the incidents and entries our probes open an
 CONNECTIVITY_TIMEOUT = 5.0
 
 
+@dataclass(frozen=True)
+class ProbeStream:
+    """One outcome stream of a probe: the probe, and the model it calls (None for http and models probes)."""
+
+    key: str
+    spec: ProbeSpec
+    model: str | None
+
+
+def streams_of(settings: Settings) -> dict[str, ProbeStream]:
+    return {key: ProbeStream(key, spec, model) for spec in settings.effective_probes() for key, model in spec.streams()}
+
+
 def policy_from(settings: Settings) -> detector.Policy:
     return detector.Policy(
         open_after=settings.probe_open_after,
@@ -40,6 +55,20 @@ def policy_from(settings: Settings) -> detector.Policy:
         reopen_window=timedelta(seconds=settings.probe_reopen_window),
         interval=timedelta(seconds=settings.probe_interval),
         recheck=timedelta(seconds=settings.probe_recheck),
+    )
+
+
+def config_line(stream: ProbeStream, attempt: Attempt) -> str:
+    """One line that says which setting is wrong: an unknown model names the model and the probe to fix."""
+    answer = f"HTTP {attempt.status_code} {attempt.error_type or ''}: {attempt.detail or ''}".strip()
+    if attempt.error_type == "not_found_error" and stream.model is not None:
+        return (
+            f"probe {stream.key}: the API does not know the model {stream.model!r} ({answer}); fix `models` of "
+            f"[[probes]] {stream.spec.name} in statusbot.toml; this is configuration, not a vendor outage"
+        )
+    return (
+        f"probe {stream.key}: our configuration is wrong ({answer}); check ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL "
+        "and the probe's model; this is not a vendor outage"
     )
 
 
@@ -55,7 +84,7 @@ class ProbeRunner:
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.specs = {spec.name: spec for spec in settings.effective_probes()}
+        self.streams = streams_of(settings)
         self.policy = policy_from(settings)
         self.engine, self.db, self.clock = engine, db, clock
         self.http = httpx.AsyncClient(transport=transport, follow_redirects=False)
@@ -69,13 +98,13 @@ class ProbeRunner:
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
-        for name in self.specs:
-            self._schedule(name, timedelta(0))
+        for key in self.streams:
+            self._schedule(key, timedelta(0))
 
     def stop(self) -> None:
         """No more runs scheduled (this replica stopped leading); a run in flight does not reschedule."""
         scheduler, self.scheduler = self.scheduler, None
-        for name in self.specs:
+        for name in self.streams:
             if scheduler is not None and scheduler.get_job(f"probe:{name}") is not None:
                 scheduler.remove_job(f"probe:{name}")
 
@@ -84,14 +113,15 @@ class ProbeRunner:
         return self.tracker.health(timedelta(hours=1)) if self.tracker.failing else Health(True, None, 0)
 
     async def run(self, name: str) -> ProbeOutcome:
-        spec = self.specs[name]
-        request = kinds.request_for(spec, self.base_url, self.api_key)
+        stream = self.streams[name]
+        spec = stream.spec
+        request = kinds.request_for(spec, stream.model, self.base_url, self.api_key)
         attempt = await kinds.attempt(self.http, request, self.settings.probe_timeout)
         outcome = classify(attempt, spec.expect_status, spec.latency_threshold_ms)
         if outcome in detector.FAILING and not await self._network_ok():
             outcome = ProbeOutcome.LOCAL
         now = self.clock.now()
-        self._record(spec, attempt, outcome)
+        self._record(name, attempt, outcome)
         if self.metrics is not None:
             self.metrics.probe(name, outcome, attempt.latency_ms)
         state = self._load(name)
@@ -103,7 +133,7 @@ class ProbeRunner:
         )
         self._save(name, state)
         for decision in decisions:
-            self._act(spec, decision, attempt)
+            self._act(stream, decision, attempt)
         self._schedule(name, detector.next_delay(state, self._policy(spec)))
         return outcome
 
@@ -128,44 +158,37 @@ class ProbeRunner:
         self._network_down = False
         return True
 
-    def _act(self, spec: ProbeSpec, decision: detector.Decision, attempt: Attempt) -> None:
-        service, Action = self.settings.service_of(spec), detector.Action
+    def _act(self, stream: ProbeStream, decision: detector.Decision, attempt: Attempt) -> None:
+        service, Action, name = self.settings.service_of(stream.spec), detector.Action, stream.key
         match decision.action:
             case Action.OPEN | Action.REOPEN:
                 assert decision.since is not None
                 incident = self.engine.probe_failing(
                     service,
-                    spec.name,
+                    name,
                     decision.since,
                     decision.outcomes,
                     source=SOURCE,
                     reopen=decision.action == Action.REOPEN,
-                    errors=self._errors_since(spec.name, decision.since),
+                    errors=self._errors_since(name, decision.since),
                 )
                 log.info(
                     "probe %s: %s incident #%s",
-                    spec.name,
+                    name,
                     decision.action,
                     incident.id,
-                    extra={"incident": incident.id, "source": SOURCE, "probe": spec.name},
+                    extra={"incident": incident.id, "source": SOURCE, "probe": name},
                 )
             case Action.FLAPPING:
-                self.engine.probe_flapping(service, spec.name, source=SOURCE)
+                self.engine.probe_flapping(service, name, source=SOURCE)
             case Action.RESOLVE:
-                self.engine.probe_recovered(service, spec.name, source=SOURCE)
+                self.engine.probe_recovered(service, name, source=SOURCE)
             case Action.SUPPRESSED:
-                log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", spec.name)
+                log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", name)
             case Action.CONFIG:
-                log.error(
-                    "probe %s: our configuration is wrong (HTTP %s %s: %s); check ANTHROPIC_API_KEY, "
-                    "ANTHROPIC_BASE_URL and the probe's model; this is not a vendor outage",
-                    spec.name,
-                    attempt.status_code,
-                    attempt.error_type or "",
-                    attempt.detail or "",
-                )
+                log.error("%s", config_line(stream, attempt))
             case Action.CONFIG_OK:
-                log.info("probe %s: configuration works again", spec.name)
+                log.info("probe %s: configuration works again", name)
 
     def _errors_since(self, name: str, since: datetime) -> list[str]:
         with self.db.session() as session:
@@ -176,11 +199,11 @@ class ProbeRunner:
             )
             return [r.error_type or r.outcome for r in rows]
 
-    def _record(self, spec: ProbeSpec, attempt: Attempt, outcome: ProbeOutcome) -> None:
+    def _record(self, name: str, attempt: Attempt, outcome: ProbeOutcome) -> None:
         with self.db.session() as session:
             session.add(
                 ProbeResult(
-                    probe=spec.name,
+                    probe=name,
                     at=self.clock.now(),
                     outcome=outcome,
                     latency_ms=round(attempt.latency_ms, 1),
