@@ -25,8 +25,9 @@ from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.statuspage import FakeStatuspage
 from tests.processes import BotProcess, wait_for
-from tests.slack_world import CHANNEL, SIGNING_SECRET, sign
+from tests.slack_world import CHANNEL, SIGNING_SECRET, click_body, sign
 
+WEBHOOK_SECRET = "storm-webhook-secret"
 UPDATE = re.compile(r"storm (\d+) update (\d+)")
 # The Discord fake is strict only with Discord's OpenAPI spec from ../shared; without it a world has Slack alone.
 DISCORD_SPEC = DEFAULT_SPEC_PATH.is_file() or "DISCORD_OPENAPI_SPEC" in os.environ
@@ -194,6 +195,15 @@ class ReplicaWorld:
         body = urllib.parse.urlencode(payload)
         return await self.http.post(f"{replica.url}/slack/events", content=body, headers=sign(body), timeout=10)
 
+    async def click(self, replica: Replica, action_id: str, incident_id: int) -> httpx.Response:
+        body = click_body(action_id, incident_id)
+        return await self.http.post(f"{replica.url}/slack/events", content=body, headers=sign(body), timeout=10)
+
+    async def webhook(self, replica: Replica, incident: dict[str, Any]) -> httpx.Response:
+        """Statuspage's webhook for `incident` (one of the storm document's), sent to `replica`."""
+        payload = {"meta": {}, "page": {"id": "storm"}, "incident": incident}
+        return await self.http.post(f"{replica.url}/webhooks/statuspage/{WEBHOOK_SECRET}", json=payload, timeout=10)
+
     # -- what arrived in chat ----------------------------------------------------------------------
 
     def slack_threads(self) -> dict[str, list[str]]:
@@ -308,6 +318,7 @@ async def replica_world(
             "STATUSBOT_CONSOLE": "false",
             "STATUSBOT_LOG_LEVEL": "INFO",
             "STATUSBOT_POSTMORTEM_DIR": str(folder / "postmortems"),
+            "STATUSBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             **chat_env(slack, dc),
             **env,
         }
@@ -327,6 +338,7 @@ async def replica_world(
 __all__ = [
     "DISCORD_SPEC",
     "NO_DISCORD_SPEC",
+    "Replica",
     "ReplicaWorld",
     "Storm",
     "parents_by_incident",

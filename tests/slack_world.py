@@ -39,6 +39,32 @@ def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) 
     }
 
 
+def click_body(action_id: str, incident_id: int, user: str = "U0ALICE") -> str:
+    """A button click on an incident's card, as Slack posts it (form-encoded; sign it with `sign`)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "token": "x",
+        "trigger_id": "1.2.3",
+        "team": {"id": "T0FAKE", "domain": "fake"},
+        "channel": {"id": CHANNEL, "name": "incidents"},
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL, "is_ephemeral": False},
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": f"incident:{incident_id}",
+                "value": str(incident_id),
+                "type": "button",
+                "action_ts": "1.1",
+                "text": {"type": "plain_text", "text": "x"},
+            }
+        ],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
 @dataclass
 class SlackWorld:
     bot: StatusBot
@@ -64,28 +90,7 @@ class SlackWorld:
         return await self.http.post("/slack/events", content=body, headers={**sign(body), **headers})
 
     async def click(self, action_id: str, incident_id: int, user: str = "U0ALICE") -> httpx.Response:
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
-            "api_app_id": "A0APP",
-            "token": "x",
-            "trigger_id": "1.2.3",
-            "team": {"id": "T0FAKE", "domain": "fake"},
-            "channel": {"id": CHANNEL, "name": "incidents"},
-            "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL, "is_ephemeral": False},
-            "response_url": "http://127.0.0.1:9/unused",
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": f"incident:{incident_id}",
-                    "value": str(incident_id),
-                    "type": "button",
-                    "action_ts": "1.1",
-                    "text": {"type": "plain_text", "text": "x"},
-                }
-            ],
-        }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        body = click_body(action_id, incident_id, user)
         answer = await self.http.post("/slack/events", content=body, headers=sign(body))
         await self.settle()  # the click's work runs after the ack
         return answer

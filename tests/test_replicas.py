@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat.slack.render import RESOLVE
 from tests.processes import wait_for
 from tests.replicas_world import (
     DISCORD_SPEC,
     NO_DISCORD_SPEC,
+    Replica,
     ReplicaWorld,
     Storm,
     parents_by_incident,
@@ -118,3 +120,53 @@ async def test_a_second_process_on_one_sqlite_file_waits_as_a_follower(tmp_path:
     assert_exactly_once_in_order(world)
     waiting = [line for line in second.log.read_text().splitlines() if "waiting as a follower" in line]
     assert len(waiting) == 1, waiting
+
+
+@CHATS
+async def test_what_a_follower_handles_is_answered_there_and_posted_by_the_leader_at_once(
+    pg_url: str, tmp_path: Path, discord: bool
+) -> None:
+    """A Statuspage webhook, a slash command and a button, each sent to the follower: the follower
+    answers, writes the change and its outbox rows, and the leader posts them. The poll and the
+    outbox sweep are ten minutes away, so only PostgreSQL's NOTIFY can wake the leader in time."""
+    storm = Storm(incidents=1, updates=1)
+    async with replica_world(
+        pg_url, tmp_path, storm, discord, STATUSBOT_POLL_INTERVAL="600", STATUSBOT_OUTBOX_SWEEP="600"
+    ) as world:
+        leader = world.spawn()
+        await world.wait_role(leader, "leader")
+        follower = world.spawn()
+        await world.wait_role(follower, "follower")
+        await _first_poll(world, leader)  # the page was empty then, and is not polled again
+
+        world.served = storm.steps  # what the webhook brings
+        sent = await world.webhook(follower, storm.document(storm.steps)["incidents"][0])
+        assert sent.status_code == 200, sent.text
+        await wait_for(world.delivered, "the webhook's thread and update, posted by the leader", 10)
+
+        answer = await world.slash(follower, "ack 1")
+        assert answer.status_code == 200 and "acknowledged" in answer.text.lower(), answer.text
+        await wait_for(lambda: _replied(world, "Acknowledged"), "the acknowledgment in every chat", 10)
+
+        clicked = await world.click(follower, RESOLVE, 1)
+        assert clicked.status_code == 200, clicked.text
+        await wait_for(lambda: _replied(world, "Resolved"), "the resolution in every chat", 10)
+
+        assert await world.role(follower) == "follower" and await world.role(leader) == "leader"
+        for replica in (leader, follower):
+            code, err = replica.stop()
+            assert code == 0 and "Traceback" not in err, err
+    assert_exactly_once_in_order(world)
+
+
+async def _first_poll(world: ReplicaWorld, replica: Replica, limit: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
+    while not ((await world.health(replica)) or {}).get("pages", {}).get("claude", {}).get("last_success"):
+        assert asyncio.get_running_loop().time() < deadline, f"{replica.name} never polled the page"
+        await asyncio.sleep(0.05)
+
+
+def _replied(world: ReplicaWorld, text: str) -> bool:
+    """Every chat has exactly one reply saying `text` (more than one would be a duplicate)."""
+    replies = [[r for thread in threads.values() for r in thread] for threads in world.chats().values()]
+    return all(sum(text in reply for reply in chat) == 1 for chat in replies)
