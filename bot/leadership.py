@@ -143,7 +143,8 @@ class Leadership:
     async def _renew(self) -> None:
         assert self.epoch is not None
         if not self.leading:
-            await self._step_down("the lease lapsed before it could be renewed (paused, or the database is slow)")
+            late = "the database did not answer" if self._db_problem else "paused, or the database is slow"
+            await self._step_down(f"the lease lapsed before it could be renewed ({late})")
             return
         started = self.monotonic()
         try:

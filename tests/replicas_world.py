@@ -145,8 +145,9 @@ class ReplicaWorld:
     replicas: list[Replica] = field(default_factory=list)
     served: int = 0
 
-    def spawn(self) -> Replica:
-        replica = Replica(self.env, self.folder, f"replica{len(self.replicas)}")
+    def spawn(self, **env: str) -> Replica:
+        """A new replica; `env` overrides the world's settings for it alone (its own DATABASE_URL)."""
+        replica = Replica({**self.env, **env}, self.folder, f"replica{len(self.replicas)}")
         self.replicas.append(replica)
         return replica
 
@@ -155,11 +156,17 @@ class ReplicaWorld:
         self.page.serve(incidents=self.storm.document(upto))
 
     async def health(self, replica: Replica) -> dict[str, Any] | None:
+        """The replica's /healthz report when it answers 200 (healthy), else None."""
+        status, report = await self.healthz(replica)
+        return report if status == 200 else None
+
+    async def healthz(self, replica: Replica) -> tuple[int | None, dict[str, Any]]:
+        """/healthz's status and report, healthy or not (None: no answer at all)."""
         try:
             answer = await self.http.get(f"{replica.url}/healthz", timeout=2)
         except httpx.HTTPError:
-            return None
-        return answer.json() if answer.status_code == 200 else None
+            return None, {}
+        return answer.status_code, answer.json()
 
     async def metrics(self, replica: Replica) -> str:
         return (await self.http.get(f"{replica.url}/metrics", timeout=5)).text

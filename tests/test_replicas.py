@@ -7,8 +7,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.chat.slack.render import RESOLVE
+from tests.fakes.network import Link
 from tests.processes import wait_for
 from tests.replicas_world import (
     DISCORD_SPEC,
@@ -170,3 +172,46 @@ def _replied(world: ReplicaWorld, text: str) -> bool:
     """Every chat has exactly one reply saying `text` (more than one would be a duplicate)."""
     replies = [[r for thread in threads.values() for r in thread] for threads in world.chats().values()]
     return all(sum(text in reply for reply in chat) == 1 for chat in replies)
+
+
+@CHATS
+async def test_a_leader_that_loses_the_database_steps_down_and_a_follower_carries_on(
+    pg_url: str, tmp_path: Path, discord: bool
+) -> None:
+    """The leader reaches PostgreSQL through a link that is then cut (its connections reset, new ones
+    refused): the follower leads within 15 s and delivers the rest once; the old leader says so in its
+    log, reports "follower", and once the link is mended it stays a follower and exits cleanly."""
+    storm = Storm(incidents=2, updates=6)
+    server = make_url(pg_url)
+    async with (
+        Link(server.host or "127.0.0.1", server.port or 5432) as link,
+        replica_world(pg_url, tmp_path, storm, discord, STATUSBOT_LEASE_TTL=TTL) as world,
+    ):
+        first = world.spawn(DATABASE_URL=server.set(host="127.0.0.1", port=link.port).render_as_string(False))
+        await world.wait_role(first, "leader")
+        second = world.spawn()
+        await world.wait_role(second, "follower")
+        await step_through(world, 4)
+        await wait_for(world.delivered, "the first updates, from the first leader")
+
+        link.cut()
+        await step_through(world, 6)
+        await world.wait_role(second, "leader", limit=15)
+        await step_through(world, storm.steps)
+        await wait_for(world.delivered, "the rest, from the new leader", DELIVERY_LIMIT)
+        status, report = await world.healthz(first)  # it answers, unhealthy, and no longer leads
+        assert (status, report["role"], report["database"].split(":")[0]) == (503, "follower", "unreachable"), report
+
+        link.mend()
+        await asyncio.sleep(2 * float(TTL))  # it reconnects, and must not take the lease back
+        assert await world.role(first) == "follower" and await world.role(second) == "leader"
+        assert_exactly_once_in_order(world)
+        for replica in (first, second):
+            code, err = replica.stop()
+            assert code == 0 and "Traceback" not in err, err
+    logs = first.log.read_text()
+    assert "stopped leading" in logs, logs
+    assert logs.count("leadership: the database is unreachable") == 1, logs
+    assert logs.count("bot.store.db: database unreachable") == 1, logs  # however many units of work fail
+    assert logs.count("database reachable again") <= 1, logs  # and only once it really answers
+    assert "leadership: the database answers again" in logs, logs

@@ -91,9 +91,10 @@ class DeliveryWorker:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            before = self.db.outage.answers
             try:
                 await self.drain()
-                self.db.outage.recovered()
+                self.db.outage.recovered(before)
             except LeadershipLost as exc:
                 log.info("delivery: stopped, %s", exc)
             except SQLAlchemyError as exc:  # a lost connection: say so once, try again shortly

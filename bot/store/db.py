@@ -98,6 +98,7 @@ class Database:
         self.url = urls.normalise(url)
         self.engine = make_engine(url)
         self.outage = Outage()
+        event.listen(self.engine, "checkout", self.outage.answered)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -129,10 +130,19 @@ def describe(exc: Exception) -> str:
 
 class Outage:
     """One log line when the database stops answering and one when it answers again, however many
-    units of work fail in between (each is retried by its own loop: the next poll, the next kick)."""
+    units of work fail in between (each is retried by its own loop: the next poll, the next kick).
+
+    Only work that reached the database can say it answers again: a job that finished without
+    touching it (a fallback feed that is not active, a delivery with every chat down) proves
+    nothing, and would otherwise make the two lines flap on every run during an outage. Reaching it
+    is counted by the pool handing out a connection (after its pre-ping, on PostgreSQL)."""
 
     def __init__(self) -> None:
         self.since: float | None = None
+        self.answers = 0  # connections the pool handed out
+
+    def answered(self, *_pool_event: object) -> None:
+        self.answers += 1
 
     def failed(self, where: str, exc: Exception) -> None:
         if self.since is None:
@@ -140,8 +150,9 @@ class Outage:
             problem = describe(exc)
             log.warning("database unreachable (%s, in %s); retrying", problem, where)
 
-    def recovered(self) -> None:
-        if self.since is not None:
+    def recovered(self, answers_before: int) -> None:
+        """Work that began when `answers` was `answers_before` has succeeded."""
+        if self.since is not None and self.answers > answers_before:
             log.info("database reachable again after %.0fs", time.monotonic() - self.since)
             self.since = None
 
@@ -149,12 +160,13 @@ class Outage:
         """A scheduled job whose database errors are this one line; its next run is the retry."""
 
         async def job() -> None:
+            before = self.answers
             try:
                 await work()
             except SQLAlchemyError as exc:
                 self.failed(getattr(work, "__qualname__", "a scheduled job"), exc)
             else:
-                self.recovered()
+                self.recovered(before)
 
         return job
 
