@@ -1,6 +1,6 @@
 """What every part of the engine shares: the store, the clock, and publishing to the outbox.
 
-The collaborators (vendor events, probe events, lifecycle) each hold one `EngineCore` and call it;
+The collaborators (vendor events, stream events, lifecycle) each hold one `EngineCore` and call it;
 the core knows none of them. Publishing only writes outbox rows inside the caller's transaction;
 `committed()` wakes delivery once that transaction is in.
 """

@@ -1,7 +1,7 @@
 """The incident engine: normalised events in, incident changes out.
 
 `IncidentEngine` is the one object sources, commands and the CLI hold. It builds a small core
-(store, clock, outbox publishing) and three collaborators that use it — vendor events, probe events,
+(store, clock, outbox publishing) and three collaborators that use it — vendor events, stream events,
 lifecycle — and exposes each collaborator's methods under the engine's name. Dependencies point one
 way: facade → collaborators → core.
 """
@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from bot.clock import Clock
 from bot.engine.core import Changes, EngineCore
 from bot.engine.lifecycle import Lifecycle
-from bot.engine.probe_events import ProbeEvents
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
 from bot.engine.resolution import AutoResolve
+from bot.engine.stream_events import StreamEvents
 from bot.engine.timeline import ActionError
 from bot.engine.vendor_events import VendorEvents, vendor_status
 from bot.store.db import Database
@@ -38,7 +38,7 @@ class IncidentEngine:
         self.core = EngineCore(db, list(sinks), clock, on_commit or (lambda: None), reminder_policy)
         self.db, self.clock, self.probes = db, clock, probes or ProbeMap()
         self.vendor = VendorEvents(self.core, self.probes, auto_resolve)
-        self.probe_events = ProbeEvents(self.core, self.probes, auto_resolve)
+        self.stream_events = StreamEvents(self.core, self.probes, auto_resolve)
         self.lifecycle = Lifecycle(self.core)
         # vendor events: a status page's polls and webhooks
         self.apply_snapshot = self.vendor.apply_snapshot
@@ -46,11 +46,11 @@ class IncidentEngine:
         self.apply_components = self.vendor.apply_components
         self.close_missing = self.vendor.close_missing
         self.close_absent = self.vendor.close_absent
-        # probe events: our own synthetic calls
-        self.probe_failing = self.probe_events.probe_failing
-        self.probe_recovered = self.probe_events.probe_recovered
-        self.probe_flapping = self.probe_events.probe_flapping
-        self.maintenance_active = self.probe_events.maintenance_active
+        # stream events: our probes, the team's traffic, alerts
+        self.stream_failing = self.stream_events.stream_failing
+        self.stream_recovered = self.stream_events.stream_recovered
+        self.stream_flapping = self.stream_events.stream_flapping
+        self.maintenance_active = self.stream_events.maintenance_active
         # lifecycle: people acting on incidents, and reminders
         self.acknowledge = self.lifecycle.acknowledge
         self.resolve = self.lifecycle.resolve

@@ -15,18 +15,21 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.engine.resolution import AutoResolve
+from bot.engine.streams import Stream
 from bot.engine.timeline import add_entry, resolve_incident
 from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
 
 
 class ProbeMap:
-    """Which vendor components (ids or names) each probe stands for; empty means 'any'."""
+    """Which vendor components (ids or names) each probe stream stands for, by stream key; empty means 'any'."""
 
     def __init__(self, components: Mapping[str, Iterable[str]] | None = None) -> None:
         self.components = {name: frozenset(c.lower() for c in comps) for name, comps in (components or {}).items()}
 
-    def covers(self, probe: str, incident_components: list[dict[str, str]]) -> bool:
-        wanted = self.components.get(probe, frozenset())
+    def covers(self, stream: str, incident_components: list[dict[str, str]]) -> bool:
+        """Whether a stream (by key) stands for these components: a probe's streams stand for its
+        `components`; any other stream, and a probe without them, for any."""
+        wanted = self.components.get(stream, frozenset())
         if not wanted:
             return True
         return any(c["id"].lower() in wanted or c["name"].lower() in wanted for c in incident_components)
@@ -44,7 +47,7 @@ def summary(outcomes: Iterable[str]) -> str:
     return ", ".join(f"{name} ×{n}" for name, n in counts.most_common())
 
 
-def open_vendor_incident(session: Session, service: str, probe: str, probes: ProbeMap) -> Incident | None:
+def open_vendor_incident(session: Session, service: str, stream: Stream, probes: ProbeMap) -> Incident | None:
     query = (
         select(Incident)
         .where(
@@ -56,7 +59,7 @@ def open_vendor_incident(session: Session, service: str, probe: str, probes: Pro
         )
         .order_by(col(Incident.started_at).desc())
     )
-    return next((i for i in session.exec(query) if probes.covers(probe, i.components)), None)
+    return next((i for i in session.exec(query) if probes.covers(stream.key, i.components)), None)
 
 
 def open_probe_incident(
@@ -76,26 +79,24 @@ def open_probe_incident(
     return next((i for i in session.exec(query) if probes.covers(i.probe_name or "", components)), None)
 
 
-def last_probe_incident(session: Session, service: str, probe: str) -> Incident | None:
+def last_stream_incident(session: Session, service: str, stream: Stream) -> Incident | None:
     query = (
         select(Incident)
-        .where(Incident.service == service, Incident.probe_name == probe)
+        .where(Incident.service == service, Incident.probe_name == stream.key)
         .order_by(col(Incident.detected_at).desc())
     )
     return session.exec(query).first()
 
 
-def new_probe_incident(
-    service: str, source: str, probe: str, since: datetime, degraded: bool, now: datetime
-) -> Incident:
+def new_stream_incident(service: str, stream: Stream, since: datetime, degraded: bool, now: datetime) -> Incident:
     what = "slow responses" if degraded else "errors"
     return Incident(
         service=service,
-        source=source,
+        source=stream.source,
         upstream_id=None,
         kind=Kind.INCIDENT,
-        probe_name=probe,
-        title=f"{service}: probe {probe} sees {what}",
+        probe_name=stream.key,
+        title=f"{service}: {stream.label[0].lower()}{stream.label[1:]} sees {what}",
         status=Status.INVESTIGATING,
         impact="minor" if degraded else "major",
         started_at=since,
@@ -105,68 +106,66 @@ def new_probe_incident(
 
 
 def note_failing(
-    session: Session, incident: Incident, source: str, probe: str, since: datetime, outcomes: str, now: datetime
+    session: Session, incident: Incident, stream: Stream, since: datetime, outcomes: str, now: datetime
 ) -> None:
     add_entry(
         session,
         incident,
         EntryKind.PROBE,
         now,
-        source=source,
-        upstream_id=f"{probe}:{since.isoformat()}",
-        body=f"Probe {probe} failing since {since:%H:%M:%S} UTC ({outcomes}).",
+        source=stream.source,
+        upstream_id=f"{stream.key}:{since.isoformat()}",
+        body=f"{stream.label} failing since {since:%H:%M:%S} UTC ({outcomes}).",
     )
     incident.detected_at = min(incident.detected_at or since, since)
-    incident.probe_name = incident.probe_name or probe
+    incident.probe_name = incident.probe_name or stream.key
 
 
-def reopen(session: Session, incident: Incident, source: str, probe: str, since: datetime, now: datetime) -> None:
+def reopen(session: Session, incident: Incident, stream: Stream, since: datetime, now: datetime) -> None:
     add_entry(
         session,
         incident,
         EntryKind.REOPEN,
         now,
-        source=source,
+        source=stream.source,
         status=Status.INVESTIGATING,
-        upstream_id=f"{probe}:reopen:{since.isoformat()}",
-        body=f"Probe {probe} is failing again (since {since:%H:%M:%S} UTC): reopened.",
+        upstream_id=f"{stream.key}:reopen:{since.isoformat()}",
+        body=f"{stream.label} is failing again (since {since:%H:%M:%S} UTC): reopened.",
     )
     incident.status, incident.resolved_at, incident.resolved_by = Status.INVESTIGATING, None, None
 
 
-def recovered(
-    session: Session, incident: Incident, source: str, probe: str, now: datetime, policy: AutoResolve
-) -> None:
+def recovered(session: Session, incident: Incident, stream: Stream, now: datetime, policy: AutoResolve) -> None:
     """Probes recovering resolve an incident only our probes saw. One the vendor also has waits for the
     vendor's resolution, unless the policy is `either`."""
     vendor_open = incident.upstream_id is not None and incident.vendor_resolved_at is None
     wait = vendor_open and policy != AutoResolve.EITHER
-    body = f"Probe {probe} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
+    body = f"{stream.label} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
     status = None if wait else Status.RESOLVED
     add_entry(
         session,
         incident,
         EntryKind.PROBE,
         now,
-        source=source,
+        source=stream.source,
         status=status,
         body=body,
-        upstream_id=f"{probe}:recovered:{now.isoformat()}",
+        upstream_id=f"{stream.key}:recovered:{now.isoformat()}",
     )
     if not wait and incident.is_open:
-        resolve_incident(incident, now, source)
+        resolve_incident(incident, now, stream.source)
 
 
-def flapping(session: Session, incident: Incident, source: str, probe: str, now: datetime) -> None:
+def flapping(session: Session, incident: Incident, stream: Stream, now: datetime) -> None:
     incident.flapping = True
     add_entry(
         session,
         incident,
         EntryKind.NOTE,
         now,
-        source=source,
-        upstream_id=f"{probe}:flapping:{now.isoformat()}",
-        body=f"Probe {probe} is flapping: further failures and recoveries stay in this incident.",
+        source=stream.source,
+        upstream_id=f"{stream.key}:flapping:{now.isoformat()}",
+        body=f"{stream.label} is flapping: further failures and recoveries stay in this incident.",
     )
 
 

@@ -19,12 +19,13 @@ from sqlmodel import Session, col, select
 from bot.clock import Clock
 from bot.engine import probes
 from bot.engine.incidents import IncidentEngine
+from bot.engine.streams import ALERTMANAGER, Stream
 from bot.sources.alertmanager.payload import Alert, Payload
 from bot.store.db import Database
 from bot.store.models import AlertState
 
 log = logging.getLogger(__name__)
-SOURCE = "alertmanager"
+SOURCE = ALERTMANAGER
 FIRING, RESOLVED = "firing", "resolved"
 
 
@@ -52,9 +53,9 @@ class AlertReceiver:
     def ours(self, alert: Alert) -> bool:
         return all(alert.labels.get(name) == value for name, value in self.matchers.items())
 
-    def stream_of(self, alert: Alert) -> str:
-        model = alert.labels.get(self.model_label, "").strip()
-        return f"alert:{alert.name}" + (f":{model[:100]}" if model else "")
+    def stream_of(self, alert: Alert) -> Stream:
+        model = alert.labels.get(self.model_label, "").strip()[:100]
+        return Stream.alert(alert.name, model or None)
 
     def _apply(self, service: str, alert: Alert) -> bool:
         stream = self.stream_of(alert)
@@ -62,16 +63,14 @@ class AlertReceiver:
             state = session.get(AlertState, (service, alert.fingerprint))
             if not _news(state, alert):
                 return False
-            others = _firing_elsewhere(session, service, stream, alert.fingerprint)
-            open_incident = probes.last_probe_incident(session, service, stream)
+            others = _firing_elsewhere(session, service, stream.key, alert.fingerprint)
+            open_incident = probes.last_stream_incident(session, service, stream)
             stream_open = open_incident is not None and open_incident.is_open
         if alert.status == FIRING and not others and not stream_open:
-            self.engine.probe_failing(
-                service, stream, alert.starts_at, ["failure"], source=SOURCE, errors=[_what(alert)]
-            )
+            self.engine.stream_failing(service, stream, alert.starts_at, ["failure"], errors=[_what(alert)])
         elif alert.status == RESOLVED and not others and stream_open:
-            self.engine.probe_recovered(service, stream, source=SOURCE)
-        self._remember(service, stream, alert)
+            self.engine.stream_recovered(service, stream)
+        self._remember(service, stream.key, alert)
         return True
 
     def _remember(self, service: str, stream: str, alert: Alert) -> None:

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.config import ProbeSpec, Settings
 from bot.engine.incidents import IncidentEngine
+from bot.engine.streams import PROBE, Stream
 from bot.jobs import stops_quietly
 from bot.metrics import Metrics
 from bot.sources.probes import detector, kinds, lanes
@@ -29,7 +30,7 @@ from bot.store.db import Database
 from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
 
 log = logging.getLogger(__name__)
-SOURCE = "probe"  # the `source` of the incidents and entries our probes open and write
+SOURCE = PROBE  # the `source` of the incidents and entries our probes open and write
 CONNECTIVITY_TIMEOUT = 5.0
 
 
@@ -40,6 +41,11 @@ class ProbeStream:
     key: str
     spec: ProbeSpec
     model: str | None
+
+    @property
+    def stream(self) -> Stream:
+        """The engine's view of it (bot/engine/streams.py)."""
+        return Stream(self.key, PROBE, self.model, self.spec.name)
 
 
 def streams_of(settings: Settings) -> dict[str, ProbeStream]:
@@ -126,7 +132,7 @@ class ProbeRunner:
             self.metrics.probe(name, outcome, attempt.latency_ms)
         state = self._load(name)
         service = self.settings.service_of(spec)
-        suppressed = outcome in detector.FAILING and self.engine.maintenance_active(service, name)
+        suppressed = outcome in detector.FAILING and self.engine.maintenance_active(service, stream.stream)
         lane = lanes.lanes_for(spec.kind, self.policy, self.policy.interval)[0].name
         state, decisions = detector.observe(
             state, now, outcome, self.policy, suppressed, lane=lane, latency_ms=attempt.latency_ms
@@ -163,12 +169,11 @@ class ProbeRunner:
         match decision.action:
             case Action.OPEN | Action.REOPEN:
                 assert decision.since is not None
-                incident = self.engine.probe_failing(
+                incident = self.engine.stream_failing(
                     service,
-                    name,
+                    stream.stream,
                     decision.since,
                     decision.outcomes,
-                    source=SOURCE,
                     reopen=decision.action == Action.REOPEN,
                     errors=self._errors_since(name, decision.since),
                 )
@@ -180,9 +185,9 @@ class ProbeRunner:
                     extra={"incident": incident.id, "source": SOURCE, "probe": name},
                 )
             case Action.FLAPPING:
-                self.engine.probe_flapping(service, name, source=SOURCE)
+                self.engine.stream_flapping(service, stream.stream)
             case Action.RESOLVE:
-                self.engine.probe_recovered(service, name, source=SOURCE)
+                self.engine.stream_recovered(service, stream.stream)
             case Action.SUPPRESSED:
                 log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", name)
             case Action.CONFIG:

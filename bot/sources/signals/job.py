@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from bot.clock import Clock
 from bot.engine.incidents import IncidentEngine
+from bot.engine.streams import TRAFFIC, Stream
 from bot.jobs import every
 from bot.outcomes import Verdict, verdict
 from bot.sources.probes import detector
@@ -26,7 +27,7 @@ from bot.store.db import Database
 from bot.store.models import TrafficRollup
 
 log = logging.getLogger(__name__)
-SOURCE = "traffic"  # the `source` of the incidents and entries the traffic signal opens and writes
+SOURCE = TRAFFIC  # the `source` of the incidents and entries the traffic signal opens and writes
 JOB_ID = "signals:detect"
 MAX_ERRORS = 10_000  # of one kind, listed for an incident's first entry (summed there to "type ×n")
 
@@ -68,9 +69,13 @@ class TrafficDetector:
                 acted += self._act_all(detection.due_left(session))
             self._recovered = True
         with self.db.session() as session:
-            due = detection.step(session, self.clock.now(), self.policy, self.engine.maintenance_active)
+            due = detection.step(session, self.clock.now(), self.policy, self._maintenance)
             session.commit()
         return acted + self._act_all(due)
+
+    def _maintenance(self, service: str, key: str) -> bool:
+        _, source, model = key.split(":", 2)
+        return self.engine.maintenance_active(service, Stream.traffic(source, model))
 
     def _act_all(self, due: list[Due]) -> list[Due]:
         for item in due:
@@ -86,12 +91,11 @@ class TrafficDetector:
         match decision.action:
             case Action.OPEN | Action.REOPEN:
                 assert decision.since is not None
-                incident = self.engine.probe_failing(
+                incident = self.engine.stream_failing(
                     due.service,
-                    due.stream,
+                    Stream.traffic(due.source, due.model),
                     decision.since,
                     decision.outcomes,
-                    source=SOURCE,
                     reopen=decision.action == Action.REOPEN,
                     errors=self._errors_since(due, decision.since),
                 )
@@ -103,9 +107,9 @@ class TrafficDetector:
                     extra={"incident": incident.id, "source": SOURCE, "probe": due.stream},
                 )
             case Action.FLAPPING:
-                self.engine.probe_flapping(due.service, due.stream, source=SOURCE)
+                self.engine.stream_flapping(due.service, Stream.traffic(due.source, due.model))
             case Action.RESOLVE:
-                self.engine.probe_recovered(due.service, due.stream, source=SOURCE)
+                self.engine.stream_recovered(due.service, Stream.traffic(due.source, due.model))
             case Action.SUPPRESSED:
                 log.info("traffic %s failing during the vendor's maintenance window: recorded, not alerted", due.stream)
             case Action.CONFIG | Action.CONFIG_OK:  # pragma: no cover - the caller's own 4xx are never fed

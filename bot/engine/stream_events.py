@@ -1,7 +1,9 @@
-"""The engine's probe side: open, join or reopen an incident when a probe crosses its threshold,
-note recoveries and flapping, and tell the runner when the vendor's maintenance covers a probe.
+"""The engine's stream side: open, join or reopen an incident when a stream (a probe's model, the
+team's traffic on a model, an alert) crosses its threshold, note recoveries and flapping, and tell the
+caller when the vendor's maintenance covers a stream.
 
-Every call names its `source` (the probe runner's name), which the incident and its entries carry.
+Every entry carries the stream's `source` ("probe", "traffic", "alertmanager"), and so does an
+incident a stream opens.
 """
 
 from __future__ import annotations
@@ -15,86 +17,86 @@ from bot.engine import probes
 from bot.engine.core import EngineCore
 from bot.engine.probes import ProbeMap
 from bot.engine.resolution import AutoResolve
+from bot.engine.streams import Stream
 from bot.engine.timeline import last_entry
 from bot.store.models import Incident, Kind, Status
 
 
-class ProbeEvents:
+class StreamEvents:
     def __init__(self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve) -> None:
         self.core = core
         self.probes = probe_map
         self.auto_resolve = auto_resolve
 
-    def probe_failing(
+    def stream_failing(
         self,
         service: str,
-        probe: str,
+        stream: Stream,
         since: datetime,
         outcomes: Sequence[str],
         *,
-        source: str,
         reopen: bool = False,
         errors: Sequence[str] = (),
     ) -> Incident:
-        """Open (or join, or reopen) the incident for a probe that crossed its failure threshold."""
+        """Open (or join, or reopen) the incident for a stream that crossed its failure threshold."""
         core, now = self.core, self.core.clock.now()
         summary = probes.summary(errors or outcomes)
         with core.db.session() as session:
-            incident = self._target(session, service, probe, reopen)
+            incident = self._target(session, service, stream, reopen)
             if incident is None:
                 degraded = all(o == "degraded" for o in outcomes)
-                incident = probes.new_probe_incident(service, source, probe, since, degraded, now)
+                incident = probes.new_stream_incident(service, stream, since, degraded, now)
                 session.add(incident)
                 session.flush()
-                probes.note_failing(session, incident, source, probe, since, summary, now)
+                probes.note_failing(session, incident, stream, since, summary, now)
                 core.announce(session, incident, now)
             elif reopen and not incident.is_open:
-                probes.reopen(session, incident, source, probe, since, now)
+                probes.reopen(session, incident, stream, since, now)
                 core.publish(session, incident, last_entry(session, incident), now)
                 core.followups(session, incident, False, now)
             else:
-                probes.note_failing(session, incident, source, probe, since, summary, now)
+                probes.note_failing(session, incident, stream, since, summary, now)
                 core.publish(session, incident, last_entry(session, incident), now)
             session.commit()
         core.committed()
         return incident
 
-    def probe_recovered(self, service: str, probe: str, *, source: str) -> None:
+    def stream_recovered(self, service: str, stream: Stream) -> None:
         now = self.core.clock.now()
         with self.core.db.session() as session:
-            incident = self._open_incident(session, service, probe)
+            incident = self._open_incident(session, service, stream)
             if incident is not None:
-                probes.recovered(session, incident, source, probe, now, self.auto_resolve)
+                probes.recovered(session, incident, stream, now, self.auto_resolve)
                 self._published(session, incident, now)
 
-    def probe_flapping(self, service: str, probe: str, *, source: str) -> None:
+    def stream_flapping(self, service: str, stream: Stream) -> None:
         now = self.core.clock.now()
         with self.core.db.session() as session:
-            incident = self._open_incident(session, service, probe)
+            incident = self._open_incident(session, service, stream)
             if incident is not None:
-                probes.flapping(session, incident, source, probe, now)
+                probes.flapping(session, incident, stream, now)
                 self._published(session, incident, now)
 
-    def maintenance_active(self, service: str, probe: str) -> bool:
-        """The vendor's maintenance window covering this probe's components is under way."""
+    def maintenance_active(self, service: str, stream: Stream) -> bool:
+        """The vendor's maintenance window covering this stream's components is under way."""
         with self.core.db.session() as session:
             query = select(Incident).where(
                 Incident.service == service,
                 Incident.kind == Kind.MAINTENANCE,
                 col(Incident.status).in_([Status.IN_PROGRESS, Status.VERIFYING]),
             )
-            return any(self.probes.covers(probe, m.components) for m in session.exec(query))
+            return any(self.probes.covers(stream.key, m.components) for m in session.exec(query))
 
-    def _target(self, session: Session, service: str, probe: str, reopen: bool) -> Incident | None:
+    def _target(self, session: Session, service: str, stream: Stream, reopen: bool) -> Incident | None:
         if reopen:
-            last = probes.last_probe_incident(session, service, probe)
+            last = probes.last_stream_incident(session, service, stream)
             if last is not None:
                 return last
-        return probes.open_vendor_incident(session, service, probe, self.probes)
+        return probes.open_vendor_incident(session, service, stream, self.probes)
 
     @staticmethod
-    def _open_incident(session: Session, service: str, probe: str) -> Incident | None:
-        incident = probes.last_probe_incident(session, service, probe)
+    def _open_incident(session: Session, service: str, stream: Stream) -> Incident | None:
+        incident = probes.last_stream_incident(session, service, stream)
         return incident if incident is not None and incident.is_open else None
 
     def _published(self, session: Session, incident: Incident, now: datetime) -> None:
