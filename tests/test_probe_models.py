@@ -45,7 +45,7 @@ async def test_twenty_percent_errors_on_one_of_two_models_opens_that_models_inci
         await world.run_streams_until(3600)
         [incident] = world.incidents()
         assert incident.probe_name == f"api:{SONNET}" and incident.is_open
-        assert f"api:{SONNET}" in incident.title
+        assert incident.title == f"claude: probe api on {SONNET} sees errors"
         assert not world.bot.probes._load(f"api:{HAIKU}").open
         with world.bot.db.session() as session:
             haiku = session.exec(select(ProbeResult).where(ProbeResult.probe == f"api:{HAIKU}")).all()
