@@ -145,3 +145,23 @@ async def test_a_webhook_delivered_late_does_not_undo_a_newer_one(harness: Harne
     with harness.bot.db.session() as session:
         incident = session.exec(select(Incident)).one()
     assert not incident.is_open and incident.resolved_by == "vendor"
+
+
+async def test_a_flood_of_garbage_logs_one_line_per_kind(
+    harness: Harness, served: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stranger scanning the webhook path, a broken sender and a user hammering `ack ²`: each kind
+    of refusal is one line (within the minute), however many requests come."""
+    with caplog.at_level(logging.INFO):
+        for n in range(30):
+            assert (await served.post(f"/webhooks/statuspage/wrong{n}", content=b"{}")).status_code == 404
+            assert (await served.post(f"/webhooks/statuspage/{SECRET}", content=b"{" * n)).status_code == 400
+            position = json.dumps(_component(position=2**40 + n)).encode()
+            assert (await served.post(f"/webhooks/statuspage/{SECRET}", content=position)).status_code == 400
+            assert not (await dispatch(f"ack ²{n}", CommandContext(ALICE), harness.bot.services)).ok
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert sum("wrong secret" in line for line in lines) == 1, lines
+    assert sum("not JSON" in line for line in lines) == 1, lines
+    assert sum("position" in line for line in lines) == 1, lines
+    assert sum("refused `ack` arguments" in line for line in lines) == 1, lines
+    assert len(lines) == 4, lines

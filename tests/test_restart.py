@@ -3,12 +3,15 @@ nothing printed twice, nothing lost — including an acknowledgment typed in whi
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 from pathlib import Path
 
 from bot.demo.scenario import Scenario
 from tests.fakes.statuspage import FakeStatuspage
 from tests.processes import BotProcess, cli, printed, wait_for
+from tests.replicas_world import Storm, parents_by_incident, replica_world, updates_by_incident
 from tests.test_replay_real import LINE
 
 
@@ -70,3 +73,36 @@ async def test_kill_9_mid_outage_then_restart(tmp_path: Path) -> None:
     assert [u["body"] for u in updates] == [b for b in bodies if b != "Acknowledged by bob"]
     assert sum("acknowledged  Acknowledged by bob" in line for line in lines) == 1
     assert sum(line.startswith("● #2 ") for line in lines) == 1
+
+
+def undelivered(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0])
+
+
+async def test_kill_9_while_slack_holds_the_answer_of_a_post(tmp_path: Path) -> None:
+    """The post is in Slack, its answer never reaches the bot: after the restart the bot finds it
+    through `conversations.history` (a parent) and `conversations.replies` (a reply) by the outbox
+    key in its message metadata, as on real Slack, and posts neither again."""
+    storm, path = Storm(incidents=1, updates=3), tmp_path / "bot.db"
+    async with replica_world(f"sqlite:///{path}", tmp_path, storm, discord=False) as world:
+        slack = world.slack
+        for step, lookup in ((1, "conversations.history"), (2, "conversations.replies")):
+            bot = world.spawn()
+            await world.leader()
+            held = slack.hold_answer_next("chat.postMessage")
+            world.serve(step)
+            await asyncio.wait_for(held.arrived.wait(), 30)
+            bot.kill()  # the post has landed in Slack; its answer is still held
+            held.release()
+            looked_up = len(slack.calls_to(lookup))
+            world.spawn()
+            await wait_for(lambda: undelivered(path) == 0, f"step {step}: the outbox empty after the restart")
+            assert len(slack.calls_to(lookup)) > looked_up, f"step {step}: no {lookup} after the restart"
+            world.replicas[-1].kill()
+        world.serve(3)
+        world.spawn()
+        await wait_for(world.delivered, "the last update")
+        threads = world.slack_threads()
+    assert parents_by_incident(threads) == {0: 1}, world.report()
+    assert updates_by_incident(threads, 1) == {0: [0, 1, 2]}, world.report()
