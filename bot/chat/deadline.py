@@ -1,9 +1,9 @@
 """Answering a command within the platform's deadline, and the work still running after it.
 
-Slack wants a slash command acked within 3 s and Discord an interaction answered within 3 s. Work done
-within `BUDGET` is the answer itself; slower work gets a holding reply (Slack's "Working on it…",
-Discord's deferral) and its answer is sent later (Slack's response_url, Discord's follow-up), from a
-task kept in `Pending` so that shutdown and tests can wait for it.
+A chat platform wants a slash command or a button answered within a few seconds (3 s on the two we
+ship). Work done within `BUDGET` is the answer itself; slower work gets the platform's holding reply
+(a "Working on it…" message, a deferral) and its answer is sent later (by a response URL, a
+follow-up), from a task kept in `Pending` so that shutdown and tests can wait for it.
 """
 
 from __future__ import annotations

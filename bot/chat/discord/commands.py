@@ -1,6 +1,6 @@
 """`/claude …` and the alert's buttons on Discord, served by the chat-agnostic command layer.
 
-The group's subcommands come from `bot.commands.registry.COMMANDS` (one list for Slack, Discord and
+The group's subcommands come from `bot.commands.registry.COMMANDS` (one list for every platform and
 `help`); each runs `bot.commands.dispatch.dispatch`, and only the rendering is Discord's (an embed,
 ephemeral when the answer says so). Every interaction is answered inside Discord's 3 s window
 (`bot.chat.deadline`): slower work is deferred and answered by a follow-up.

@@ -4,7 +4,7 @@
 `[ID]` is an optional `incident` option (a string, so `#12` and typos reach the command layer and get
 its helpful answer), `[7d|30d|90d]` an optional `choice` among those values, any other `[word]` an
 optional `word`. The command layer reads arguments by position; an incident left out before a later
-argument (`/claude snooze minutes:30`) means the most recent open incident, as it does on Slack.
+argument (`/claude snooze minutes:30`) means the most recent open incident, as it does on every platform.
 """
 
 from __future__ import annotations

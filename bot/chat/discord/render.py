@@ -36,7 +36,7 @@ def when(moment: datetime) -> str:
 
 
 def person(name: str | None, user_id: str | None) -> str:
-    """A Discord user as a mention (embeds never ping); anyone else (Slack, CLI) by escaped name."""
+    """A Discord user as a mention (embeds never ping); anyone else (another platform, the CLI) by escaped name."""
     if user_id and user_id.isdigit():
         return f"<@{user_id}>"
     return escape(name) if name else "nobody yet"
