@@ -147,7 +147,7 @@ def make_settings(db_url: str, page_url: str, **extra: Any) -> Settings:
         console=True,
         poll_interval=30,  # type: ignore[arg-type]
         http_timeout=1.0,
-        **extra,
+        **{"host": "127.0.0.1", "port": 0, **extra},  # never the default 0.0.0.0:8080 another run may hold
     )
 
 

@@ -4,6 +4,7 @@ SIGTERM or SIGINT at any moment, a status-page poll in flight included."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import threading
@@ -63,6 +64,8 @@ async def test_scheduled_jobs_and_kicks_from_other_threads_wake_delivery_safely(
     with harness.bot.db.session() as session:
         [incident] = [i for i in session.exec(select(Incident)) if i.is_open]
     IncidentEngine(harness.bot.db, list(harness.bot.sinks), clock).acknowledge(incident_id(incident), Actor("bob"))
+    wake = harness.bot.worker._wake  # the kick must find delivery parked on its wake-up, where the race is
+    await wait_for(lambda: bool(wake._waiters), "delivery, idle")
     errors: list[BaseException | None] = []
     previous, threading.excepthook = threading.excepthook, lambda args: errors.append(args.exc_value)
     try:
@@ -73,6 +76,16 @@ async def test_scheduled_jobs_and_kicks_from_other_threads_wake_delivery_safely(
         threading.excepthook = previous
     assert errors == []
     await wait_for(lambda: any("acknowledged" in line for line in harness.lines()), "the ack, delivered")
+
+
+async def test_every_scheduled_job_is_a_coroutine_so_none_runs_in_the_thread_pool(
+    harness: Harness, page: FakeStatuspage
+) -> None:
+    page.serve_scenario(SCENARIO, 0)
+    await harness.bot.start()
+    jobs = harness.bot.scheduler.get_jobs()
+    assert {"outbox-sweep", "reminders", "retention"} <= {job.id for job in jobs}
+    assert [job.id for job in jobs if not inspect.iscoroutinefunction(job.func)] == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
