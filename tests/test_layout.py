@@ -86,6 +86,11 @@ def strings(tree: ast.Module) -> list[ast.Constant]:
     ]
 
 
+# The one engine module that spells the kinds of outcome stream (issue 13's `Stream`: its constructors
+# and labels); every other engine module takes the `source` from the event or the stream.
+STREAMS = ROOT / "bot" / "engine" / "streams.py"
+
+
 def test_the_engine_names_no_source_and_imports_none() -> None:
     sources = source_names()
     assert {"statuspage", "probe", "traffic", "alertmanager"} <= sources, sources  # the walk finds them
@@ -93,7 +98,7 @@ def test_the_engine_names_no_source_and_imports_none() -> None:
     for path in sorted((ROOT / "bot" / "engine").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(ROOT)
-        for node in strings(tree):
+        for node in strings(tree) if path != STREAMS else []:
             if any(node.value == s or node.value.startswith(f"{s}:") for s in sources):
                 found.append(f"{where}:{node.lineno}: the string {node.value!r}")
         for node in ast.walk(tree):
