@@ -278,6 +278,7 @@ async def _backfill_one(settings: Settings, engine: Any, service: str, page_url:
 @db_app.command("copy")
 def db_copy(
     to: Annotated[str, typer.Option("--to", metavar="URL", help="The empty database to fill (postgresql://…).")],
+    db: Db = None,
 ) -> None:
     """Copy every table into another database (SQLite → PostgreSQL) and check the row counts. Stop the bot first."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -287,10 +288,12 @@ def db_copy(
     from bot.store.copy import CopyError, copy
     from bot.store.db import Database, describe
 
-    settings = _settings()
+    settings = _settings(db)
     logs.setup("WARNING")
     if not (urls.is_sqlite(to) or urls.is_postgres(to)):
         raise Problem("db copy: --to must be a sqlite:/// or postgresql:// URL", USAGE)
+    if problem := urls.missing_driver(to):
+        raise Problem(f"db copy --to: {problem}", USAGE)
     source, target = Database(settings.database_url), Database(urls.normalise(to))
     try:
         copied = copy(source, target)

@@ -348,8 +348,8 @@ class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
     def _known_scheme(cls, value: str) -> str:
         if not (urls.is_sqlite(value) or urls.is_postgres(value)):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
-        if urls.is_postgres(value):
-            _require_psycopg()
+        if problem := urls.missing_driver(value):
+            raise ValueError(problem)
         return urls.normalise(value)
 
     def effective_services(self) -> list[ServiceSpec]:
@@ -461,16 +461,6 @@ def with_platforms(platforms: Sequence[str]) -> Composed:
 CoreSettings = Settings
 if not TYPE_CHECKING:  # mypy sees the core alone: a platform's own settings are reached by its Room only
     Settings, ServiceSpec, RouteSpec = with_platforms(registry.PLATFORMS)
-
-
-def _require_psycopg() -> None:
-    """A PostgreSQL URL is refused at once when its driver cannot be loaded, not at the first query."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise ValueError(
-            f"PostgreSQL needs the psycopg driver, which cannot be loaded ({exc}): pip install 'statusbot[postgres]'"
-        ) from None
 
 
 class CheckedTomlSource(TomlConfigSettingsSource):

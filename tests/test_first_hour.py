@@ -213,9 +213,15 @@ def test_a_postgresql_url_without_its_driver_is_one_line(tmp_path: Path) -> None
     shadow = tmp_path / "no-driver" / "psycopg"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'psycopg'\")\n")
-    result = cli("status", DATABASE_URL="postgresql://bot:hunter2@127.0.0.1/x", PYTHONPATH=str(shadow.parent))
-    one_line(result, 2, "DATABASE_URL", "pip install 'statusbot[postgres]'")
-    assert "hunter2" not in result.stderr
+    url, blocked = "postgresql://bot:hunter2@127.0.0.1/x", {"PYTHONPATH": str(shadow.parent)}
+    for words in (["status"], ["run"], ["doctor"], ["db", "upgrade"], ["incidents", "--db", url]):
+        result = cli(*words, **blocked, DATABASE_URL=url)
+        one_line(result, 2, "DATABASE_URL", "pip install 'statusbot[postgres]'")
+        assert "hunter2" not in result.stderr
+    seed(f"sqlite:///{tmp_path / 'live.db'}")
+    copy = cli("db", "copy", "--to", url, "--db", str(tmp_path / "live.db"), **blocked)
+    one_line(copy, 2, "--to: PostgreSQL needs the psycopg driver", "pip install 'statusbot[postgres]'")
+    assert "hunter2" not in copy.stderr
 
 
 def test_a_database_folder_that_is_missing_is_one_line_and_is_not_created(tmp_path: Path) -> None:
@@ -233,7 +239,8 @@ def test_a_read_only_database_folder_is_one_line_for_every_command(shared_tmp: P
     drop = read_only(folder)
     env = {"PORT": "0", "STATUSBOT_HOST": "127.0.0.1", "STATUSPAGE_URL": "http://127.0.0.1:9"}
     fresh, old = f"sqlite:///{folder / 'new.db'}", f"sqlite:///{folder / 'old.db'}"
-    for words, url in ((["db", "upgrade"], fresh), (["run"], fresh), (["status"], old)):
+    readers = (["status"], ["incidents"], ["show", "1"], ["stats"])
+    for words, url in ((["db", "upgrade"], fresh), (["run"], fresh), *((r, old) for r in readers)):
         result = cli(*words, preexec=drop, DATABASE_URL=url, **env)
         one_line(result, 1, f"the database folder {folder} is read-only", "make the folder writable")
     seed(f"sqlite:///{shared_tmp / 'live.db'}")
@@ -294,8 +301,8 @@ def test_reading_commands_on_a_missing_database_say_so_and_create_nothing(
 # -- 5. input checks ----------------------------------------------------------------------------------------
 def test_command_line_mistakes_are_refused_with_one_line(seeded: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": seeded}
-    for by in ("", "   "):
-        result = runner.invoke(app, ["ack", "1", "--by", by], env=env)
+    for verb, by in (("ack", ""), ("ack", "   "), ("resolve", ""), ("resolve", " \t")):
+        result = runner.invoke(app, [verb, "1", "--by", by], env=env)
         assert result.exit_code == 2 and "--by needs the name of who is acting" in result.output
     for limit in ("-1", "0"):
         result = runner.invoke(app, ["incidents", "--limit", limit], env=env)
@@ -323,10 +330,22 @@ def test_an_unknown_key_in_statusbot_toml_names_the_closest_valid_one(tmp_path: 
     assert result.exit_code == 0
 
 
+COMMANDS = (
+    "run", "doctor", "demo", "backfill", "status", "incidents", "show", "stats", "ack", "resolve", "postmortem",
+    "db upgrade", "db backup", "db copy", "slack manifest",
+)  # fmt: skip
+
+
 def test_help_shows_flags_and_the_version_is_known() -> None:
     help_text = runner.invoke(app, ["status", "--help"]).stdout
     assert re.search(r"^\s+--json\s+Machine-readable", help_text, re.M) and "<bool>" not in help_text
     assert re.search(r"^\s+--help\s+Show this message", help_text, re.M)
+    for words in COMMANDS:  # every command's help: a flag reads as a flag, never as a `<bool>` option
+        shown = runner.invoke(app, [*words.split(), "--help"])
+        assert shown.exit_code == 0 and re.search(r"^\s+--help\s+Show this message", shown.stdout, re.M), words
+        assert "<bool>" not in shown.stdout and "--no-" not in shown.stdout, (words, shown.stdout)
+    listed = runner.invoke(app, ["incidents", "--help"]).stdout
+    assert re.search(r"^\s+--all\s+Include resolved", listed, re.M) and re.search(r"^\s+--json\s+Machine", listed, re.M)
     version = runner.invoke(app, ["--version"])
     assert version.exit_code == 0 and re.fullmatch(r"statusbot \d+\.\d+\.\d+\S*\n", version.stdout)
     bare = runner.invoke(app, [])

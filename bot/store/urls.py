@@ -23,3 +23,15 @@ def is_postgres(url: str) -> bool:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
+
+
+def missing_driver(url: str) -> str | None:
+    """Why a PostgreSQL URL cannot be used here (its driver does not load), or None. Said at once, not
+    at the first query."""
+    if not is_postgres(url):
+        return None
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        return f"PostgreSQL needs the psycopg driver, which cannot be loaded ({exc}): pip install 'statusbot[postgres]'"
+    return None
