@@ -1,10 +1,16 @@
 """Wall time of the commands a person types: `statusbot demo` (its whole replay), then `--help`, `status`,
 `incidents`, `show` and `stats`, each run as its own process on the demo's database (the median of the
 runs, and the CPU time the process used, which the machine's other load disturbs less), with the heavy
-libraries each one loaded."""
+libraries each one loaded; and `postmortem`, which draws its chart in a child.
+
+Python's bytecode cache is on, as on any machine after statusbot's first run (pip compiles what it
+installs; an editable install's modules are compiled by their first import): a warm-up run of each
+command comes first, uncounted. The sandbox sets PYTHONDONTWRITEBYTECODE, which would have every run
+compile statusbot's modules again."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import statistics
@@ -16,7 +22,7 @@ from pathlib import Path
 
 RUNS = 9
 DEMO_RUNS = 3
-COMMANDS = (["--help"], ["status"], ["incidents"], ["show", "2"], ["stats"])
+COMMANDS = (["--help"], ["status"], ["incidents"], ["show", "2"], ["stats"], ["postmortem", "2"])
 
 
 def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -43,24 +49,33 @@ def loaded(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--demo-runs", type=int, default=DEMO_RUNS)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="statusbot-cli-bench-") as folder:
         here = Path(folder)
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{here / 'statusbot-demo.db'}"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
-        demos = [timed(["demo"], env, here) for _ in range(DEMO_RUNS)]
+        timed(["demo", "--delay", "0"], env, here)  # warm-up: the bytecode cache
+        demos = [timed(["demo"], env, here) for _ in range(args.demo_runs)]
         print(
             f"statusbot demo       wall median {statistics.median(d[0] for d in demos):.2f} s "
-            f"(runs: {', '.join(f'{d[0]:.2f}' for d in demos)}), with its default pacing between steps"
+            f"(runs: {', '.join(f'{d[0]:.2f}' for d in demos)}), CPU {statistics.median(d[1] for d in demos):.2f} s, "
+            "with its default pacing between steps"
         )
-        print(f"{RUNS} runs each, on the demo's database:")
-        for args in COMMANDS:
-            runs = [timed(args, env, here) for _ in range(RUNS)]
+        print(f"{args.runs} runs each, on the demo's database:")
+        for command in COMMANDS:
+            timed(command, env, here)  # warm-up
+            runs = [timed(command, env, here) for _ in range(args.runs)]
             wall = statistics.median(r[0] for r in runs)
             cpu = statistics.median(r[1] for r in runs)
             print(
-                f"statusbot {' '.join(args):<10} wall median {wall:.3f} s (min {min(r[0] for r in runs):.3f} s), "
-                f"CPU {cpu:.3f} s; loads: {loaded(args, env, here)}"
+                f"statusbot {' '.join(command):<12} wall median {wall:.3f} s (min {min(r[0] for r in runs):.3f} s), "
+                f"CPU {cpu:.3f} s; loads: {loaded(command, env, here)}"
             )
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

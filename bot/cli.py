@@ -541,15 +541,18 @@ def postmortem(
 ) -> None:
     """Write an incident's postmortem draft and its chart."""
     number = _incident_number(incident_id)
+    from bot.postmortem.chart_worker import ChartWorker
     from bot.postmortem.draft import draft_basename
 
     target = _draft_target(out, draft_basename(number))
+    charts = ChartWorker(idle=0)  # one chart, then it leaves
 
     def write(settings: Settings, database: Database) -> None:
         from bot.postmortem.draft import TemplateProblem, build
 
+        charts.warm()  # matplotlib loads in the child while this process reads the incident
         try:
-            draft = build(database, number, _now(), settings.templates_dir)
+            draft = build(database, number, _now(), settings.templates_dir, charts.draw)
         except TemplateProblem as exc:
             raise Problem(f"your postmortem template is broken: {exc}") from None
         except LookupError:
@@ -562,7 +565,10 @@ def postmortem(
             raise Problem(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
         typer.echo(f"wrote {target} and {chart}")
 
-    _reading(write, db)
+    try:
+        _reading(write, db)
+    finally:
+        charts.close()
 
 
 def _draft_target(out: Path | None, basename: str) -> Path:

@@ -4,6 +4,7 @@ create nothing, input checks, and the small things a user noticed."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import json
 import os
@@ -160,6 +161,96 @@ async def test_a_first_run_on_the_real_page_shows_no_negative_figure_anywhere(
     numbers = [figures.mtta_median_s, figures.mtta_p90_s, figures.mttr_median_s, figures.mttr_p90_s]
     assert all(n >= 0 for n in numbers if n is not None) and figures.mttr_median_s is not None
     assert not any(NEGATIVE.search(line) for line in stats.describe(figures))
+
+
+async def test_a_first_run_of_the_real_bot_on_the_recorded_page_in_real_time(tmp_path: Path) -> None:
+    """`statusbot run` as a process, on the recorded status.claude.com snapshots, in real time (months after
+    them): the first start records the past as history and says so in one line; /metrics counts the open
+    incident and reads 0 once none is open; and nothing the bot or the CLI prints (the console, `show`,
+    `incidents --json`, `stats`, the postmortems) holds a negative figure."""
+    import httpx
+
+    from tests.processes import wait_for
+    from tests.replicas_world import free_port
+    from tests.test_operating import metrics
+
+    docs = [load_json(p) for p in sorted(shared_path("anthropic", "incidents_json_snapshots").glob("*.json"))]
+    port, out, err = free_port(), tmp_path / "run.out", tmp_path / "run.err"
+    db = tmp_path / "bot.db"
+    async with FakeStatuspage(incidents=docs[1]) as page, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{db}",
+            "STATUSPAGE_URL": page.base_url,
+            "STATUSBOT_POLL_INTERVAL": "0.2",
+            "STATUSBOT_OUTBOX_SWEEP": "0.2",
+            "PORT": str(port),
+            "STATUSBOT_HOST": "127.0.0.1",
+            "STATUSBOT_CONSOLE": "true",
+            "STATUSBOT_POSTMORTEM_DIR": str(tmp_path / "drafts"),
+        }
+        with out.open("w") as stdout, err.open("w") as stderr:
+            bot = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, stdout=stdout, stderr=stderr)
+            try:
+                gauges: list[dict[Any, float]] = []
+                for index in (1, 2, 3):  # the first start (49 past, 1 open), then two live polls that day
+                    page.serve(incidents=docs[index])
+                    await _polled_and_delivered(page, web, wait_for)
+                    gauges.append(metrics(await web.get("/metrics")))
+            finally:
+                bot.terminate()
+                assert bot.wait(timeout=30) == 0
+    logged = err.read_text()
+    assert "Traceback" not in logged, logged
+    assert "claude: recorded 49 past incidents as history (nothing posted)" in logged
+    open_now = [g[("statusbot_open_incidents", (("service", "claude"),))] for g in gauges]
+    assert open_now == [1, 1, 0]  # reads 0 once none is open: it never vanishes
+    assert all(g[("statusbot_outbox_pending", (("sink", "console"),))] == 0 for g in gauges)
+    console = out.read_text()
+    assert "resolved by vendor after" in console and not NEGATIVE.search(console), console
+
+    def run(*args: str) -> str:
+        done = cli(*args, DATABASE_URL=f"sqlite:///{db}")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return str(done.stdout)
+
+    listed = json.loads(run("incidents", "--all", "--limit", "1000", "--json"))
+    assert len(listed) >= 50 and all(s >= 0 for s in json_seconds(listed))
+    live = [i["id"] for i in listed if i["detected_at"] is not None]
+    history = [i["id"] for i in listed if i["detected_at"] is None]
+    assert len(live) == 1 and len(history) == 49  # the one open at the first start; the past
+    for number in (*live, history[0], history[-1]):
+        shown = run("show", str(number))
+        assert not NEGATIVE.search(shown), shown
+        assert run("postmortem", str(number), "--out", str(tmp_path)).startswith("wrote ")
+        draft = (tmp_path / f"postmortem-{number}.md").read_text()
+        assert not NEGATIVE.search(draft), draft
+    for window in ("7d", "30d", "90d"):
+        assert not NEGATIVE.search(run("stats", "--window", window))
+        assert all(s >= 0 for s in json_seconds(json.loads(run("stats", "--window", window, "--json"))))
+
+
+async def _polled_and_delivered(page: FakeStatuspage, web: Any, wait_for: Any) -> None:
+    """Two more polls of the page (the first may have been under way with the old one), then nothing left
+    in the outbox."""
+    import httpx
+
+    from tests.test_operating import metrics
+
+    def polls() -> int:
+        return sum(path == "/api/v2/incidents.json" for path, _ in page.requests)
+
+    seen = polls()
+    await wait_for(lambda: polls() >= seen + 2, "two polls of the page")
+    for _ in range(200):
+        try:
+            pending = metrics(await web.get("/metrics")).get(("statusbot_outbox_pending", (("sink", "console"),)))
+        except httpx.HTTPError:
+            pending = None
+        if pending == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the outbox did not empty")
 
 
 def _incidents(harness: Harness) -> list[Incident]:
@@ -394,11 +485,13 @@ def test_the_chart_legend_hides_no_marker_p50_and_p95_differ_and_no_data_is_said
 def test_charts_are_drawn_in_a_worker_that_leaves_so_the_bot_never_loads_matplotlib(seeded: str) -> None:
     script = """
 import sys
+import time
 from datetime import UTC, datetime
 from bot.postmortem.chart_worker import ChartFailed, ChartWorker
 from bot.postmortem.draft import build
 from bot.store.db import Database
 worker = ChartWorker()
+worker.warm(), worker.warm()  # started ahead of the first chart: one child, however often
 drafts = [build(Database(sys.argv[1]), 1, datetime.now(UTC), None, worker.draw) for _ in range(2)]
 try:
     worker.draw({"title": "broken"})
@@ -406,14 +499,17 @@ except ChartFailed as exc:
     print("refused:", exc)
 print(all(d.chart_png.startswith(b"\\x89PNG") for d in drafts), worker.spawned, worker.running)
 worker.close()
-print(worker.running, "matplotlib" in sys.modules)
+unused = ChartWorker(idle=0.5)
+unused.warm()
+time.sleep(3)
+print(worker.running, unused.running, "matplotlib" in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", script, seeded], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "refused: the chart worker could not draw it: KeyError: 'minutes'",
         "True 1 True",  # one child drew both, and survived the broken request
-        "False False",  # gone once closed (or idle); matplotlib never loaded here
+        "False False False",  # gone once closed, or idle though warmed and unused; matplotlib never loaded here
     ]
 
 

@@ -64,6 +64,7 @@ async def run_demo(out: TextIO, delay: float = 0.1, colour: bool | None = None, 
     async with PageServer(timeline.documents) as page, DemoApi(timeline.api_failing) as api:
         settings = _settings(database, page.base_url, api.base_url)
         bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour, folder=here)})
+        bot.charts.warm()  # the chart worker loads matplotlib on the other core while the outage replays
         try:
             bot.db.upgrade()
             out.write(

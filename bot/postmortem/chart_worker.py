@@ -59,10 +59,19 @@ class ChartWorker:
             if self._drawn >= self.per_process or self.idle <= 0:
                 self._retire()
             else:
-                self._timer = threading.Timer(self.idle, self._retire_if_idle, (self._generation,))
-                self._timer.daemon = True
-                self._timer.start()
+                self._retire_after_idle()
             return png
+
+    def warm(self) -> None:
+        """Start the child now, so that it loads matplotlib while the caller does something else (the
+        demo's replay, the CLI reading the incident) instead of when the first chart is wanted. Unused,
+        it leaves after `idle` seconds like any child."""
+        with self._lock:
+            if self._child is None:
+                self._spawn()
+                if self.idle > 0:
+                    self._generation += 1
+                    self._retire_after_idle()
 
     def close(self) -> None:
         with self._lock:
@@ -101,6 +110,13 @@ class ChartWorker:
         if status != b"\x00":
             raise ChartFailed(f"the chart worker could not draw it: {body.decode(errors='replace')}")
         return body
+
+    def _retire_after_idle(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle, self._retire_if_idle, (self._generation,))
+        self._timer.daemon = True
+        self._timer.start()
 
     def _retire_if_idle(self, generation: int) -> None:
         with self._lock:
