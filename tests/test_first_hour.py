@@ -25,7 +25,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.clock import ManualClock, SystemClock, parse_time
+from bot.clock import ManualClock, parse_time
 from bot.engine.events import Actor
 from bot.engine.views import card
 from bot.store.db import Database, alembic_config, upgrade
@@ -526,15 +526,16 @@ def test_a_bot_whose_schema_is_current_never_loads_alembic(seeded: str) -> None:
     assert done.stdout.strip() == "False", done.stderr
 
 
-def test_the_incidents_table_has_a_header_and_an_open_draft_says_how_long_so_far(seeded: str) -> None:
-    from bot.postmortem.data import gather
-
+def test_the_incidents_table_has_a_header_and_an_open_draft_says_how_long_so_far(seeded: str, tmp_path: Path) -> None:
     table = runner.invoke(app, ["incidents"], env={"DATABASE_URL": seeded}).stdout.splitlines()
     assert table[0].split() == ["ID", "STATUS", "IMPACT", "STARTED", "(UTC)", "DURATION", "ACKNOWLEDGED", "TITLE"]
     assert table[1].split()[:3] == ["#1", "investigating", "major"] and "13m" in table[1]
     status = runner.invoke(app, ["status"], env={"DATABASE_URL": seeded}).stdout.splitlines()
     assert status[-2] == table[0] and status[-3] == "open incidents: 1"
-    database = Database(seeded)
-    summary = gather(database, 1, SystemClock().now()).summary
-    database.dispose()
-    assert "to now (still open) (so far 13m" in summary  # was: "(5m 10s)", start to detection
+    written = cli("postmortem", "1", "--out", str(tmp_path / "open.md"), DATABASE_URL=seeded)
+    assert written.returncode == 0, written.stderr
+    summary = (tmp_path / "open.md").read_text().split("## Summary\n\n", 1)[1].splitlines()[0]
+    assert re.match(r"claude incident from \S+ \S+ UTC, still open \(13m (00s )?so far\), major impact\.", summary), (
+        summary
+    )
+    # was: "to now (still open) (5m 10s)", the time from its start to our detection

@@ -11,6 +11,7 @@ Time is simulated, so three hours take a few seconds.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +22,7 @@ from bot.app import StatusBot
 from bot.chat.console.sink import ConsoleSink
 from bot.clock import ManualClock
 from bot.config import ProbeSpec, Settings
+from bot.demo import database as demo_database
 from bot.demo.api_server import DemoApi
 from bot.demo.page_server import PageServer
 from bot.demo.scenario import Scenario
@@ -48,21 +50,26 @@ class _Timeline:
         return bool(start <= self.minute < end)
 
 
-DEMO_DB = "statusbot-demo.db"
-
-
-async def run_demo(out: TextIO, delay: float = 0.1, colour: bool | None = None, folder: Path | None = None) -> bool:
+async def run_demo(
+    out: TextIO,
+    delay: float = 0.1,
+    colour: bool | None = None,
+    folder: Path | None = None,
+    migrated: Callable[[], object] = lambda: None,
+) -> bool:
     """Replay the outage; True when every step worked. The database is kept in `folder` (default: the
-    current one) as statusbot-demo.db, for the next commands to try."""
+    current one) as statusbot-demo.db, for the next commands to try. `migrated` waits for a schema
+    being made apart (bot/demo/database.py), which the caller started on a fresh database there."""
     story = Scenario.load(leave_open=True)
     last = max(story.moments())
     scenario = story.starting(datetime.now(UTC) - timedelta(minutes=last + 5))
     clock = ManualClock(scenario.at(0))
     timeline = _Timeline(scenario, clock)
     here = (folder or Path.cwd()).absolute()
-    database = _fresh(here / DEMO_DB)
+    database = here / demo_database.NAME
     async with PageServer(timeline.documents) as page, DemoApi(timeline.api_failing) as api:
         settings = _settings(database, page.base_url, api.base_url)
+        migrated()
         bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour, folder=here)})
         bot.charts.warm()  # the chart worker loads matplotlib on the other core while the outage replays
         try:
@@ -80,13 +87,6 @@ async def run_demo(out: TextIO, delay: float = 0.1, colour: bool | None = None, 
         return False
     out.write(_next_steps(database))
     return True
-
-
-def _fresh(database: Path) -> Path:
-    """A new demo database each time (an old one, and its WAL files, are replaced)."""
-    for leftover in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    return database
 
 
 def _failed_steps(bot: StatusBot) -> str | None:

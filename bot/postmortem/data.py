@@ -110,13 +110,14 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
 
 
 def _summary(view: IncidentCard, figures: Durations) -> str:
-    until = f"{view.resolved_at:%Y-%m-%d %H:%M} UTC" if view.resolved_at else "now (still open)"
-    so_far = "" if view.resolved_at else "so far "
-    what = "maintenance" if view.kind == "maintenance" else "incident"
-    text = (
-        f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC to {until} "
-        f"({so_far}{human_duration(figures.lasted)}), {view.impact} impact."
+    lasted = human_duration(figures.lasted)
+    span = (
+        f" to {view.resolved_at:%Y-%m-%d %H:%M} UTC ({lasted})"
+        if view.resolved_at
+        else f", still open ({lasted} so far)"
     )
+    what = "maintenance" if view.kind == "maintenance" else "incident"
+    text = f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC{span}, {view.impact} impact."
     if view.probe and view.vendor_confirmed:
         first = "saw it first" if figures.lead is not None else "saw it too"
         text += f" Our probe `{view.probe}` {first}; the vendor confirmed it on its status page."
