@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.engine import seen_by
 from bot.engine.resolution import AutoResolve
 from bot.engine.streams import Stream
 from bot.engine.timeline import add_entry, resolve_incident
@@ -65,27 +66,15 @@ def open_vendor_incident(session: Session, service: str, stream: Stream, probes:
 def open_probe_incident(
     session: Session, service: str, components: list[dict[str, str]], probes: ProbeMap
 ) -> Incident | None:
-    """An open incident only our probes know of, for a probe that stands for these components."""
-    query = (
-        select(Incident)
-        .where(
-            Incident.service == service,
-            Incident.status != Status.RESOLVED,
-            col(Incident.upstream_id).is_(None),
-            col(Incident.probe_name).is_not(None),
-        )
-        .order_by(col(Incident.started_at))
-    )
-    return next((i for i in session.exec(query) if probes.covers(i.probe_name or "", components)), None)
+    """An open incident only our streams know of, one of whose streams stands for these components."""
+    for incident in seen_by.open_stream_incidents(session, service):
+        if any(probes.covers(row.stream, components) for row in seen_by.of_incident(session, incident)):
+            return incident
+    return None
 
 
 def last_stream_incident(session: Session, service: str, stream: Stream) -> Incident | None:
-    query = (
-        select(Incident)
-        .where(Incident.service == service, Incident.probe_name == stream.key)
-        .order_by(col(Incident.detected_at).desc())
-    )
-    return session.exec(query).first()
+    return seen_by.last_incident(session, service, stream.key)
 
 
 def new_stream_incident(service: str, stream: Stream, since: datetime, degraded: bool, now: datetime) -> Incident:
@@ -118,7 +107,7 @@ def note_failing(
         body=f"{stream.label} failing since {since:%H:%M:%S} UTC ({outcomes}).",
     )
     incident.detected_at = min(incident.detected_at or since, since)
-    incident.probe_name = incident.probe_name or stream.key
+    seen_by.record_failing(session, incident, stream, since, now)
 
 
 def reopen(session: Session, incident: Incident, stream: Stream, since: datetime, now: datetime) -> None:
@@ -136,23 +125,29 @@ def reopen(session: Session, incident: Incident, stream: Stream, since: datetime
 
 
 def recovered(session: Session, incident: Incident, stream: Stream, now: datetime, policy: AutoResolve) -> None:
-    """Probes recovering resolve an incident only our probes saw. One the vendor also has waits for the
-    vendor's resolution, unless the policy is `either`."""
+    """A stream recovering resolves an incident once every stream that saw it has recovered, and the
+    vendor's incident (when there is one) is resolved too, unless the policy is `either`."""
+    seen_by.record_recovered(session, incident, stream, now)
+    others = [seen_by.stream_of(row).label for row in seen_by.failing(session, incident)]
     vendor_open = incident.upstream_id is not None and incident.vendor_resolved_at is None
-    wait = vendor_open and policy != AutoResolve.EITHER
-    body = f"{stream.label} has recovered." + (" Waiting for the vendor to resolve." if wait else "")
-    status = None if wait else Status.RESOLVED
+    wait_vendor = vendor_open and policy != AutoResolve.EITHER
+    body = f"{stream.label} has recovered."
+    if others:
+        body += f" Still failing: {', '.join(others)}."
+    elif wait_vendor:
+        body += " Waiting for the vendor to resolve."
+    done = not others and not wait_vendor
     add_entry(
         session,
         incident,
         EntryKind.PROBE,
         now,
         source=stream.source,
-        status=status,
+        status=Status.RESOLVED if done else None,
         body=body,
         upstream_id=f"{stream.key}:recovered:{now.isoformat()}",
     )
-    if not wait and incident.is_open:
+    if done and incident.is_open:
         resolve_incident(incident, now, stream.source)
 
 

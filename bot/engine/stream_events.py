@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.engine import probes
+from bot.engine import probes, seen_by
 from bot.engine.core import EngineCore
 from bot.engine.probes import ProbeMap
 from bot.engine.resolution import AutoResolve
@@ -64,10 +64,13 @@ class StreamEvents:
     def stream_recovered(self, service: str, stream: Stream) -> None:
         now = self.core.clock.now()
         with self.core.db.session() as session:
-            incident = self._open_incident(session, service, stream)
-            if incident is not None:
+            incident = probes.last_stream_incident(session, service, stream)
+            if incident is not None and incident.is_open:
                 probes.recovered(session, incident, stream, now, self.auto_resolve)
                 self._published(session, incident, now)
+            elif incident is not None:  # resolved already (by a person, the vendor): the stream's state only
+                seen_by.record_recovered(session, incident, stream, now)
+                session.commit()
 
     def stream_flapping(self, service: str, stream: Stream) -> None:
         now = self.core.clock.now()

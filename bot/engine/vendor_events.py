@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
 
-from bot.engine import probes
+from bot.engine import probes, seen_by
 from bot.engine.core import Changes, EngineCore
 from bot.engine.events import ComponentObserved, IncidentObserved, PageSnapshot
 from bot.engine.probes import ProbeMap
 from bot.engine.resolution import AutoResolve
 from bot.engine.timeline import STATUSBOT, VENDOR, add_entry, incident_id, resolve_incident
-from bot.store.models import ComponentState, EntryKind, Incident, Kind, OutboxAction, ProbeState, Status, TimelineEntry
+from bot.store.models import ComponentState, EntryKind, Incident, Kind, OutboxAction, Status, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -219,11 +219,8 @@ class VendorEvents:
         return incident
 
     def _hold_for_probes(self, session: Session, incident: Incident) -> bool:
-        """Policy `agree`: the vendor's resolution waits while our probe still fails."""
-        if self.auto_resolve != AutoResolve.AGREE or incident.probe_name is None:
-            return False
-        state = session.get(ProbeState, incident.probe_name)
-        return bool(state and state.state.get("open"))
+        """Policy `agree`: the vendor's resolution waits while any stream that saw it still fails."""
+        return self.auto_resolve == AutoResolve.AGREE and bool(seen_by.failing(session, incident))
 
 
 def _find(session: Session, event: IncidentObserved) -> Incident | None:

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.engine import durations
+from bot.engine import durations, seen_by
 from bot.engine.durations import Durations
 from bot.engine.durations import human_duration as human_duration  # re-exported: renderers import it from here
-from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
+from bot.store.models import EntryKind, Incident, IncidentStream, Kind, Status, StreamState, TimelineEntry
 from bot.store.traffic import RECENT, TrafficTotal, totals
 
 STATUS_ICON: dict[str, str] = {
@@ -44,6 +44,18 @@ def words(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class StreamView:
+    """One stream that saw the incident, as the card names it."""
+
+    key: str
+    source: str  # probe | traffic | alertmanager
+    label: str  # `Probe api on claude-opus-4-5`
+    model: str | None
+    failing: bool
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
 class IncidentCard:
     id: int
     service: str
@@ -69,6 +81,12 @@ class IncidentCard:
     traffic: tuple[str, ...] = ()  # what the team's own calls say now: `your traffic: 23% errors on ...`
     vendor_started_at: datetime | None = None
     vendor_resolved_at: datetime | None = None
+    streams: tuple[StreamView, ...] = ()  # every stream that saw it, first first
+
+    @property
+    def seen_by(self) -> str:
+        """`probe api on claude-opus-4-5 (failing), traffic from checkout on claude-opus-4-5 (recovered)`."""
+        return ", ".join(f"{s.label} ({'failing' if s.failing else 'recovered'})" for s in self.streams)
 
     @property
     def remarks(self) -> list[str]:
@@ -164,7 +182,12 @@ def resolved_after(card: IncidentCard, at: datetime) -> str:
     return f"after {human_duration(figures.lasted)}{ttr}"
 
 
-def card(incident: Incident, traffic: tuple[str, ...] = ()) -> IncidentCard:
+def stream_view(row: IncidentStream) -> StreamView:
+    label = seen_by.stream_of(row).label
+    return StreamView(row.stream, row.source, label, row.model, row.state == StreamState.FAILING, row.first_seen)
+
+
+def card(incident: Incident, traffic: tuple[str, ...] = (), streams: tuple[StreamView, ...] = ()) -> IncidentCard:
     assert incident.id is not None
     return IncidentCard(
         id=incident.id,
@@ -191,21 +214,27 @@ def card(incident: Incident, traffic: tuple[str, ...] = ()) -> IncidentCard:
         traffic=traffic,
         vendor_started_at=incident.vendor_started_at,
         vendor_resolved_at=incident.vendor_resolved_at,
+        streams=streams,
     )
+
+
+def card_in(session: Session, incident: Incident) -> IncidentCard:
+    """The card with the streams that saw the incident."""
+    return card(incident, streams=tuple(stream_view(row) for row in seen_by.of_incident(session, incident)))
 
 
 def live_card(session: Session, incident: Incident, now: datetime) -> IncidentCard:
     """The card with what the team's own traffic says now, on the incident's models (when its streams
     name any), else on the models whose calls fail most."""
-    models = incident_models(incident)
+    streams = tuple(stream_view(row) for row in seen_by.of_incident(session, incident))
+    models = sorted({s.model for s in streams if s.model})
     recent = totals(session, incident.service, now - RECENT, models or None)
-    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]))
+    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]), streams)
 
 
-def incident_models(incident: Incident) -> list[str]:
-    """The models the incident's streams name (`traffic:<source>:<model>`, `alert:<name>:<model>`)."""
-    parts = (incident.probe_name or "").split(":")
-    return [parts[2]] if len(parts) >= 3 and parts[2] else []
+def incident_models(session: Session, incident: Incident) -> list[str]:
+    """The models the streams that saw the incident call."""
+    return sorted({row.model for row in seen_by.of_incident(session, incident) if row.model})
 
 
 def traffic_line(total: TrafficTotal, span: timedelta = RECENT) -> str:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.engine.durations import Durations, human_duration
-from bot.engine.views import EntryView, IncidentCard, card, entry_view, incident_models
+from bot.engine.streams import PROBE
+from bot.engine.views import EntryView, IncidentCard, card_in, entry_view, incident_models
 from bot.store import queries, traffic
 from bot.store.db import Database
 from bot.store.models import Incident, ProbeResult
@@ -83,11 +84,11 @@ def gather(db: Database, incident_id: int, now: datetime) -> PostmortemData:
         if incident is None:
             raise LookupError(f"There is no incident #{incident_id}.")
         entries = [entry_view(e) for e in queries.timeline(session, incident_id)]
-        view = card(incident)
+        view = card_in(session, incident)
         first = min(view.started_at, view.detected_at or view.started_at)
         window = (first - MARGIN, (view.resolved_at or now) + MARGIN)
-        probe = _probe_window(session, incident.probe_name, window)
-        models = incident_models(incident) or None
+        probe = _probe_window(session, _probe_streams(view), window)
+        models = incident_models(session, incident) or None
         own = TrafficWindow(tuple(traffic.per_minute(session, incident.service, *window, models)))
     vendor = tuple(e for e in entries if e.kind == "vendor_update")
     figures = view.durations(now)
@@ -140,10 +141,16 @@ def _durations(figures: Durations) -> dict[str, str]:
     }
 
 
-def _probe_window(session: Session, probe: str | None, window: tuple[datetime, datetime]) -> ProbeWindow:
+def _probe_streams(view: IncidentCard) -> list[str] | None:
+    """The probe streams that saw it (their results are charted); None: every probe's, for the vendor's own."""
+    keys = [s.key for s in view.streams if s.source == PROBE]
+    return keys or (None if not view.streams else [])
+
+
+def _probe_window(session: Session, probes: list[str] | None, window: tuple[datetime, datetime]) -> ProbeWindow:
     query = select(ProbeResult).where(ProbeResult.at >= window[0], ProbeResult.at <= window[1])
-    if probe is not None:
-        query = query.where(ProbeResult.probe == probe)
+    if probes is not None:
+        query = query.where(col(ProbeResult.probe).in_(probes))
     results = tuple(session.exec(query.order_by(col(ProbeResult.at))))
     failed = [r for r in results if r.outcome in ("failure", "degraded")]
     latencies = [r.latency_ms for r in results if r.latency_ms is not None and r.outcome != "failure"]

@@ -60,7 +60,7 @@ class Incident(SQLModel, table=True):
     shortlink: str | None = None
     announced: bool = False
     preexisting: bool = False
-    probe_name: str | None = None  # set when our own probe saw this outage
+    probe_name: str | None = None  # the key of the first stream that saw it (see IncidentStream for all)
     informational: bool = False  # the vendor's incident touches none of the components our probes map
     flapping: bool = False
     started_at: datetime = _time(nullable=False)
@@ -80,6 +80,29 @@ class Incident(SQLModel, table=True):
     @property
     def is_open(self) -> bool:
         return self.status != Status.RESOLVED
+
+
+class StreamState(StrEnum):
+    FAILING = "failing"
+    RECOVERED = "recovered"
+
+
+class IncidentStream(SQLModel, table=True):
+    """Every stream (a probe's model, the team's traffic on a model, an alert) that saw an incident,
+    with its last state: recovery and the `agree` policy wait for all of them."""
+
+    __tablename__ = "incident_stream"
+    __table_args__ = (Index("ix_incident_stream_stream", "stream"),)
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    stream: str = Field(primary_key=True)  # the stream's key (bot/engine/streams.py)
+    source: str  # probe | traffic | alertmanager
+    model: str | None = None
+    probe: str | None = None  # the [[probes]] entry, for a probe's stream
+    first_seen: datetime = _time(nullable=False)  # when the stream first reported it (crossed its threshold)
+    failing_since: datetime = _time(nullable=False)  # the start of the failures that crossed it
+    state: str = StreamState.FAILING
+    changed_at: datetime = _time(nullable=False)
 
 
 class TimelineEntry(SQLModel, table=True):
