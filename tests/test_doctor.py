@@ -31,6 +31,7 @@ from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.discord_api import DEFAULT_SPEC_PATH, FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.statuspage import FakeStatuspage
+from tests.loopback import serving
 
 HAVE_DISCORD = DEFAULT_SPEC_PATH.is_file() or "DISCORD_OPENAPI_SPEC" in os.environ
 needs_discord = pytest.mark.skipif(
@@ -443,13 +444,8 @@ async def webhook_api() -> AsyncIterator[str]:
 
     server = web.Application()
     server.router.add_get("/api/v10/webhooks/{id}/{token}", get)
-    runner = web.AppRunner(server, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
-    finally:
-        await runner.cleanup()
+    async with serving(server) as url:
+        yield f"{url}/api/v10"
 
 
 async def test_webhook_only_discord(world: World) -> None:

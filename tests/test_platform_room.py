@@ -21,6 +21,7 @@ from bot.clock import ManualClock
 from bot.doctor import plan, run_checks
 from bot.readme import settings_table
 from tests.fakes.statuspage import FakeStatuspage
+from tests.loopback import serving
 from tests.test_operating import incident_doc
 
 TOKEN = "teams-relay-token-1"
@@ -57,11 +58,8 @@ async def relay() -> AsyncIterator[tuple[Relay, str]]:
     fake = Relay()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield fake, f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield fake, f"{url}/"
 
 
 async def test_a_platform_from_its_own_folder_is_configured_routed_doctored_and_delivered_to(

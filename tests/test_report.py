@@ -22,6 +22,7 @@ from bot.report.observe import Attempt
 from bot.report.tally import Tally
 from tests.conftest import load_json, shared_path
 from tests.fakes.anthropic_api import FakeAnthropic
+from tests.loopback import serving
 from tests.signal_world import TOKEN, signal_world
 
 KEY = "sk-ant-report"
@@ -220,14 +221,8 @@ async def receiver(handler: Any) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/signals/claude", handler)
     app.router.add_post("/v1/messages", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 def error_frame() -> bytes:
