@@ -22,7 +22,7 @@ from bot.chat.console.sink import ConsoleSink
 from bot.chat.room import build_platforms, configured, console_wanted
 from bot.clock import Clock, SystemClock
 from bot.commands.context import Services
-from bot.config import Settings
+from bot.config import Settings, view
 from bot.delivery.worker import DeliveryWorker
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
@@ -33,11 +33,13 @@ from bot.metrics import Metrics
 from bot.postmortem.chart_worker import ChartWorker
 from bot.problems import Problem
 from bot.sources.alertmanager.route import AlertmanagerRoute
+from bot.sources.alertmanager.settings import AlertmanagerSettings
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import ProbeRunner
 from bot.sources.signals.job import TrafficDetector
 from bot.sources.signals.retention import prune as prune_traffic
 from bot.sources.signals.route import SignalRoute
+from bot.sources.signals.settings import SignalSettings
 from bot.sources.source import Context, build_sources
 from bot.sources.statuspage.fallback import FeedFallback
 from bot.sources.statuspage.poller import StatuspagePoller
@@ -134,8 +136,10 @@ class StatusBot:
         self.probes = next(s for s in self.sources if isinstance(s, ProbeRunner))
         self.traffic = next((s for s in self.sources if isinstance(s, TrafficDetector)), None)
         names = [s.name for s in services]
-        self.signals = SignalRoute(settings, self.db, names, self.clock, self.metrics)
-        self.alertmanager = AlertmanagerRoute.build(settings, self.engine, self.db, self.clock, names, self.metrics)
+        self.signals = SignalRoute(view(settings, SignalSettings), self.db, names, self.clock, self.metrics)
+        self.alertmanager = AlertmanagerRoute.build(
+            view(settings, AlertmanagerSettings), self.engine, self.db, self.clock, names, self.metrics
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []

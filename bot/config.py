@@ -2,8 +2,9 @@
 
 Secrets are `SecretStr`: printing a Settings object or logging it never shows them. Each field's
 environment name is its alias; in the TOML file the same setting is spelled by its field name
-(`poll_interval = 30`). Each chat platform's folder brings its own settings, mixed in from the
-registry (`with_platforms`). `describe()` feeds the README's settings table (bot/readme.py).
+(`poll_interval = 30`). Each kind of source's folder and each chat platform's folder may bring its own
+settings (its settings.py's `SETTINGS`), mixed in from the registries (`with_platforms`); code reaches
+them through `view`. `describe()` feeds the README's settings table (bot/readme.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeVar, cast, get_args, get_origin
 
 from pydantic import (
     AliasChoices,
@@ -38,8 +40,7 @@ from pydantic_settings import (
 
 from bot.chat import registry
 from bot.engine.resolution import AutoResolve
-from bot.sources.alertmanager.settings import AlertmanagerSettings
-from bot.sources.signals.settings import SignalSettings
+from bot.sources import registry as sources
 from bot.store import urls
 
 CONFIG_ENV = "STATUSBOT_CONFIG"
@@ -136,7 +137,7 @@ class ServiceSpec(Channels):
         return self.command or f"/{self.name}"
 
 
-class Settings(BaseSettings, SignalSettings, AlertmanagerSettings):
+class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
@@ -433,10 +434,20 @@ class Composed(NamedTuple):
     route: type[RouteSpec]
 
 
+def source_settings() -> list[type[BaseModel]]:
+    """The settings models of the kinds of source that have their own (bot/sources/registry.py)."""
+    return [
+        import_module(f"{package}.settings").SETTINGS
+        for package in sources.SOURCES
+        if find_spec(f"{package}.settings") is not None
+    ]
+
+
 def with_platforms(platforms: Sequence[str]) -> Composed:
-    """The settings with each platform's own mixed in (its fields and checks), and each platform's
-    channel key accepted in `[[services]]` and `[[services.routes]]`. `Settings`, `ServiceSpec` and
-    `RouteSpec` are these, built once from the registry when this module loads (bot/chat/registry.py)."""
+    """The settings with each kind of source's and each platform's own mixed in (their fields and
+    checks), and each platform's channel key accepted in `[[services]]` and `[[services.routes]]`.
+    `Settings`, `ServiceSpec` and `RouteSpec` are these, built once from the registries when this module
+    loads (bot/sources/registry.py, bot/chat/registry.py)."""
     owned = [import_module(f"{package}.settings") for package in platforms]
     channels = tuple(module.CHANNELS for module in owned)
     route: Any = create_model("RouteSpec", __base__=(RouteSpec, *channels), __module__=__name__)
@@ -449,7 +460,7 @@ def with_platforms(platforms: Sequence[str]) -> Composed:
     services = Settings.model_fields["services"]
     settings: Any = create_model(
         "Settings",
-        __base__=(Settings, *(module.SETTINGS for module in owned)),
+        __base__=(Settings, *source_settings(), *(module.SETTINGS for module in owned)),
         __module__=__name__,
         services=(list[service], Field(default_factory=list, description=services.description)),
     )
@@ -459,6 +470,16 @@ def with_platforms(platforms: Sequence[str]) -> Composed:
 
 
 CoreSettings = Settings
+M = TypeVar("M", bound=BaseModel)
+
+
+def view(settings: Settings, part: type[M]) -> M:
+    """A source's typed view of its own settings (they are one object, `part` mixed in by the registry)."""
+    if not isinstance(settings, part):
+        raise TypeError(f"{type(settings).__name__} has no {part.__name__} (is its folder registered?)")
+    return settings
+
+
 if not TYPE_CHECKING:  # mypy sees the core alone: a platform's own settings are reached by its Room only
     Settings, ServiceSpec, RouteSpec = with_platforms(registry.PLATFORMS)
 
@@ -572,15 +593,14 @@ class Row(NamedTuple):
 
 
 def describe() -> list[Row]:
-    """Every setting: the core's in the order declared, those its sources mix in, then each registered
-    platform's own."""
-    mixed_in = [b for b in CoreSettings.__bases__ if issubclass(b, BaseModel) and b is not BaseSettings]
-    groups: list[type[BaseModel]] = [CoreSettings, *mixed_in]
+    """Every setting: the core's in the order declared, then each registered kind of source's own, then
+    each registered platform's own."""
+    groups: list[type[BaseModel]] = [CoreSettings, *source_settings()]
     groups += [import_module(f"{package}.settings").SETTINGS for package in registry.PLATFORMS]
     rows, seen = [], {"probes", "services"}  # TOML tables, documented with their sections
     for group in groups:
         for field, info in group.model_fields.items():
-            if field in seen or (group is CoreSettings and any(field in m.model_fields for m in mixed_in)):
+            if field in seen:
                 continue
             seen.add(field)
             secret = info.annotation in (SecretStr, SecretStr | None)

@@ -1,13 +1,14 @@
 """`statusbot doctor`: check the whole set-up, one line per check, with a fix for each failure.
 
-`plan` lists the checks the settings call for: the database, each service's status page, the Anthropic
-key, the signals, then each chat platform's own checks (its folder's doctor.py: token, scopes, each
-channel the bot posts to, …). Each check is a small coroutine answering a `Check`; `run_checks` runs
-them all at once, each under its own time limit, so one hanging service cannot hang the run, and
-turns any exception into a failed check with a one-line reason. Checks for what is not configured are
-skipped and count as passing. Answers several checks need (a platform's "who am I") are fetched once
-(`Doctor.once`); a check that needs a working token is skipped while the token fails, so one broken
-piece gives one failing line. No secret is ever printed.
+`plan` lists the checks the settings call for: the database, then each kind of source's own (its
+folder's checks.py: each service's status page, the Anthropic key, the signals), then each chat
+platform's own (its folder's doctor.py: token, scopes, each channel the bot posts to, …). Each check
+is a small coroutine answering a `Check`; `run_checks` runs them all at once, each under its own time
+limit, so one hanging service cannot hang the run, and turns any exception into a failed check with a
+one-line reason. Checks for what is not configured are skipped and count as passing. Answers several
+checks need (a platform's "who am I") are fetched once (`Doctor.once`); a check that needs a working
+token is skipped while the token fails, so one broken piece gives one failing line. No secret is ever
+printed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,11 +31,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.chat.room import rooms
-from bot.config import ServiceSpec, Settings
-from bot.sources.probes.kinds import ANTHROPIC_VERSION
-from bot.sources.signals.health import freshness
-from bot.sources.statuspage.client import USER_AGENT, FetchError, StatuspageClient
-from bot.sources.statuspage.parse import ParseError, parse_incidents, parse_summary
+from bot.config import Settings
+from bot.sources.kind import source_kinds
+from bot.sources.statuspage.client import USER_AGENT
 from bot.store.db import alembic_config, make_engine
 
 CHECK_TIMEOUT = 10.0
@@ -43,10 +41,6 @@ NOT_CONFIGURED = "not configured"
 T = TypeVar("T")
 
 UPGRADE = "run `statusbot db upgrade`"
-PAGE_DOWN = (
-    "check STATUSPAGE_URL and this host's network; if both are right, the page itself is failing and "
-    "statusbot catches up once it answers"
-)
 
 
 @dataclass(frozen=True)
@@ -112,10 +106,10 @@ class Doctor:
 
 # ------------------------------------------------------------------------------------------- database
 async def check_database(doctor: Doctor) -> Check:
-    return await _in_daemon_thread(lambda: _database(doctor.settings.database_url))
+    return await in_daemon_thread(lambda: _database(doctor.settings.database_url))
 
 
-async def _in_daemon_thread(work: Callable[[], T]) -> T:
+async def in_daemon_thread(work: Callable[[], T]) -> T:
     """Not asyncio.to_thread: asyncio.run waits for the default executor at exit, so a database that never
     answers would hang doctor after its check had timed out."""
     loop = asyncio.get_running_loop()
@@ -170,80 +164,6 @@ def _revision(url: str) -> str | None:
         engine.dispose()
 
 
-# -------------------------------------------------------------------------------------------- signals
-async def check_signals(doctor: Doctor) -> Check:
-    """With a signal token set, signals should arrive: none for a while means a reporter is misconfigured."""
-    settings = doctor.settings
-    if not settings.signal_tokens():
-        return skipped(f"{NOT_CONFIGURED} (no STATUSBOT_SIGNALS_TOKEN)")
-    stale = timedelta(minutes=settings.signals_stale_minutes)
-    found = await _in_daemon_thread(lambda: freshness(settings.database_url, datetime.now(UTC), stale))
-    return passed(found.detail) if found.ok else failed(found.detail, found.fix or "")
-
-
-# ---------------------------------------------------------------------------------------- status page
-async def check_status_page(doctor: Doctor, service: ServiceSpec) -> Check:
-    base = service.page_base
-    client = StatuspageClient(base, doctor.settings.http_timeout)
-    try:
-        summary, _ = await client.fetch("/api/v2/summary.json")
-        incidents, _ = await client.fetch("/api/v2/incidents.json")
-    except FetchError as exc:
-        return failed(str(exc), PAGE_DOWN)
-    finally:
-        await client.aclose()
-    try:
-        components = parse_summary(summary.body, service.name).components
-        found = parse_incidents(incidents.body, service.name)
-    except ParseError as exc:
-        return failed(
-            f"{base} answers, but not like a Statuspage: {exc}",
-            "set STATUSPAGE_URL to the base URL of an Atlassian Statuspage (its JSON API is under /api/v2/)",
-        )
-    return passed(f"{base} answers and parses ({len(components)} components, {len(found)} incidents)")
-
-
-# ---------------------------------------------------------------------------------------- Anthropic
-async def check_anthropic(doctor: Doctor) -> Check:
-    key = doctor.settings.anthropic_api_key
-    if key is None:
-        return skipped(f"{NOT_CONFIGURED} (no ANTHROPIC_API_KEY: the Anthropic probes are off)")
-    base = str(doctor.settings.anthropic_base_url).rstrip("/")
-    headers = {"x-api-key": key.get_secret_value(), "anthropic-version": ANTHROPIC_VERSION}
-    response = await doctor.get(f"{base}/v1/models", params={"limit": 1}, headers=headers)
-    status, why = response.status_code, _anthropic_error(response)
-    if status == 200:
-        return passed(f"{base} accepts the key (GET /v1/models)")
-    if status == 429:
-        return passed(f"{base} accepts the key, but is rate-limiting it right now ({why})")
-    if status == 401:
-        return failed(
-            f"{base} refuses the key ({why})",
-            "set ANTHROPIC_API_KEY to an active key from console.anthropic.com → Settings → API keys",
-        )
-    if status == 403:
-        return failed(
-            f"the key may not use the API ({why})",
-            "use a key of a workspace with API access (console.anthropic.com → Settings → API keys)",
-        )
-    if status == 404:
-        return failed(
-            f"there is no Anthropic API at {base} ({why})",
-            "check ANTHROPIC_BASE_URL (default https://api.anthropic.com)",
-        )
-    return failed(
-        f"{base} answers {why}", "the API itself is failing: try again later (statusbot's probes report such outages)"
-    )
-
-
-def _anthropic_error(response: httpx.Response) -> str:
-    try:
-        kind = response.json()["error"]["type"]
-    except (ValueError, KeyError, TypeError):
-        kind = response.reason_phrase
-    return f"HTTP {response.status_code} {kind}".strip()
-
-
 # --------------------------------------------------------------------------------------------- plan
 @dataclass(frozen=True)
 class Spec:
@@ -254,18 +174,11 @@ class Spec:
 
 def plan(settings: Settings) -> list[Spec]:
     """The checks these settings call for, in the order they are printed."""
-    services = settings.effective_services()
     specs = [
         Spec("database", check_database, f"check DATABASE_URL (and that the database server is up), then {UPGRADE}")
     ]
-    specs += [
-        Spec(named("status page", s.name, len(services)), partial(check_status_page, service=s), PAGE_DOWN)
-        for s in services
-    ]
-    specs += [
-        Spec("anthropic api", check_anthropic, "check ANTHROPIC_BASE_URL and this host's network"),
-        Spec("signals", check_signals, "check DATABASE_URL"),
-    ]
+    for kind in source_kinds():
+        specs += kind.checks(settings)
     for room in rooms():
         specs += room.checks(settings, room.channels_in_use(settings))
     return specs

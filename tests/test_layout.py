@@ -131,7 +131,7 @@ def test_every_folder_is_packaged_a_new_one_too_without_being_listed(tmp_path: P
         shutil.copy(ROOT / name, tmp_path / name)
     for top in SHIPPED:
         shutil.copytree(ROOT / top, tmp_path / top, ignore=shutil.ignore_patterns("__pycache__"))
-    for new in ("bot/chat/teams", "bot/sources/feedx"):  # a contributor's new platform and source
+    for new in ("bot/chat/newchat", "bot/sources/newsource"):  # a contributor's new platform and source
         (tmp_path / new).mkdir()
         (tmp_path / new / "__init__.py").write_text("")
     folders = {
@@ -139,6 +139,6 @@ def test_every_folder_is_packaged_a_new_one_too_without_being_listed(tmp_path: P
         for p in (tmp_path / "bot").rglob("__init__.py")
     }
     found = set(packaged(tmp_path))
-    assert {"bot.chat.teams", "bot.sources.feedx"} <= folders <= found
+    assert {"bot.chat.newchat", "bot.sources.newsource"} <= folders <= found
     assert {"bot.migrations", "bot.migrations.versions", "bot.templates"} <= found
     assert found - folders == {"bot.migrations", "bot.migrations.versions", "bot.templates"}

@@ -2,7 +2,8 @@
 
 A `Source` starts (schedules its work on the leader's scheduler), stops (when this replica stops
 leading; it may start again), reports its `health` (under `where` in /healthz) and closes its
-connections. The sources a bot runs are built from bot/sources/registry.py, one line per kind. Each keeps its
+connections. The sources a bot runs are built from bot/sources/registry.py, one line per kind (its
+sources.py). Each keeps its
 bookkeeping in a `Tracker`: one `SourceState` row (last success, failures in a row, last error, the
 first silent import) and the backoff after failures: the n-th failure in a row waits
 interval · 2^(n-1) before the next try, at most `MAX_BACKOFF`. A failure is one warning line; the
@@ -15,7 +16,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import import_module
 from typing import Protocol
 
 import httpx
@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.incidents import IncidentEngine
 from bot.metrics import Metrics
-from bot.sources import registry
+from bot.sources.kind import source_kinds
 from bot.store.db import Database
 from bot.store.models import SourceState
 
@@ -142,7 +142,4 @@ class Context:
 
 def build_sources(context: Context) -> list[Source]:
     """Every registered kind's sources, in the registry's order."""
-    built: list[Source] = []
-    for module in registry.SOURCES:
-        built += import_module(module).sources(context)
-    return built
+    return [source for kind in source_kinds() for source in kind.sources(context)]

@@ -1,4 +1,4 @@
-"""The Alertmanager receiver's settings (mixed into `bot.config.Settings`)."""
+"""The Alertmanager receiver's settings (its SETTINGS, mixed into `bot.config.Settings` by the registry)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,6 @@ class AlertmanagerSettings(BaseModel):
     def alert_matchers(self) -> dict[str, str]:
         pairs = (part.strip().split("=", 1) for part in self.alertmanager_match.split(","))
         return {name.strip(): value.strip() for name, value in pairs}
+
+
+SETTINGS = AlertmanagerSettings

@@ -1,4 +1,5 @@
-"""The signal API's settings (mixed into `bot.config.Settings`; env names are the aliases)."""
+"""The signal API's settings: its SETTINGS, mixed into `bot.config.Settings` by the registry (env names are
+the aliases)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,6 @@ class SignalSettings(BaseModel):
         if self.signals_token is None:
             return []
         return [part.strip() for part in self.signals_token.get_secret_value().split(",") if part.strip()]
+
+
+SETTINGS = SignalSettings
