@@ -157,6 +157,19 @@ async def test_a_first_run_on_the_real_page_shows_no_negative_figure_anywhere(
         draft = gather(harness.bot.db, view.id, now)
         assert not NEGATIVE.search(" ".join(draft.durations.values()) + draft.summary), view.id
         assert not NEGATIVE.search(render(draft)), view.id
+    # bob's resolution, as each place says it: the console, `show`, the Slack card, the Discord embed, the draft
+    said = re.search(r"resolved by bob after (.+), TTR (.+) — ", resolved_by_bob)
+    assert said is not None, resolved_by_bob
+    after, ttr_text = said.groups()
+    assert f"lasted {after} · " in bob.stdout and f"TTR {ttr_text} · " in bob.stdout, bob.stdout
+    bob_card = card(next(i for i in _incidents(harness) if i.id == open_one.id))
+    for rendered in (
+        json.dumps([b.to_dict() for b in parent_blocks(bob_card, now)], ensure_ascii=False),
+        json.dumps(card_embed(bob_card, now).to_dict(), ensure_ascii=False),
+    ):
+        assert f"{after} (resolved)" in rendered, rendered
+    bob_draft = render(gather(harness.bot.db, bob_card.id, now))
+    assert f"UTC ({after}), " in bob_draft and f"| Time to resolve (from our detection) | {ttr_text} |" in bob_draft
     figures = stats.compute(harness.bot.db, now, 365, {})
     numbers = [figures.mtta_median_s, figures.mtta_p90_s, figures.mttr_median_s, figures.mttr_p90_s]
     assert all(n >= 0 for n in numbers if n is not None) and figures.mttr_median_s is not None
