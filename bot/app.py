@@ -24,6 +24,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands.context import Services
 from bot.config import Settings, view
 from bot.delivery.worker import DeliveryWorker
+from bot.engine.in_use import ModelsInUse
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
@@ -112,6 +113,7 @@ class StatusBot:
             probes=probe_map,
             reminder_policy=policy,
             auto_resolve=settings.auto_resolve,
+            models_in_use=ModelsInUse(*settings.models_used()),
         )
         services = settings.effective_services()
         self.services = Services(

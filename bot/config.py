@@ -321,6 +321,14 @@ class Settings(BaseSettings):
         validation_alias=_env("STATUSBOT_TIMEZONE", "timezone"),
         description="Time zone of the quiet hours (an IANA name).",
     )
+    models_in_use: str = Field(
+        "",
+        validation_alias=_env("STATUSBOT_MODELS_IN_USE", "models_in_use"),
+        description="Comma-separated API model ids that matter here (e.g. `claude-opus-4-5,claude-sonnet-4-6`). "
+        "A vendor incident that names only other models is marked 'does not affect the models we use', merges "
+        "with none of ours and stays quiet (no reminders, no escalation). Default: the models your probes call "
+        "and the models your own traffic has reported.",
+    )
     auto_resolve: AutoResolve = Field(
         AutoResolve.VENDOR,
         validation_alias=_env("STATUSBOT_AUTO_RESOLVE", "auto_resolve"),
@@ -365,6 +373,12 @@ class Settings(BaseSettings):
 
     def service_of(self, probe: ProbeSpec) -> str:
         return probe.service or self.effective_services()[0].name
+
+    def models_used(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the models set in `models_in_use`, the models the probes call)."""
+        configured = tuple(m.strip() for m in self.models_in_use.split(",") if m.strip())
+        probed = {model for p in self.effective_probes() for _, model in p.streams() if model}
+        return configured, tuple(sorted(probed))
 
     def probe_components(self) -> dict[str, list[str]]:
         """The vendor components each probe stream stands for (its probe's)."""

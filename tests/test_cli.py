@@ -85,7 +85,7 @@ def test_demo_tells_the_whole_story_and_leaves_a_database_to_try(tmp_path: Path)
     assert any(line.startswith("✔ #2 claude  resolved by vendor after 2h 53m, TTR 2h 53m") for line in lines)
     assert f"📝 #2 claude  postmortem draft: {tmp_path / 'postmortem-2.md'} (chart beside it)" in lines
     draft = (tmp_path / "postmortem-2.md").read_text()
-    assert "| Detection lead time | 3m 00s |" in draft and "| Time to acknowledge | 9m 00s (alice) |" in draft
+    assert "| Detection lead time | 1m 54s |" in draft and "| Time to acknowledge | 9m 00s (alice) |" in draft
     assert (tmp_path / "postmortem-2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"Its database is kept in {tmp_path / 'statusbot-demo.db'}. Try, on it:" in lines
     assert "  statusbot ack 3 --by you --db statusbot-demo.db" in lines
@@ -96,7 +96,7 @@ def test_demo_tells_the_whole_story_and_leaves_a_database_to_try(tmp_path: Path)
         assert line.strip() == "…" or _undated(line) in printed, line
     shown = run_cli("show", "2", "--db", str(tmp_path / "statusbot-demo.db"))
     assert shown.returncode == 0, shown.stderr
-    assert "lasted 2h 53m · TTA 9m 00s (alice) · TTR 2h 53m · vendor TTR 2h 50m · lead 3m 00s" in shown.stdout
+    assert "lasted 2h 53m · TTA 9m 00s (alice) · TTR 2h 53m · vendor TTR 2h 50m · lead 1m 54s" in shown.stdout
 
 
 def _undated(line: str) -> str:

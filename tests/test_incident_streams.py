@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.engine import seen_by
@@ -147,3 +147,17 @@ def test_a_stream_alone_still_resolves_its_own_incident(tmp_path: Path, policy: 
     engine.stream_recovered("claude", API)
     incident, rows, bodies = the_incident(engine)
     assert not incident.is_open and bodies[-1] == "Probe api has recovered." and rows[0].state == "recovered"
+
+
+def test_a_vendor_incident_resolved_when_first_seen_never_closes_an_open_probe_incident(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, AutoResolve.VENDOR)
+    engine.stream_failing("claude", API, T0, ["failure"] * 3)
+    clock = engine.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(600)
+    engine.apply_incident(vendor("resolved", T0 - timedelta(hours=3)))  # an old outage, posted after the fact
+    with engine.db.session() as session:
+        ours = session.exec(select(Incident).where(col(Incident.upstream_id).is_(None))).one()
+        theirs = session.exec(select(Incident).where(Incident.upstream_id == "v1")).one()
+    assert ours.is_open and ours.resolved_at is None
+    assert not theirs.is_open and theirs.id != ours.id

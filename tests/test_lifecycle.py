@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot import stats
 from bot.clock import ManualClock, parse_time
+from bot.engine.durations import human_duration
 from bot.engine.events import Actor, IncidentObserved, UpdateObserved
 from bot.engine.incidents import IncidentEngine
 from bot.engine.probes import ProbeMap
@@ -67,7 +68,10 @@ async def test_a_real_incident_with_probes_acked_resolved_and_drafted(tmp_path: 
         draft = build(world.bot.db, incident.id, world.clock.now())
         for update in reversed(real["incident_updates"]):
             assert update["body"].split(".")[0] in draft.markdown
-        assert "| Detection lead time | 3m 02s |" in draft.markdown
+        # the lead counts from when our probe reported it (its threshold crossed), not its first failure
+        assert detected < incident.signalled_at < incident.vendor_acknowledged_at
+        lead = human_duration(incident.vendor_acknowledged_at - incident.signalled_at)
+        assert f"| Detection lead time | {lead} |" in draft.markdown
         assert "| Time to resolve (vendor, started → resolved) | 2h 49m |" in draft.markdown  # 14:53:02 → 17:42:57
         assert "| Time to acknowledge | 20m (alice) |" in draft.markdown
         assert "overloaded_error" in draft.markdown

@@ -10,7 +10,7 @@ from bot.commands.arguments import bounded_int, incident_number
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
-from bot.engine.views import IncidentCard, card, human_duration, live_card, traffic_line
+from bot.engine.views import IncidentCard, card, card_in, human_duration, live_card, traffic_line
 from bot.inputs import printable
 from bot.store import queries, traffic
 from bot.store.models import Incident, ProbeResult
@@ -25,9 +25,10 @@ def _word(status: str) -> str:
 
 def incident_line(view: IncidentCard, now: datetime) -> str:
     owner = f"acked by {view.acknowledged_by}" if view.acknowledged_by else "not acknowledged"
+    notes = [n for n in (view.timing, view.seen_by and f"seen by {view.seen_by}", view.quiet_note) if n]
     return (
         f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
-        f"{human_duration(view.duration(now))}, {owner}"
+        f"{human_duration(view.duration(now))}, {owner}" + "".join(f" · {n}" for n in notes)
     )
 
 
@@ -88,7 +89,7 @@ async def status(ctx: CommandContext, services: Services, args: list[str]) -> An
                 if comps
                 else "no components seen yet"
             )
-            open_ = [card(i) for i in queries.incidents(session) if i.service == name]
+            open_ = [card_in(session, i) for i in queries.incidents(session) if i.service == name]
             lines += [f"{name}: {summary}", *[incident_line(v, now) for v in open_]]
             lines += [] if open_ else [f"{name}: no open incidents."]
             recent = traffic.totals(session, name, now - traffic.RECENT)[:TRAFFIC_MODELS]

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.engine import reminders
+from bot.engine.quiet import quiet
 from bot.engine.reminders import ReminderPolicy
 from bot.engine.timeline import incident_id
 from bot.store.db import Database
@@ -74,6 +75,11 @@ class EngineCore:
         if incident.announced:
             self.enqueue(session, incident, OutboxAction.UPDATE, now, entry.id)
             self.enqueue(session, incident, OutboxAction.REFRESH, now)
+
+    def louder(self, session: Session, incident: Incident, now: datetime) -> None:
+        """An incident that was quiet (impact `none`, no model in use) is not any more: reminders start."""
+        if not quiet(incident):
+            reminders.schedule_first(session, incident, self.reminder_policy, now)
 
     def followups(self, session: Session, incident: Incident, was_open: bool, now: datetime) -> None:
         """On resolution, the postmortem draft goes to the thread; on reopening, reminders start again."""

@@ -9,7 +9,11 @@ the postmortem, `--json` and the stats agree, and none is ever negative.
   neither, and the "from our detection" figures leave them out.
 - **vendor TTR**: the vendor's own `started_at` → resolution.
 - **lead**: how long before the vendor's first update we knew — only when our signal came first.
-  Otherwise "the vendor was first" (or nothing, when the vendor never said anything).
+  Otherwise "the vendor was first" (or nothing, when the vendor never said anything). "We knew" is
+  the moment our first stream reported the incident (crossed its threshold), not the first failure
+  it saw; an incident no stream of ours saw counts from the moment we first read it on the page.
+  The card says it in words (`timing`): "seen 6m 12s before the vendor posted", or "the vendor
+  posted first, 2m 05s before our own signal".
 
 A pair whose end comes before its start (an incident first seen after it resolved, a vendor's
 back-dated time) gives no figure rather than a negative one.
@@ -33,6 +37,18 @@ class Durations:
     lead: timedelta | None
     vendor_first: bool  # the vendor's first update came before (or with) our own detection
     detected: bool  # False: recorded as history, never seen live
+    behind: timedelta | None = None  # how long after the vendor's first update our own stream reported it
+
+    @property
+    def timing(self) -> str | None:
+        """The card's line about who knew first; None when only one side has said anything."""
+        if self.lead is not None:
+            return f"seen {human_duration(self.lead)} before the vendor posted"
+        if self.behind is None:
+            return None
+        if self.behind == ZERO:
+            return "seen as the vendor posted"
+        return f"the vendor posted first, {human_duration(self.behind)} before our own signal"
 
     @property
     def lead_text(self) -> str:
@@ -71,8 +87,10 @@ def compute(
     vendor_started: datetime | None,
     vendor_resolved: datetime | None,
     now: datetime,
+    signalled: datetime | None = None,
 ) -> Durations:
-    ahead, vendor_first = lead(detected, vendor_first_update)
+    """`signalled`: when our first stream reported it (None: no stream of ours did)."""
+    ahead, vendor_first = lead(signalled or detected, vendor_first_update)
     # A retroactive vendor incident is created after the fact: its updates are dated before its start.
     began = min(started, vendor_first_update) if vendor_first_update else started
     return Durations(
@@ -83,6 +101,7 @@ def compute(
         lead=ahead,
         vendor_first=vendor_first,
         detected=detected is not None,
+        behind=span(vendor_first_update, signalled) if signalled is not None and vendor_first else None,
     )
 
 

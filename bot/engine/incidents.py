@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from bot.clock import Clock
 from bot.engine.core import Changes, EngineCore
+from bot.engine.in_use import ModelsInUse
 from bot.engine.lifecycle import Lifecycle
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
@@ -34,10 +35,11 @@ class IncidentEngine:
         probes: ProbeMap | None = None,
         reminder_policy: ReminderPolicy | None = None,
         auto_resolve: AutoResolve = AutoResolve.VENDOR,
+        models_in_use: ModelsInUse | None = None,
     ) -> None:
         self.core = EngineCore(db, list(sinks), clock, on_commit or (lambda: None), reminder_policy)
         self.db, self.clock, self.probes = db, clock, probes or ProbeMap()
-        self.vendor = VendorEvents(self.core, self.probes, auto_resolve)
+        self.vendor = VendorEvents(self.core, self.probes, auto_resolve, models_in_use)
         self.stream_events = StreamEvents(self.core, self.probes, auto_resolve)
         self.lifecycle = Lifecycle(self.core)
         # vendor events: a status page's polls and webhooks

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.engine import seen_by
 from bot.engine.resolution import AutoResolve
@@ -48,31 +48,6 @@ def summary(outcomes: Iterable[str]) -> str:
     return ", ".join(f"{name} ×{n}" for name, n in counts.most_common())
 
 
-def open_vendor_incident(session: Session, service: str, stream: Stream, probes: ProbeMap) -> Incident | None:
-    query = (
-        select(Incident)
-        .where(
-            Incident.service == service,
-            Incident.status != Status.RESOLVED,
-            Incident.kind == Kind.INCIDENT,
-            col(Incident.upstream_id).is_not(None),
-            col(Incident.informational).is_(False),
-        )
-        .order_by(col(Incident.started_at).desc())
-    )
-    return next((i for i in session.exec(query) if probes.covers(stream.key, i.components)), None)
-
-
-def open_probe_incident(
-    session: Session, service: str, components: list[dict[str, str]], probes: ProbeMap
-) -> Incident | None:
-    """An open incident only our streams know of, one of whose streams stands for these components."""
-    for incident in seen_by.open_stream_incidents(session, service):
-        if any(probes.covers(row.stream, components) for row in seen_by.of_incident(session, incident)):
-            return incident
-    return None
-
-
 def last_stream_incident(session: Session, service: str, stream: Stream) -> Incident | None:
     return seen_by.last_incident(session, service, stream.key)
 
@@ -85,13 +60,29 @@ def new_stream_incident(service: str, stream: Stream, since: datetime, degraded:
         upstream_id=None,
         kind=Kind.INCIDENT,
         probe_name=stream.key,
-        title=f"{service}: {stream.label[0].lower()}{stream.label[1:]} sees {what}",
+        title=f"{service}: {_lower(stream.label)} sees {what}",
         status=Status.INVESTIGATING,
         impact="minor" if degraded else "major",
         started_at=since,
         detected_at=since,
         updated_at=now,
     )
+
+
+def retitle(session: Session, incident: Incident) -> None:
+    """An incident only our streams know of, seen by several, is titled by all of them:
+    `claude: probe api on claude-opus-4-5 and probe api on claude-sonnet-4-6 see errors`."""
+    rows = seen_by.of_incident(session, incident)
+    if incident.upstream_id is not None or len(rows) < 2:
+        return
+    names = [_lower(seen_by.stream_of(row).label) for row in rows]
+    shown = names if len(names) <= 3 else [*names[:2], f"{len(names) - 2} more streams"]
+    what = "slow responses" if incident.title.endswith(" slow responses") else "errors"
+    incident.title = f"{incident.service}: {', '.join(shown[:-1])} and {shown[-1]} see {what}"
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
 
 
 def note_failing(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.engine.quiet import quiet
 from bot.engine.timeline import STATUSBOT, add_entry, incident_id
 from bot.engine.views import human_duration
 from bot.store.models import EntryKind, Incident, Kind, Reminder
@@ -58,7 +59,7 @@ class ReminderPolicy:
 
 
 def schedule_first(session: Session, incident: Incident, policy: ReminderPolicy | None, now: datetime) -> None:
-    if policy is None or incident.kind != Kind.INCIDENT or incident.informational:
+    if policy is None or incident.kind != Kind.INCIDENT or quiet(incident):
         return
     if incident.acknowledged_at is None and incident.is_open:
         session.merge(Reminder(incident_id=incident_id(incident), due_at=now + policy.every))
@@ -71,7 +72,7 @@ def due(session: Session, now: datetime) -> list[Reminder]:
 def step(session: Session, reminder: Reminder, policy: ReminderPolicy, now: datetime) -> Incident | None:
     """Send (returns the incident, with its new entry flushed), postpone, or drop one due reminder."""
     incident = session.get(Incident, reminder.incident_id)
-    if incident is None or not incident.is_open or incident.acknowledged_at is not None:
+    if incident is None or not incident.is_open or incident.acknowledged_at is not None or quiet(incident):
         session.delete(reminder)
         return None
     later = max(

@@ -29,6 +29,7 @@ def record_failing(session: Session, incident: Incident, stream: Stream, since: 
     row.failing_since = min(row.failing_since, since)
     session.add(row)
     incident.probe_name = incident.probe_name or stream.key
+    incident.signalled_at = min(incident.signalled_at or now, now)
 
 
 def record_recovered(session: Session, incident: Incident, stream: Stream, now: datetime) -> None:

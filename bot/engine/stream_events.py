@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.engine import probes, seen_by
+from bot.engine import correlate, probes, seen_by
 from bot.engine.core import EngineCore
 from bot.engine.probes import ProbeMap
 from bot.engine.resolution import AutoResolve
@@ -56,6 +56,7 @@ class StreamEvents:
                 core.followups(session, incident, False, now)
             else:
                 probes.note_failing(session, incident, stream, since, summary, now)
+                probes.retitle(session, incident)
                 core.publish(session, incident, last_entry(session, incident), now)
             session.commit()
         core.committed()
@@ -95,7 +96,7 @@ class StreamEvents:
             last = probes.last_stream_incident(session, service, stream)
             if last is not None:
                 return last
-        return probes.open_vendor_incident(session, service, stream, self.probes)
+        return correlate.stream_target(session, service, stream, self.probes)
 
     @staticmethod
     def _open_incident(session: Session, service: str, stream: Stream) -> Incident | None:

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
 
-from bot.engine import probes, seen_by
+from bot.engine import correlate, model_names, probes, seen_by
 from bot.engine.core import Changes, EngineCore
 from bot.engine.events import ComponentObserved, IncidentObserved, PageSnapshot
+from bot.engine.in_use import ModelsInUse
 from bot.engine.probes import ProbeMap
+from bot.engine.quiet import quiet
 from bot.engine.resolution import AutoResolve
 from bot.engine.timeline import STATUSBOT, VENDOR, add_entry, incident_id, resolve_incident
 from bot.store.models import ComponentState, EntryKind, Incident, Kind, OutboxAction, Status, TimelineEntry
@@ -47,10 +49,13 @@ ABSENCES_TO_CLOSE = 2  # consecutive complete polls that must agree an incident 
 
 
 class VendorEvents:
-    def __init__(self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve) -> None:
+    def __init__(
+        self, core: EngineCore, probe_map: ProbeMap, auto_resolve: AutoResolve, in_use: ModelsInUse | None = None
+    ) -> None:
         self.core = core
         self.probes = probe_map
         self.auto_resolve = auto_resolve
+        self.in_use = in_use or ModelsInUse()
         # Open incidents missing from the last complete poll(s), by (service, source, kind, upstream
         # id). Kept in memory: after a restart the count starts again, which only ever closes later.
         self._absent: dict[tuple[str, str, str, str], int] = {}
@@ -101,6 +106,7 @@ class VendorEvents:
             if is_new:
                 incident.informational = self.probes.informational(_components(session, event))
             was_open = is_new or incident.is_open
+            was_quiet = not is_new and quiet(incident)
             before = _card_fields(incident)
             # An older view (a webhook delivered late, after a newer one): its updates are recorded,
             # but its status, title and components are not, or it would undo what we already know.
@@ -108,6 +114,7 @@ class VendorEvents:
             new_entries = [] if stale else _reopen_if_relisted(session, incident, event, now)
             new_entries += _record_updates(session, incident, event, now)
             if not stale:
+                self._read_models(session, incident, event)
                 _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
             if incident.is_open:
                 for entry in new_entries:
@@ -124,6 +131,8 @@ class VendorEvents:
                 session.rollback()
                 return changes
             core.followups(session, incident, was_open, now)
+            if was_quiet and incident.announced:
+                core.louder(session, incident, now)
             incident.updated_at = now
             session.commit()
             if is_new and silent:
@@ -207,20 +216,33 @@ class VendorEvents:
         self.core.followups(session, incident, True, now)
 
     def _correlate(self, session: Session, event: IncidentObserved, now: datetime) -> Incident | None:
-        """A new vendor incident for an outage our probes already reported joins that incident."""
-        if event.is_maintenance:
+        """A new vendor incident for an outage our streams already reported joins that incident (see
+        bot/engine/correlate.py); one already resolved when first seen, or naming only models nobody
+        here uses, joins none."""
+        if event.is_maintenance or event.is_resolved:
             return None
-        components = _components(session, event)
-        incident = probes.open_probe_incident(session, event.service, components, self.probes)
+        components, models = _components(session, event), _models(event)
+        if not self.in_use.affected(session, event.service, models):
+            return None
+        incident = correlate.vendor_target(session, event.service, components, models, self.probes)
         if incident is not None:
             first = event.updates[0].at if event.updates else event.started_at
             note = probes.attach_vendor(session, incident, event.source, event.upstream_id, first, now)
             self.core.enqueue(session, incident, OutboxAction.UPDATE, now, note.id)
         return incident
 
+    def _read_models(self, session: Session, incident: Incident, event: IncidentObserved) -> None:
+        """The models the vendor names, and whether any of them is in use here."""
+        incident.models = _models(event)
+        incident.unaffected = not self.in_use.affected(session, event.service, incident.models)
+
     def _hold_for_probes(self, session: Session, incident: Incident) -> bool:
         """Policy `agree`: the vendor's resolution waits while any stream that saw it still fails."""
         return self.auto_resolve == AutoResolve.AGREE and bool(seen_by.failing(session, incident))
+
+
+def _models(event: IncidentObserved) -> list[str]:
+    return model_names.named(event.title, [u.body for u in event.updates])
 
 
 def _find(session: Session, event: IncidentObserved) -> Incident | None:
@@ -388,6 +410,8 @@ def _card_fields(incident: Incident) -> tuple[object, ...]:
         incident.status,
         incident.impact,
         tuple(c["id"] for c in incident.components),
+        tuple(incident.models),
+        incident.unaffected,
         incident.acknowledged_by,
         incident.resolved_at,
     )

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.engine import durations, seen_by
+from bot.engine import durations, model_names, seen_by
 from bot.engine.durations import Durations
 from bot.engine.durations import human_duration as human_duration  # re-exported: renderers import it from here
+from bot.engine.quiet import quiet
 from bot.store.models import EntryKind, Incident, IncidentStream, Kind, Status, StreamState, TimelineEntry
 from bot.store.traffic import RECENT, TrafficTotal, totals
 
@@ -82,11 +83,26 @@ class IncidentCard:
     vendor_started_at: datetime | None = None
     vendor_resolved_at: datetime | None = None
     streams: tuple[StreamView, ...] = ()  # every stream that saw it, first first
+    signalled_at: datetime | None = None  # when our first stream reported it
+    models: tuple[str, ...] = ()  # the models the vendor names (`opus-4.5`)
+    unaffected: bool = False  # the vendor names only models nobody here uses
+    quiet: bool = False  # tracked and shown, no reminders (impact none, no model in use, informational)
 
     @property
     def seen_by(self) -> str:
         """`probe api on claude-opus-4-5 (failing), traffic from checkout on claude-opus-4-5 (recovered)`."""
-        return ", ".join(f"{s.label} ({'failing' if s.failing else 'recovered'})" for s in self.streams)
+        return ", ".join(
+            f"{s.label[:1].lower()}{s.label[1:]} ({'failing' if s.failing else 'recovered'})" for s in self.streams
+        )
+
+    @property
+    def quiet_note(self) -> str | None:
+        """Why an incident stays quiet: it names only models nobody here uses, or has no impact."""
+        if self.unaffected:
+            return f"does not affect the models we use (it names {model_names.labels(self.models)})"
+        if self.quiet and self.impact == "none":
+            return "no impact: tracked quietly, no reminders"
+        return None
 
     @property
     def remarks(self) -> list[str]:
@@ -94,6 +110,7 @@ class IncidentCard:
         notes = ["already in progress when statusbot started"] if self.preexisting else []
         if self.informational:
             notes.append("informational: none of the components your probes use")
+        notes += [self.quiet_note] if self.quiet_note else []
         if self.flapping:
             notes.append("flapping")
         return notes + list(self.traffic)
@@ -126,7 +143,13 @@ class IncidentCard:
             vendor_started=self.vendor_started_at,
             vendor_resolved=self.vendor_resolved_at,
             now=now,
+            signalled=self.signalled_at,
         )
+
+    @property
+    def timing(self) -> str | None:
+        """Who knew first, in words: `seen 6m 12s before the vendor posted` (see durations.py)."""
+        return self.durations(self.resolved_at or self.started_at).timing
 
     def duration(self, now: datetime) -> timedelta:
         return self.durations(now).lasted
@@ -142,7 +165,7 @@ class IncidentCard:
     @property
     def lead_time(self) -> timedelta | None:
         """How much earlier we knew than the vendor said so; None unless we were first."""
-        return durations.lead(self.detected_at, self.vendor_acknowledged_at)[0]
+        return durations.lead(self.signalled_at or self.detected_at, self.vendor_acknowledged_at)[0]
 
 
 @dataclass(frozen=True)
@@ -215,6 +238,10 @@ def card(incident: Incident, traffic: tuple[str, ...] = (), streams: tuple[Strea
         vendor_started_at=incident.vendor_started_at,
         vendor_resolved_at=incident.vendor_resolved_at,
         streams=streams,
+        signalled_at=incident.signalled_at,
+        models=tuple(incident.models),
+        unaffected=incident.unaffected,
+        quiet=quiet(incident),
     )
 
 

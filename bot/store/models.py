@@ -62,9 +62,12 @@ class Incident(SQLModel, table=True):
     preexisting: bool = False
     probe_name: str | None = None  # the key of the first stream that saw it (see IncidentStream for all)
     informational: bool = False  # the vendor's incident touches none of the components our probes map
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # the vendor names
+    unaffected: bool = False  # the vendor names only models nobody here uses
     flapping: bool = False
     started_at: datetime = _time(nullable=False)
     detected_at: datetime | None = _time()  # None: recorded as history (first start, backfill), never seen live
+    signalled_at: datetime | None = _time()  # when our first stream reported it (crossed its threshold)
     vendor_acknowledged_at: datetime | None = _time()
     acknowledged_at: datetime | None = _time()
     acknowledged_by: str | None = None

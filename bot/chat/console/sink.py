@@ -65,6 +65,9 @@ class ConsoleSink:
         facts.append(f"started {incident.started_at:%Y-%m-%d %H:%M} UTC")
         if not incident.vendor_confirmed:
             facts.append(incident.vendor_status)
+        timing = incident.timing
+        facts += [timing] if timing else []
+        facts += [f"seen by {clean(incident.seen_by)}"] if incident.streams else []
         facts += incident.remarks
         link = f"  {incident.shortlink}" if incident.shortlink else ""
         self._write(

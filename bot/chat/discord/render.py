@@ -71,8 +71,9 @@ def _card_fields(card: IncidentCard, now: datetime) -> list[tuple[str, str, bool
         ("Components", escape(", ".join(card.components)) or "not named", False),
         ("Started", when(card.started_at), True),
         ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id), True),
-        ("Lead time", card.durations(now).lead_text, True),
+        *([("Lead", timing, False)] if (timing := card.timing) else []),
         *([("Vendor", card.vendor_status, False)] if card.probe else []),
+        *([("Seen by", escape(card.seen_by), False)] if card.streams else []),
     ]
 
 

@@ -74,10 +74,14 @@ def parent_blocks(card: IncidentCard, now: datetime) -> list[Block]:
         ("Started", when(card.started_at)),
         ("Acknowledged by", person(card.acknowledged_by, card.acknowledged_by_id)),
         ("Duration", human_duration(card.duration(now)) + ("" if card.is_open else " (resolved)")),
-        ("Detection lead", card.durations(now).lead_text),
     ]
+    timing = card.timing
+    if timing:
+        fields.append(("Lead", timing))
     if card.probe:
         fields.append(("Vendor", escape(card.vendor_status)))
+    if card.streams:
+        fields.append(("Seen by", escape(card.seen_by)))
     context = [f"#{card.id} · {escape(card.service)}"]
     if card.shortlink:
         context.append(f"<{card.shortlink}|status page>")

@@ -1,0 +1,14 @@
+"""Which incidents are tracked and shown but never remind or escalate."""
+
+from __future__ import annotations
+
+from bot.store.models import Incident
+
+
+def quiet(incident: Incident) -> bool:
+    """Tracked and shown, but no reminders and no escalation: a vendor incident of impact `none`, one
+    on components our probes do not map, or one that names only models nobody here uses — unless one
+    of our own streams saw it."""
+    if incident.probe_name is not None:
+        return False
+    return incident.informational or incident.unaffected or incident.impact == "none"
