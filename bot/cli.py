@@ -325,18 +325,20 @@ def status(as_json: JsonFlag = False, db: Db = None) -> None:
     """Components and open incidents, from the database."""
 
     def show(settings: Settings, database: Database) -> None:
+        from bot.engine.views import card_in
         from bot.serialize import component_json, incident_json
         from bot.store import queries
 
         with database.session() as session:
             comps = queries.components(session)
             open_ = queries.incidents(session)
+            views = [card_in(session, i) for i in open_]
         now = _now()
         if as_json:
             _emit(
                 {
                     "components": [component_json(c) for c in comps],
-                    "open_incidents": [incident_json(i, now) for i in open_],
+                    "open_incidents": [incident_json(i, now, v) for i, v in zip(open_, views, strict=True)],
                 }
             )
             return
@@ -388,13 +390,15 @@ def incidents(
     """Open incidents (or all, newest first)."""
 
     def show(settings: Settings, database: Database) -> None:
+        from bot.engine.views import card_in
         from bot.serialize import incident_json
         from bot.store import queries
 
         with database.session() as session:
             rows = queries.incidents(session, include_resolved=all_, limit=limit)
+            views = [card_in(session, i) for i in rows]
         if as_json:
-            _emit([incident_json(i, _now()) for i in rows])
+            _emit([incident_json(i, _now(), v) for i, v in zip(rows, views, strict=True)])
             return
         _print_table(rows, _now())
         if not rows:
@@ -409,14 +413,16 @@ def show(incident_id: IncidentArg, as_json: JsonFlag = False, db: Db = None) -> 
     number = _incident_number(incident_id)
 
     def show_one(settings: Settings, database: Database) -> None:
+        from bot.engine.views import card_in
         from bot.serialize import entry_json, incident_json
         from bot.store import queries
 
         with database.session() as session:
             incident = _get(session, number)
             entries = queries.timeline(session, number)
+            view = card_in(session, incident)
         if as_json:
-            _emit({**incident_json(incident, _now()), "timeline": [entry_json(e) for e in entries]})
+            _emit({**incident_json(incident, _now(), view), "timeline": [entry_json(e) for e in entries]})
             return
         for line in _describe(incident, entries):
             typer.echo(line)

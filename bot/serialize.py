@@ -17,8 +17,9 @@ def _seconds(delta: timedelta | None) -> float | None:
     return round(delta.total_seconds(), 3) if delta is not None else None
 
 
-def incident_json(incident: Incident, now: datetime | None = None) -> dict[str, Any]:
-    view: IncidentCard = card(incident)
+def incident_json(incident: Incident, now: datetime | None = None, view: IncidentCard | None = None) -> dict[str, Any]:
+    """`view`: the card with the streams that saw it (`views.card_in`); without it, `streams` is empty."""
+    view = view or card(incident)
     figures = view.durations(now or datetime.now(UTC))
     return {
         "id": view.id,
@@ -44,6 +45,19 @@ def incident_json(incident: Incident, now: datetime | None = None) -> dict[str, 
         "duration_s": _seconds(figures.lasted),
         "vendor_time_to_resolve_s": _seconds(figures.vendor_ttr),
         "vendor_was_first": figures.vendor_first,
+        "signalled_at": _time(view.signalled_at),
+        "models": list(view.models),
+        "affects_models_in_use": not view.unaffected,
+        "streams": [
+            {
+                "key": s.key,
+                "source": s.source,
+                "model": s.model,
+                "failing": s.failing,
+                "first_seen": _time(s.first_seen),
+            }
+            for s in view.streams
+        ],
     }
 
 

@@ -4,11 +4,14 @@ failure rates) and the status page fake, in simulated time."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.config import ProbeSpec
 from bot.engine import seen_by
 from bot.engine.views import card_in
@@ -20,6 +23,11 @@ OPUS, SONNET = "claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929"
 PROBES = [ProbeSpec(name="api", kind="anthropic_messages", models=[OPUS, SONNET], components=[pw.API_COMPONENT])]
 SCENARIO = pw.Scenario.load()
 OUTAGE = "demo0outage1"
+
+
+def world_db(tmp: Path) -> Path:
+    """The world's database file (tests/probe_world.py)."""
+    return tmp / "probes.db"
 
 
 def vendor_doc(*named: tuple[str, str], status: str | None = None) -> dict[str, Any]:
@@ -69,6 +77,15 @@ async def test_two_models_failing_at_once_are_one_incident_and_the_vendors_joins
         assert view.vendor_status == "acknowledged by the vendor"
         assert view.timing is not None and view.timing.startswith("seen ") and "before the vendor posted" in view.timing
         assert any("The vendor has acknowledged this outage on its status page." in line for line in world.lines())
+        shown = json.loads(
+            CliRunner().invoke(app, ["show", str(incident.id), "--json", "--db", str(world_db(tmp_path))]).stdout
+        )
+        assert shown["models"] == ["opus-4.1"] and shown["affects_models_in_use"] is True
+        assert [(s["key"], s["model"], s["failing"]) for s in shown["streams"]] == [
+            (f"api:{OPUS}", OPUS, True),
+            (f"api:{SONNET}", SONNET, True),
+        ]
+        assert shown["lead_time_s"] > 0 and shown["signalled_at"] is not None
 
 
 async def test_a_vendor_incident_naming_another_model_or_an_unused_one_merges_with_nothing(tmp_path: Path) -> None:
@@ -112,3 +129,27 @@ async def test_a_vendor_incident_resolved_when_first_seen_leaves_the_probe_incid
             theirs = session.exec(select(Incident).where(Incident.upstream_id == "past1")).one()
         assert ours.is_open and ours.upstream_id is None
         assert not theirs.is_open and theirs.id != ours.id
+
+
+async def test_claude_status_and_the_card_show_who_saw_it_and_what_it_concerns(tmp_path: Path) -> None:
+    from bot.commands.context import CommandContext
+    from bot.commands.handlers import status
+    from bot.engine.events import Actor
+
+    async with probe_world(tmp_path, model_error_rates={OPUS: 1.0}, probes=PROBES) as world:
+        await start(world)
+        await world.run_streams_until(120)
+        world.page.serve(
+            incidents=vendor_doc(
+                (OUTAGE, "Elevated errors on Claude Opus 4.1"), ("haiku1", "Elevated errors on Claude Haiku 3.5")
+            )
+        )
+        world.clock.set(max(world.clock.now(), SCENARIO.at(4)))
+        await world.poll()
+        answer = await status(CommandContext(Actor("alice", "U1", "slack")), world.bot.services, [])
+
+        [ours] = [line for line in answer.lines if "Claude Opus 4.1" in line]
+        assert ours.startswith("#1 Elevated errors on Claude Opus 4.1 — investigating")
+        assert "seen by probe api on claude-opus-4-1-20250805 (failing)" in ours and "before the vendor posted" in ours
+        [haiku] = [line for line in answer.lines if "Haiku 3.5" in line]
+        assert haiku.endswith("does not affect the models we use (it names Haiku 3.5)")

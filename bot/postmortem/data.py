@@ -119,11 +119,12 @@ def _summary(view: IncidentCard, figures: Durations) -> str:
     )
     what = "maintenance" if view.kind == "maintenance" else "incident"
     text = f"{view.service} {what} from {view.started_at:%Y-%m-%d %H:%M} UTC{span}, {view.impact} impact."
+    ours = ", ".join(f"{s.label[:1].lower()}{s.label[1:]}" for s in view.streams) or f"probe `{view.probe}`"
     if view.probe and view.vendor_confirmed:
-        first = "saw it first" if figures.lead is not None else "saw it too"
-        text += f" Our probe `{view.probe}` {first}; the vendor confirmed it on its status page."
+        first = f"saw it first ({figures.timing})" if figures.lead is not None else "saw it too"
+        text += f" Ours ({ours}) {first}; the vendor confirmed it on its status page."
     elif view.probe:
-        text += f" Only our probe `{view.probe}` saw it; the vendor never acknowledged it."
+        text += f" Only ours ({ours}) saw it; the vendor never acknowledged it."
     else:
         text += " Reported by the vendor's status page."
     if not figures.detected:
