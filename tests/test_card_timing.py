@@ -137,3 +137,35 @@ def test_impact_none_is_tracked_quietly_until_it_rises(tmp_path: Path) -> None:
         [reminder] = session.exec(select(Reminder)).all()
     assert reminder.due_at == clock.now() + timedelta(minutes=15)
     assert not the_card(engine).quiet
+
+
+def test_models_in_use_default_to_the_probed_ones_and_those_the_traffic_reported(tmp_path: Path) -> None:
+    from bot.engine.in_use import ModelsInUse
+    from bot.store.models import TrafficRollup
+
+    db = Database(f"sqlite:///{tmp_path / 'in_use.db'}")
+    db.upgrade()
+    with db.session() as session:
+        session.add(
+            TrafficRollup(
+                service="claude",
+                source="checkout",
+                model="claude-3-5-haiku-20241022",
+                start=T0,
+                seconds=60,
+                sender="calls:app",
+                ok=10,
+                received_at=T0,
+            )
+        )
+        session.commit()
+        in_use = ModelsInUse(probed=(OPUS,))
+        assert in_use.ids(session, "claude") == {OPUS, "claude-3-5-haiku-20241022"}
+        assert in_use.affected(session, "claude", ["haiku-3.5"]) and in_use.affected(session, "claude", ["opus"])
+        assert not in_use.affected(session, "claude", ["sonnet-4.6"])
+        assert in_use.affected(session, "claude", [])  # names none: it may concern anyone
+        configured = ModelsInUse(configured=("claude-sonnet-4-6",), probed=(OPUS,))
+        assert configured.affected(session, "claude", ["sonnet-4.6"]) and not configured.affected(
+            session, "claude", ["opus-4.5"]
+        )
+        assert ModelsInUse().affected(session, "other", ["opus-4.5"])  # nothing known in use: not marked
