@@ -115,4 +115,5 @@ def test_every_real_title_that_names_a_model_family_is_read() -> None:
         else:
             assert names == [], title
     naming = [t for t, names in reading.items() if names]
-    assert len(titles) >= 150 and len(naming) >= 50  # 200 incidents, 64 naming models on 2026-12-02
+    # 200 incidents (117 distinct titles); 122 of them (62 titles) name a model, on 2026-12-02
+    assert len(titles) >= 150 and len(naming) >= 50
