@@ -126,6 +126,7 @@ class StatusBot:
             probe_components,
             self.metrics,
             {s.name: s.page_base for s in services},
+            probe_streams=tuple(settings.probe_streams()),
         )
         for platform in self.platforms:
             platform.bind(self.services)

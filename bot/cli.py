@@ -325,20 +325,23 @@ def status(as_json: JsonFlag = False, db: Db = None) -> None:
     """Components and open incidents, from the database."""
 
     def show(settings: Settings, database: Database) -> None:
+        from bot.engine.probe_lines import stream_line
         from bot.engine.views import card_in
         from bot.serialize import component_json, incident_json
-        from bot.store import queries
+        from bot.store import probe_status, queries
 
         with database.session() as session:
             comps = queries.components(session)
             open_ = queries.incidents(session)
             views = [card_in(session, i) for i in open_]
+            streams = probe_status.statuses(session, settings.probe_streams())
         now = _now()
         if as_json:
             _emit(
                 {
                     "components": [component_json(c) for c in comps],
                     "open_incidents": [incident_json(i, now, v) for i, v in zip(open_, views, strict=True)],
+                    "probes": [s.json() for s in streams],
                 }
             )
             return
@@ -351,6 +354,8 @@ def status(as_json: JsonFlag = False, db: Db = None) -> None:
                 typer.echo("  no components seen yet (is `statusbot run` running?)")
         typer.echo(f"open incidents: {len(open_)}")
         _print_table(open_, now)
+        for stream in streams:
+            typer.echo(stream_line(stream, now))
 
     _reading(show, db)
 

@@ -226,6 +226,13 @@ class Settings(BaseSettings):
         validation_alias=_env("STATUSBOT_PROBE_INTERVAL", "probe_interval"),
         description="Seconds between probes while all is well.",
     )
+    probe_fast_interval: PositiveSeconds = Field(
+        10.0,
+        validation_alias=_env("STATUSBOT_PROBE_FAST_INTERVAL", "probe_fast_interval"),
+        description="Seconds between the free probes of each model (`count_tokens` and `GET /v1/models/{id}`, "
+        "each at this interval, staggered so one of them runs every half of it); the paid Messages call runs "
+        "at `probe_interval`.",
+    )
     probe_recheck: PositiveSeconds = Field(
         15.0,
         validation_alias=_env("STATUSBOT_PROBE_RECHECK", "probe_recheck"),
@@ -379,6 +386,10 @@ class Settings(BaseSettings):
         configured = tuple(m.strip() for m in self.models_in_use.split(",") if m.strip())
         probed = {model for p in self.effective_probes() for _, model in p.streams() if model}
         return configured, tuple(sorted(probed))
+
+    def probe_streams(self) -> list[tuple[str, str | None]]:
+        """(stream key, model) of every probe stream, in declaration order."""
+        return [stream for p in self.effective_probes() for stream in p.streams()]
 
     def probe_components(self) -> dict[str, list[str]]:
         """The vendor components each probe stream stands for (its probe's)."""

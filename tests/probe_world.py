@@ -19,7 +19,6 @@ from bot.chat.console.sink import ConsoleSink
 from bot.clock import ManualClock
 from bot.config import ProbeSpec, Settings
 from bot.demo.scenario import Scenario
-from bot.sources.probes import detector
 from bot.store.models import Incident, ProbeOutcome
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.statuspage import FakeStatuspage
@@ -37,34 +36,43 @@ class ProbeWorld:
     page: FakeStatuspage
     clock: ManualClock
     out: io.StringIO
-    next_run: datetime = START
     outcomes: list[tuple[datetime, ProbeOutcome]] = field(default_factory=list)
+    lanes: list[tuple[str, str]] = field(default_factory=list)  # (stream, lane) of each outcome
 
     def seconds(self) -> float:
         return (self.clock.now() - START).total_seconds()
 
-    async def run_until(self, seconds: float, name: str = "api") -> None:
-        """Run the probe at the times it would run, up to `seconds` of simulated time after START."""
+    @property
+    def next_run(self) -> datetime:
+        """When the runner's schedule runs its next lane."""
+        upcoming = self.bot.probes.schedule.next()
+        assert upcoming is not None  # nothing runs concurrently here
+        return upcoming[1]
+
+    @next_run.setter
+    def next_run(self, at: datetime) -> None:
+        """Nothing runs before `at` (the probes start late)."""
+        due = self.bot.probes.schedule.due
+        for slot, when in due.items():
+            due[slot] = max(when, at)
+
+    async def run_until(self, seconds: float) -> None:
+        """Run every lane of every stream at the times the runner's own schedule says, up to `seconds` of
+        simulated time after START."""
         while self.next_run <= START + timedelta(seconds=seconds):
-            await self.step(name)
+            await self.step()
 
-    async def step(self, name: str = "api") -> ProbeOutcome:
-        self.clock.set(self.next_run)
-        outcome = await self.bot.probes.run(name)
+    async def step(self) -> ProbeOutcome:
+        """The lane due first runs, now."""
+        upcoming = self.bot.probes.schedule.next()
+        assert upcoming is not None
+        (key, lane), at = upcoming
+        self.clock.set(max(at, self.clock.now()))
+        outcome = await self.bot.probes.run(key, lane)
         self.outcomes.append((self.clock.now(), outcome))
+        self.lanes.append((key, lane))
         await self.bot.worker.drain()
-        state = self.bot.probes._load(name)
-        self.next_run = self.clock.now() + detector.next_delay(state, self.bot.probes.policy)
         return outcome
-
-    async def run_streams_until(self, seconds: float) -> None:
-        """Run every stream of every probe at the times its own schedule says, up to `seconds` after START."""
-        due = {key: START for key in self.bot.probes.streams}
-        while (key := min(due, key=lambda k: due[k])) and due[key] <= START + timedelta(seconds=seconds):
-            self.clock.set(due[key])
-            self.outcomes.append((self.clock.now(), await self.bot.probes.run(key)))
-            await self.bot.worker.drain()
-            due[key] = self.clock.now() + detector.next_delay(self.bot.probes._load(key), self.bot.probes.policy)
 
     async def poll(self) -> None:
         await self.bot.poller.poll()

@@ -69,11 +69,12 @@ async def test_timeouts_are_failures(tmp_path: Path) -> None:
         assert kinds == {"timeout"} and incident.is_open
 
 
-async def test_one_percent_random_errors_over_a_day_open_nothing(tmp_path: Path) -> None:
+async def test_one_percent_random_errors_over_four_hours_open_nothing(tmp_path: Path) -> None:
+    # every lane of the stream (messages, count_tokens, models): ~3,400 attempts; 30 days are bench/detection.py's
     async with probe_world(tmp_path, error_rate=0.01, seed=3) as world:
-        await world.run_until(24 * 3600)
+        await world.run_until(4 * 3600)
         failures = sum(outcome == ProbeOutcome.FAILURE for _, outcome in world.outcomes)
-        assert failures >= 20  # the background errors really happened
+        assert failures >= 15  # the background errors really happened
         assert world.incidents() == []
 
 

@@ -39,6 +39,7 @@ class Services:
     metrics: Metrics | None = None
     pages: dict[str, str] = field(default_factory=dict)  # every watched service -> its status page
     refusals: Throttled = field(default_factory=lambda: Throttled(logging.getLogger("bot.commands")))
+    probe_streams: tuple[tuple[str, str | None], ...] = ()  # (stream key, model) of every probe stream
 
     def service_for(self, ctx: CommandContext) -> str:
         return ctx.service or self.service

@@ -10,10 +10,11 @@ from bot.commands.arguments import bounded_int, incident_number
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
+from bot.engine.probe_lines import stream_line
 from bot.engine.views import IncidentCard, card, card_in, human_duration, live_card, traffic_line
 from bot.inputs import printable
-from bot.store import queries, traffic
-from bot.store.models import Incident, ProbeResult
+from bot.store import probe_status, queries, traffic
+from bot.store.models import Incident
 
 RECENT = 10
 TRAFFIC_MODELS = 5
@@ -30,13 +31,6 @@ def incident_line(view: IncidentCard, now: datetime) -> str:
         f"#{view.id} {view.title} — {_word(view.status)}, {view.impact} impact, "
         f"{human_duration(view.duration(now))}, {owner}" + "".join(f" · {n}" for n in notes)
     )
-
-
-def probe_line(result: ProbeResult, now: datetime) -> str:
-    latency = f", {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
-    code = f", HTTP {result.status_code}" if result.status_code else ""
-    why = f" ({result.error_type})" if result.error_type else ""
-    return f"Probe {result.probe}: {result.outcome}{why}{code}{latency}, {human_duration(now - result.at)} ago"
 
 
 def resolve_id(services: Services, args: list[str]) -> int:
@@ -94,8 +88,8 @@ async def status(ctx: CommandContext, services: Services, args: list[str]) -> An
             lines += [] if open_ else [f"{name}: no open incidents."]
             recent = traffic.totals(session, name, now - traffic.RECENT)[:TRAFFIC_MODELS]
             lines += [(f"{name}: " if every else "") + traffic_line(t) for t in recent]
-        results = queries.latest_probe_results(session)
-    lines += [probe_line(r, now) for r in results] or ["Probes: none configured."]
+        streams = probe_status.statuses(session, services.probe_streams)
+    lines += [stream_line(s, now) for s in streams] or ["Probes: none configured."]
     title = "Status of every watched service" if every else f"Status of {names[0]}"
     return Answer(title, tuple(lines), fields=fields[:10])
 

@@ -10,7 +10,10 @@ from sqlmodel import Session
 from bot.engine import durations, model_names, seen_by
 from bot.engine.durations import Durations
 from bot.engine.durations import human_duration as human_duration  # re-exported: renderers import it from here
+from bot.engine.probe_lines import stream_line
 from bot.engine.quiet import quiet
+from bot.engine.streams import PROBE
+from bot.store import probe_status
 from bot.store.models import EntryKind, Incident, IncidentStream, Kind, Status, StreamState, TimelineEntry
 from bot.store.traffic import RECENT, TrafficTotal, totals
 
@@ -80,6 +83,7 @@ class IncidentCard:
     informational: bool = False
     flapping: bool = False
     traffic: tuple[str, ...] = ()  # what the team's own calls say now: `your traffic: 23% errors on ...`
+    probes: tuple[str, ...] = ()  # what its probe streams say, per model: `Probe api on claude-...: failing, ...`
     vendor_started_at: datetime | None = None
     vendor_resolved_at: datetime | None = None
     streams: tuple[StreamView, ...] = ()  # every stream that saw it, first first
@@ -113,7 +117,7 @@ class IncidentCard:
         notes += [self.quiet_note] if self.quiet_note else []
         if self.flapping:
             notes.append("flapping")
-        return notes + list(self.traffic)
+        return notes + list(self.probes) + list(self.traffic)
 
     @property
     def vendor_status(self) -> str:
@@ -210,7 +214,12 @@ def stream_view(row: IncidentStream) -> StreamView:
     return StreamView(row.stream, row.source, label, row.model, row.state == StreamState.FAILING, row.first_seen)
 
 
-def card(incident: Incident, traffic: tuple[str, ...] = (), streams: tuple[StreamView, ...] = ()) -> IncidentCard:
+def card(
+    incident: Incident,
+    traffic: tuple[str, ...] = (),
+    streams: tuple[StreamView, ...] = (),
+    probes: tuple[str, ...] = (),
+) -> IncidentCard:
     assert incident.id is not None
     return IncidentCard(
         id=incident.id,
@@ -235,6 +244,7 @@ def card(incident: Incident, traffic: tuple[str, ...] = (), streams: tuple[Strea
         informational=incident.informational,
         flapping=incident.flapping,
         traffic=traffic,
+        probes=probes,
         vendor_started_at=incident.vendor_started_at,
         vendor_resolved_at=incident.vendor_resolved_at,
         streams=streams,
@@ -256,7 +266,9 @@ def live_card(session: Session, incident: Incident, now: datetime) -> IncidentCa
     streams = tuple(stream_view(row) for row in seen_by.of_incident(session, incident))
     models = sorted({s.model for s in streams if s.model})
     recent = totals(session, incident.service, now - RECENT, models or None)
-    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]), streams)
+    probes = probe_status.statuses(session, [(s.key, s.model) for s in streams if s.source == PROBE])
+    lines = tuple(stream_line(status, now, last=False) for status in probes)
+    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]), streams, lines)
 
 
 def incident_models(session: Session, incident: Incident) -> list[str]:

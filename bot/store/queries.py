@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.store.models import ComponentState, Incident, OutboxMessage, ProbeResult, Status, TimelineEntry
+from bot.store.models import ComponentState, Incident, OutboxMessage, Status, TimelineEntry
 
 
 def incidents(session: Session, *, include_resolved: bool = False, limit: int = 20) -> list[Incident]:
@@ -40,12 +40,6 @@ def components(session: Session, service: str | None = None) -> list[ComponentSt
     if service is not None:
         query = query.where(ComponentState.service == service)
     return list(session.exec(query.order_by(ComponentState.service, col(ComponentState.position))))
-
-
-def latest_probe_results(session: Session) -> list[ProbeResult]:
-    newest = select(func.max(ProbeResult.id)).group_by(ProbeResult.probe)
-    query = select(ProbeResult).where(col(ProbeResult.id).in_(newest)).order_by(ProbeResult.probe)
-    return list(session.exec(query))
 
 
 def open_by_service(session: Session) -> dict[str, int]:

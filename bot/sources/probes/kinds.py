@@ -1,6 +1,7 @@
 """The built-in probe kinds: one request each, one attempt, no hidden retries.
 
-- `anthropic_messages`: the smallest Messages API call (max_tokens 1, one short user message).
+- `anthropic_messages`, per model: the smallest Messages API call (max_tokens 1, one short user
+  message), `POST /v1/messages/count_tokens` of the same message and `GET /v1/models/{model}` (free).
 - `anthropic_models`: `GET /v1/models?limit=1`, reachability and auth at no token cost.
 - `http`: any URL, an expected status and a latency threshold.
 """
@@ -9,22 +10,31 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from bot.config import ProbeSpec
+from bot.sources.probes import lanes
 from bot.sources.probes.classify import Attempt
 
 ANTHROPIC_VERSION = "2023-06-01"
 PROMPT = "ping"
 
 
-def request_for(spec: ProbeSpec, model: str | None, base_url: str, api_key: str | None) -> dict[str, Any]:
+def request_for(spec: ProbeSpec, model: str | None, lane: str, base_url: str, api_key: str | None) -> dict[str, Any]:
+    """The request of one lane of a stream (see `bot.sources.probes.lanes`)."""
     headers = {"x-api-key": api_key or "", "anthropic-version": ANTHROPIC_VERSION}
-    if spec.kind == "anthropic_messages":
-        body = {"model": model or spec.model, "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]}
+    messages = [{"role": "user", "content": PROMPT}]
+    if lane == lanes.MESSAGES:
+        body = {"model": model or spec.model, "max_tokens": 1, "messages": messages}
         return {"method": "POST", "url": f"{base_url}/v1/messages", "headers": headers, "json": body}
-    if spec.kind == "anthropic_models":
+    if lane == lanes.COUNT_TOKENS:
+        body = {"model": model or spec.model, "messages": messages}
+        return {"method": "POST", "url": f"{base_url}/v1/messages/count_tokens", "headers": headers, "json": body}
+    if lane == lanes.MODELS and model is not None:
+        return {"method": "GET", "url": f"{base_url}/v1/models/{quote(model, safe='')}", "headers": headers}
+    if lane == lanes.MODELS:
         return {"method": "GET", "url": f"{base_url}/v1/models", "headers": headers, "params": {"limit": 1}}
     return {"method": "GET", "url": str(spec.url)}
 

@@ -6,6 +6,18 @@ at the probe interval), and two free ones at the fast interval, staggered by hal
 of them runs every few seconds: `count_tokens` (POST /v1/messages/count_tokens, which confirms a
 first failure after 2 s and 4 s) and `models` (GET /v1/models/{model}). An `anthropic_models` or
 `http` probe has one lane, which confirms its own failures.
+
+Cost in requests, per model, at the defaults (probe_interval 30 s, probe_fast_interval 10 s):
+messages 60/30 = 2 per minute, count_tokens 60/10 = 6, models 6: 14 requests a minute, 2 of them
+paid (2,880 paid calls a day). While a stream looks suspicious each lane runs at most twice as often
+(never faster than half its interval; the two confirmations of a first failure aside): 4 + 12 + 12
+= 28 a minute. The lowest tier's limits (Anthropic's rate-limit page, as quoted by third parties:
+Tier 1 allows 50 requests a minute on the Messages API; token counting has its own per-tier
+requests-per-minute limit, ../shared/REFERENCE.md (b)) then hold with room: Messages 4/min per model
+in an incident, so 12 models fit; count_tokens 12/min per model in an incident, so 4 models fit
+even if token counting were held to the same 50/min. Were every endpoint to share one 50/min
+budget: 3 models at the normal rate (3 x 14 = 42/min), or 2 with one in an incident (14 + 28 = 42).
+Past that, raise the intervals. A 429 is neutral (never an outage).
 """
 
 from __future__ import annotations

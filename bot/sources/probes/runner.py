@@ -1,16 +1,17 @@
 """Runs the probes: one attempt, classify, store the result, feed the detector, act on its decisions.
 
-Each model a probe names is its own outcome stream (`ProbeSpec.streams`): its own detector state
-(`probe_state`), its own results (`probe_result.probe` is the stream's key) and its own incidents.
-Each stream schedules its own next run (APScheduler date jobs): the normal interval while all is well,
-the fast re-check after a failure. Before a failure counts against the vendor, an independent target
-is tried: if that fails too, our own network is down and the result is recorded as `local`.
+Each model a probe names is its own outcome stream (`bot.sources.probes.streams`): its own detector
+state (`probe_state`), its own results (`probe_result.probe` is the stream's key) and its own
+incidents. Each stream has lanes (`bot.sources.probes.lanes`: the paid `messages` call, the free
+`count_tokens` and `models` ones), one APScheduler date job per lane; when a lane ends, the stream's
+`Schedule` says when each of its lanes runs next (a first failure confirmed after 2 s and 4 s, the
+others pulled in while the stream looks suspicious). Before a failure counts against the vendor, an
+independent target is tried: if that fails too, our own network is down and the result is `local`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -18,64 +19,25 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
 
 from bot.clock import Clock
-from bot.config import ProbeSpec, Settings
+from bot.config import Settings
 from bot.engine.incidents import IncidentEngine
-from bot.engine.streams import PROBE, Stream
+from bot.engine.streams import PROBE
 from bot.jobs import stops_quietly
 from bot.metrics import Metrics
-from bot.sources.probes import detector, kinds, lanes
+from bot.sources.probes import detector, kinds
 from bot.sources.probes.classify import Attempt, classify
+from bot.sources.probes.lanes import LaneSpec
+from bot.sources.probes.schedule import Schedule
+from bot.sources.probes.streams import ProbeStream, config_line, policy_from, streams_of
 from bot.sources.source import Health, Tracker
 from bot.store.db import Database
 from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
 
+__all__ = ["SOURCE", "ProbeRunner", "policy_from"]
+
 log = logging.getLogger(__name__)
 SOURCE = PROBE  # the `source` of the incidents and entries our probes open and write
 CONNECTIVITY_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class ProbeStream:
-    """One outcome stream of a probe: the probe, and the model it calls (None for http and models probes)."""
-
-    key: str
-    spec: ProbeSpec
-    model: str | None
-
-    @property
-    def stream(self) -> Stream:
-        """The engine's view of it (bot/engine/streams.py)."""
-        return Stream(self.key, PROBE, self.model, self.spec.name)
-
-
-def streams_of(settings: Settings) -> dict[str, ProbeStream]:
-    return {key: ProbeStream(key, spec, model) for spec in settings.effective_probes() for key, model in spec.streams()}
-
-
-def policy_from(settings: Settings) -> detector.Policy:
-    return detector.Policy(
-        open_after=settings.probe_open_after,
-        resolve_after=settings.probe_resolve_after,
-        flap_cycles=settings.probe_flap_cycles,
-        flap_window=timedelta(seconds=settings.probe_flap_window),
-        reopen_window=timedelta(seconds=settings.probe_reopen_window),
-        interval=timedelta(seconds=settings.probe_interval),
-        recheck=timedelta(seconds=settings.probe_recheck),
-    )
-
-
-def config_line(stream: ProbeStream, attempt: Attempt) -> str:
-    """One line that says which setting is wrong: an unknown model names the model and the probe to fix."""
-    answer = f"HTTP {attempt.status_code} {attempt.error_type or ''}: {attempt.detail or ''}".strip()
-    if attempt.error_type == "not_found_error" and stream.model is not None:
-        return (
-            f"probe {stream.key}: the API does not know the model {stream.model!r} ({answer}); fix `models` of "
-            f"[[probes]] {stream.spec.name} in statusbot.toml; this is configuration, not a vendor outage"
-        )
-    return (
-        f"probe {stream.key}: our configuration is wrong ({answer}); check ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL "
-        "and the probe's model; this is not a vendor outage"
-    )
 
 
 class ProbeRunner:
@@ -91,6 +53,7 @@ class ProbeRunner:
         self.settings = settings
         self.metrics = metrics
         self.streams = streams_of(settings)
+        self.schedule = Schedule.starting({key: s.lanes for key, s in self.streams.items()}, clock.now())
         self.policy = policy_from(settings)
         self.engine, self.db, self.clock = engine, db, clock
         self.http = httpx.AsyncClient(transport=transport, follow_redirects=False)
@@ -104,49 +67,57 @@ class ProbeRunner:
 
     def start(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
-        for key in self.streams:
-            self._schedule(key, timedelta(0))
+        now = self.clock.now()
+        for (key, lane), at in self.schedule.due.items():
+            self._job(key, lane, max(at, now))
 
     def stop(self) -> None:
         """No more runs scheduled (this replica stopped leading); a run in flight does not reschedule."""
         scheduler, self.scheduler = self.scheduler, None
-        for name in self.streams:
-            if scheduler is not None and scheduler.get_job(f"probe:{name}") is not None:
-                scheduler.remove_job(f"probe:{name}")
+        for key, lane in self.schedule.due:
+            if scheduler is not None and scheduler.get_job(job_id(key, lane)) is not None:
+                scheduler.remove_job(job_id(key, lane))
 
     def health(self) -> Health:
         """A vendor failing its probes is not our health; runs that crash for an hour are."""
         return self.tracker.health(timedelta(hours=1)) if self.tracker.failing else Health(True, None, 0)
 
-    async def run(self, name: str) -> ProbeOutcome:
-        stream = self.streams[name]
-        spec = stream.spec
-        request = kinds.request_for(spec, stream.model, self.base_url, self.api_key)
-        attempt = await kinds.attempt(self.http, request, self.settings.probe_timeout)
-        outcome = classify(attempt, spec.expect_status, spec.latency_threshold_ms)
-        if outcome in detector.FAILING and not await self._network_ok():
-            outcome = ProbeOutcome.LOCAL
+    async def run(self, name: str, lane: str | None = None) -> ProbeOutcome:
+        """One attempt of one lane of stream `name` (its main lane by default), then its lanes planned."""
+        stream, spec = self.streams[name], self.schedule.lane(name, lane)
+        self.schedule.begin(name, spec.name)
+        try:
+            return await self._run_lane(stream, spec)
+        except BaseException:
+            self.schedule.retry(name, spec.name, self.clock.now() + self.policy.recheck)
+            raise
+
+    async def _run_lane(self, stream: ProbeStream, spec: LaneSpec) -> ProbeOutcome:
+        name = stream.key
+        attempt, outcome = await self._attempt(stream, spec.name)
         now = self.clock.now()
         self._record(name, attempt, outcome)
         if self.metrics is not None:
             self.metrics.probe(name, outcome, attempt.latency_ms)
-        state = self._load(name)
-        service = self.settings.service_of(spec)
+        service = self.settings.service_of(stream.spec)
         suppressed = outcome in detector.FAILING and self.engine.maintenance_active(service, stream.stream)
-        lane = lanes.lanes_for(spec.kind, self.policy, self.policy.interval)[0].name
         state, decisions = detector.observe(
-            state, now, outcome, self.policy, suppressed, lane=lane, latency_ms=attempt.latency_ms
+            self._load(name), now, outcome, spec.policy, suppressed, lane=spec.name, latency_ms=attempt.latency_ms
         )
         self._save(name, state)
         for decision in decisions:
             self._act(stream, decision, attempt)
-        self._schedule(name, detector.next_delay(state, self._policy(spec)))
+        for moved, at in self.schedule.finish(name, spec.name, state, now).items():
+            self._job(name, moved, at)
         return outcome
 
-    def _policy(self, spec: ProbeSpec) -> detector.Policy:
-        if spec.interval is None:
-            return self.policy
-        return replace(self.policy, interval=timedelta(seconds=spec.interval))
+    async def _attempt(self, stream: ProbeStream, lane: str) -> tuple[Attempt, ProbeOutcome]:
+        request = kinds.request_for(stream.spec, stream.model, lane, self.base_url, self.api_key)
+        attempt = await kinds.attempt(self.http, request, self.settings.probe_timeout)
+        outcome = classify(attempt, stream.spec.expect_status, stream.spec.latency_threshold_ms)
+        if outcome in detector.FAILING and not await self._network_ok():
+            outcome = ProbeOutcome.LOCAL
+        return attempt, outcome
 
     async def _network_ok(self) -> bool:
         try:
@@ -230,28 +201,35 @@ class ProbeRunner:
             session.merge(ProbeState(probe=name, state=state.to_json()))
             session.commit()
 
-    async def _run_scheduled(self, name: str) -> None:
+    async def _run_scheduled(self, name: str, lane: str) -> None:
         try:
-            await self.run(name)
+            await self.run(name, lane)
         except Exception as exc:  # a bug must not stop the probe: log it, try again after a backoff
-            log.exception("probe %s: run failed", name)
-            self._schedule(name, self.tracker.record_failure(f"probe {name}: {type(exc).__name__}: {exc}"))
+            log.exception("probe %s (%s): run failed", name, lane)
+            backoff = self.tracker.record_failure(f"probe {name}: {type(exc).__name__}: {exc}")
+            self.schedule.retry(name, lane, self.clock.now() + backoff)
+            self._job(name, lane, self.clock.now() + backoff)
         else:
             if self.tracker.failing:
                 self.tracker.succeeded()
 
-    def _schedule(self, name: str, delay: timedelta) -> None:
+    def _job(self, name: str, lane: str, at: datetime) -> None:
+        """The lane's date job at `at` (the clock's time), replacing the one it had."""
         if self.scheduler is None:
             return
         self.scheduler.add_job(
             stops_quietly(self._run_scheduled),
             "date",
-            run_date=datetime.now(UTC) + delay,
-            args=[name],
-            id=f"probe:{name}",
+            run_date=datetime.now(UTC) + (at - self.clock.now()),
+            args=[name, lane],
+            id=job_id(name, lane),
             replace_existing=True,
             misfire_grace_time=None,
         )
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def job_id(stream: str, lane: str) -> str:
+    return f"probe:{stream}:{lane}"
