@@ -1,5 +1,5 @@
 """Detection figures in simulated time, through the real detector and the runner's own lane plan
-(`lanes.lanes_for` / `lanes.plan`, the code `ProbeRunner` schedules by), at the default settings.
+(`lanes.lanes_for` / `Schedule`, the code `ProbeRunner` schedules by), at the default settings.
 
 1. Detection delay (p50/p95/max over N outages, default 200) per kind of outage, for a probe of one
    model and for the second model of a two-model probe failing alone (its healthy neighbour must
@@ -18,6 +18,7 @@ lane; a burst fails every lane for 2-5 s, 6 times a day.
 from __future__ import annotations
 
 import argparse
+import bisect
 import heapq
 import random
 import time
@@ -118,7 +119,12 @@ def _finish(
 
 
 def world(
-    rng: random.Random, background: float, outage: Outage | None, failing: str, at: datetime, bursts: list[datetime]
+    rng: random.Random,
+    background: float,
+    outage: Outage | None,
+    failing: str,
+    at: datetime,
+    bursts: list[tuple[datetime, timedelta]],
 ) -> Attempt:
     def attempt(key: str, lane: str, now: datetime) -> tuple[ProbeOutcome, float, timedelta]:
         latency = LATENCY_MS[lane] * rng.lognormvariate(0, 0.25)
@@ -136,8 +142,9 @@ def world(
     return attempt
 
 
-def _in_burst(bursts: list[datetime], now: datetime) -> bool:
-    return any(start <= now < start + timedelta(seconds=5) for start in bursts if start <= now)
+def _in_burst(bursts: list[tuple[datetime, timedelta]], now: datetime) -> bool:
+    index = bisect.bisect_right(bursts, (now, timedelta.max)) - 1
+    return index >= 0 and now < bursts[index][0] + bursts[index][1]
 
 
 def streams_of(models: int) -> dict[str, Stream]:
@@ -159,10 +166,20 @@ def delays(outage: Outage, models: int, count: int, rng: random.Random) -> tuple
 
 
 def false_incidents(background: float, days: int, rng: random.Random) -> int:
-    bursts = sorted(START + timedelta(seconds=rng.uniform(0, days * 86400)) for _ in range(6 * days))
+    bursts = sorted(
+        (START + timedelta(seconds=rng.uniform(0, days * 86400)), timedelta(seconds=rng.uniform(2, 5)))
+        for _ in range(6 * days)
+    )
     streams = streams_of(1)
     run(streams, world(rng, background, None, "", START, bursts), START + timedelta(days=days))
     return len(streams["m0"].opened)
+
+
+def cost(outage: Outage | None, rng: random.Random, hours: int = 6) -> Counter[str]:
+    """Requests per lane per minute of one model: healthy, or with `outage` from the start (then open)."""
+    attempt = world(rng, 0.01, outage, "m0", START, [])
+    made = run(streams_of(1), attempt, START + timedelta(hours=hours))
+    return Counter({lane: round(n / (hours * 60), 1) for lane, n in made.items()})
 
 
 def _seconds(value: float) -> str:
@@ -191,6 +208,14 @@ def main() -> None:
             f"false incidents, {background:.0%} background + 6 bursts (2-5 s) a day: {opened} in {args.days} "
             "simulated days (one model)"
         )
+    normal, failing = cost(None, rng), cost(OUTAGES[2], rng)
+    print(
+        "requests a minute per model (messages, count_tokens, models): healthy "
+        f"{normal[lanes.MESSAGES]}, {normal[lanes.COUNT_TOKENS]}, {normal[lanes.MODELS]} = "
+        f"{sum(normal.values()):.1f}; at 20% errors (suspicious, then open) {failing[lanes.MESSAGES]}, "
+        f"{failing[lanes.COUNT_TOKENS]}, {failing[lanes.MODELS]} = {sum(failing.values()):.1f} "
+        f"({sum(failing.values()) / sum(normal.values()):.2f}x)"
+    )
     print(f"(simulated in {time.process_time() - started:.0f} CPU s)")
 
 

@@ -227,11 +227,10 @@ class Settings(BaseSettings):
         description="Seconds between probes while all is well.",
     )
     probe_fast_interval: PositiveSeconds = Field(
-        10.0,
+        6.0,
         validation_alias=_env("STATUSBOT_PROBE_FAST_INTERVAL", "probe_fast_interval"),
-        description="Seconds between the free probes of each model (`count_tokens` and `GET /v1/models/{id}`, "
-        "each at this interval, staggered so one of them runs every half of it); the paid Messages call runs "
-        "at `probe_interval`.",
+        description="Seconds between the free `count_tokens` probes of each model (and twice that between its "
+        "`GET /v1/models/{id}` probes, offset by half of it); the paid Messages call runs at `probe_interval`.",
     )
     probe_recheck: PositiveSeconds = Field(
         15.0,

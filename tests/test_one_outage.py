@@ -60,7 +60,7 @@ async def start(world: pw.ProbeWorld) -> None:
 async def test_two_models_failing_at_once_are_one_incident_and_the_vendors_joins_it(tmp_path: Path) -> None:
     async with probe_world(tmp_path, model_error_rates={OPUS: 1.0, SONNET: 1.0}, probes=PROBES) as world:
         await start(world)
-        await world.run_streams_until(120)
+        await world.run_until(120)
         [incident] = world.incidents()
         assert len(opened(world)) == 1  # one thread, not one per model
         with world.bot.db.session() as session:
@@ -91,7 +91,7 @@ async def test_two_models_failing_at_once_are_one_incident_and_the_vendors_joins
 async def test_a_vendor_incident_naming_another_model_or_an_unused_one_merges_with_nothing(tmp_path: Path) -> None:
     async with probe_world(tmp_path, model_error_rates={OPUS: 1.0}, probes=PROBES) as world:
         await start(world)
-        await world.run_streams_until(120)
+        await world.run_until(120)
         [ours] = world.incidents()
         world.page.serve(
             incidents=vendor_doc(
@@ -112,7 +112,7 @@ async def test_a_vendor_incident_naming_another_model_or_an_unused_one_merges_wi
         assert any("does not affect the models we use" in line for line in opened(world))
 
         world.api.model_error_rates[SONNET] = 1.0  # now Sonnet fails too: it joins the vendor's Sonnet incident
-        await world.run_streams_until(400)
+        await world.run_until(400)
         with world.bot.db.session() as session:
             joined = {row.stream: row.incident_id for i in world.incidents() for row in seen_by.of_incident(session, i)}
         assert joined == {f"api:{OPUS}": ours.id, f"api:{SONNET}": sonnet.id}
@@ -121,7 +121,7 @@ async def test_a_vendor_incident_naming_another_model_or_an_unused_one_merges_wi
 async def test_a_vendor_incident_resolved_when_first_seen_leaves_the_probe_incident_open(tmp_path: Path) -> None:
     async with probe_world(tmp_path, model_error_rates={OPUS: 1.0}, probes=PROBES) as world:
         await start(world)
-        await world.run_streams_until(120)
+        await world.run_until(120)
         world.page.serve(incidents=vendor_doc(("past1", "Elevated errors on Claude Opus 4.1"), status="resolved"))
         await world.poll()
         with world.bot.db.session() as session:
