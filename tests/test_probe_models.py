@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.commands.context import CommandContext
 from bot.commands.dispatch import dispatch
-from bot.config import ProbeSpec
+from bot.config import ProbeSpec, Settings
 from bot.engine.events import Actor
 from bot.sources.probes import lanes
 from bot.store.models import ProbeResult, TimelineEntry
@@ -44,6 +44,12 @@ def test_one_model_keeps_the_probe_name_and_several_are_one_stream_each() -> Non
 def test_a_bad_models_list_is_refused_with_its_reason(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ProbeSpec.model_validate({"name": "api", "kind": "anthropic_messages", **fields})
+
+
+def test_two_probes_of_one_name_are_refused_naming_it() -> None:
+    twice = [ProbeSpec(name="api", kind="anthropic_messages", models=[HAIKU, SONNET])] * 2
+    with pytest.raises(ValidationError, match="names must be unique; api is declared more than once"):
+        Settings(database_url="sqlite://", probes=twice)
 
 
 async def test_twenty_percent_errors_on_one_of_two_models_opens_that_models_incident_only(tmp_path: Path) -> None:
