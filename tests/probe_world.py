@@ -62,6 +62,8 @@ class ProbeWorld:
         while self.next_run <= START + timedelta(seconds=seconds):
             await self.step()
 
+    run_streams_until = run_until  # the name it had while it ran each stream's main lane only
+
     async def step(self) -> ProbeOutcome:
         """The lane due first runs, now."""
         upcoming = self.bot.probes.schedule.next()
