@@ -165,3 +165,19 @@ async def test_a_flood_of_garbage_logs_one_line_per_kind(
     assert sum("position" in line for line in lines) == 1, lines
     assert sum("refused `ack` arguments" in line for line in lines) == 1, lines
     assert len(lines) == 4, lines
+
+
+async def test_a_webhook_without_updates_does_not_reopen_a_resolved_incident(
+    harness: Harness, served: httpx.AsyncClient
+) -> None:
+    """Statuspage never sends an incident without its updates: one that comes without them (garbled,
+    or cut short) cannot say whether it is newer than what is known, so it changes no state."""
+    first = {"id": "u1", "status": "identified", "body": "Found it.", "created_at": "2026-04-15T13:00:00Z"}
+    resolved = {"id": "u2", "status": "resolved", "body": "Fixed.", "created_at": "2026-04-15T13:30:00Z"}
+    closed = _incident(status="resolved", incident_updates=[resolved, first])
+    assert (await served.post(f"/webhooks/statuspage/{SECRET}", json=closed)).status_code == 200
+    bare = _incident(status="identified", name="Renamed", incident_updates=[])
+    assert (await served.post(f"/webhooks/statuspage/{SECRET}", json=bare)).status_code == 200
+    with harness.bot.db.session() as session:
+        incident = session.exec(select(Incident)).one()
+    assert not incident.is_open and incident.resolved_by == "vendor" and incident.title == "Elevated errors"

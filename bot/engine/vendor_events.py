@@ -375,7 +375,9 @@ def _apply_state(
 
 
 def _stale(session: Session, incident: Incident, event: IncidentObserved) -> bool:
-    """The event's newest update is older than the newest one already recorded for the incident."""
+    """The event's newest update is older than the newest one already recorded for the incident, or
+    the event has no updates at all where some are recorded (Statuspage never sends an incident
+    without its updates: such a view, garbled or cut short, cannot show it is the newer one)."""
     newest = _last_update_at(event)
     recorded = session.exec(
         select(func.max(TimelineEntry.at)).where(
@@ -383,7 +385,7 @@ def _stale(session: Session, incident: Incident, event: IncidentObserved) -> boo
         )
     ).one()
     if newest is None or recorded is None:
-        return False
+        return recorded is not None
     return newest < (recorded if recorded.tzinfo else recorded.replace(tzinfo=UTC))
 
 
