@@ -1016,6 +1016,11 @@ class FakeDiscord:
         """The next ``n`` matching requests are applied, then the connection is aborted unanswered."""
         self._faults.append(_Fault("drop", n, match))
 
+    @property
+    def faults_pending(self) -> int:
+        """Injected faults not yet spent on a request."""
+        return sum(f.remaining for f in self._faults)
+
     def add_webhook(self, channel_id: int, name: str = "statusbot-hook") -> FakeWebhook:
         """Register a channel webhook usable at ``POST /webhooks/{id}/{token}``."""
         self._require_channel(channel_id)

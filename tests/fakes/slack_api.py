@@ -566,6 +566,11 @@ class FakeSlack:
         """Perform the next n calls, then abort the connection without answering (the lost answer)."""
         self._faults.extend(_Fault("drop", perform=True) for _ in range(n))
 
+    @property
+    def faults_pending(self) -> int:
+        """Injected faults (fail, ratelimit, drop) not yet spent on a call."""
+        return len(self._faults)
+
     def hold_answer_next(self, method: str) -> Held:
         """Perform the next call of `method` (e.g. "chat.postMessage"), then hold its answer until the
         returned `Held` is released: a caller paused mid-request, or an answer slow to come back."""
