@@ -14,7 +14,6 @@ async def test_kill_9_storm_with_bursts_loses_and_repeats_nothing(tmp_path: Path
     stretch = hand_written_stretch()
     async with chaos_world(tmp_path) as world:
         counts = await chaos(world, stretch, kill_count=4, seed=7, pace=1.0)
-    print(world.kills, world.held, world.faults.describe(), {c: str(t) for c, t in counts.items()})
     assert world.kills == 4
     for chat, tally in counts.items():
         assert (tally.duplicates, tally.lost, tally.misplaced) == (0, 0, 0), f"{chat}: {tally}"
