@@ -333,6 +333,9 @@ def test_a_database_folder_that_is_missing_is_one_line_and_is_not_created(tmp_pa
     for words in (["db", "upgrade"], ["run"]):
         result = cli(*words, DATABASE_URL=f"sqlite:///{folder}/statusbot.db", PORT="0", STATUSBOT_HOST="127.0.0.1")
         one_line(result, 2, f"the database folder {folder} does not exist")
+    seed(f"sqlite:///{tmp_path / 'live.db'}")
+    backup = cli("db", "backup", str(folder / "copy.db"), DATABASE_URL=f"sqlite:///{tmp_path / 'live.db'}")
+    one_line(backup, 2, f"cannot write {folder / 'copy.db'}: the folder {folder} does not exist")
     assert not folder.exists()
 
 
