@@ -197,20 +197,11 @@ def demo(delay: Annotated[float, typer.Option(min=0, help="Seconds between repla
     The whole pipeline runs in simulated time; the database it leaves (./statusbot-demo.db) is yours
     to try `show`, `ack`, `stats` and `postmortem` on.
     """
-    from bot.demo import database
+    from bot import logs
+    from bot.demo.replay import run_demo
 
-    schema = database.migrate_apart(database.fresh(Path.cwd()))  # first: it runs while the rest loads
-    try:
-        from bot import logs
-        from bot.demo.replay import run_demo
-
-        logs.setup("WARNING")
-        done = _run(run_demo(sys.stdout, delay=delay, migrated=schema.wait))
-    finally:
-        if schema.poll() is None:  # interrupted before the replay waited for it
-            schema.kill()
-            schema.wait()
-    if not done:
+    logs.setup("WARNING")
+    if not _run(run_demo(sys.stdout, delay=delay)):
         raise typer.Exit(1)
 
 

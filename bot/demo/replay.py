@@ -11,7 +11,6 @@ Time is simulated, so three hours take a few seconds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -50,26 +49,18 @@ class _Timeline:
         return bool(start <= self.minute < end)
 
 
-async def run_demo(
-    out: TextIO,
-    delay: float = 0.1,
-    colour: bool | None = None,
-    folder: Path | None = None,
-    migrated: Callable[[], object] = lambda: None,
-) -> bool:
+async def run_demo(out: TextIO, delay: float = 0.1, colour: bool | None = None, folder: Path | None = None) -> bool:
     """Replay the outage; True when every step worked. The database is kept in `folder` (default: the
-    current one) as statusbot-demo.db, for the next commands to try. `migrated` waits for a schema
-    being made apart (bot/demo/database.py), which the caller started on a fresh database there."""
+    current one) as statusbot-demo.db, for the next commands to try."""
     story = Scenario.load(leave_open=True)
     last = max(story.moments())
     scenario = story.starting(datetime.now(UTC) - timedelta(minutes=last + 5))
     clock = ManualClock(scenario.at(0))
     timeline = _Timeline(scenario, clock)
     here = (folder or Path.cwd()).absolute()
-    database = here / demo_database.NAME
+    database = demo_database.fresh(here)
     async with PageServer(timeline.documents) as page, DemoApi(timeline.api_failing) as api:
         settings = _settings(database, page.base_url, api.base_url)
-        migrated()
         bot = StatusBot(settings, clock=clock, sinks={"console": ConsoleSink(out, colour, folder=here)})
         bot.charts.warm()  # the chart worker loads matplotlib on the other core while the outage replays
         try:
