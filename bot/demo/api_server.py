@@ -11,6 +11,12 @@ from aiohttp import web
 from bot.demo.page_server import PageServer
 
 
+def error(status: int, kind: str, message: str, request_id: str) -> web.Response:
+    """An error as the Messages API shapes it."""
+    body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
+    return web.json_response(body, status=status, headers={"request-id": request_id})
+
+
 class DemoApi(PageServer):
     def __init__(self, failing: Callable[[], bool]) -> None:
         super().__init__(dict)
@@ -19,25 +25,9 @@ class DemoApi(PageServer):
     async def respond(self, request: web.Request) -> web.StreamResponse:
         request_id = f"req_demo{secrets.token_hex(8)}"
         if request.path != "/v1/messages" or request.method != "POST":
-            return web.json_response(
-                {
-                    "type": "error",
-                    "error": {"type": "not_found_error", "message": "Not found"},
-                    "request_id": request_id,
-                },
-                status=404,
-                headers={"request-id": request_id},
-            )
+            return error(404, "not_found_error", "Not found", request_id)
         if self.failing():
-            return web.json_response(
-                {
-                    "type": "error",
-                    "error": {"type": "overloaded_error", "message": "Overloaded"},
-                    "request_id": request_id,
-                },
-                status=529,
-                headers={"request-id": request_id},
-            )
+            return error(529, "overloaded_error", "Overloaded", request_id)
         body = await request.json()
         return web.json_response(
             {

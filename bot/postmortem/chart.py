@@ -98,45 +98,26 @@ def _mark_events(chart: dict[str, Any], axes: tuple[Any, Any]) -> None:
     for at, status in chart["vendor"]:
         if status == last:
             continue
-        moment = _time(at)
-        for axis in axes:
-            axis.axvline(moment, color=STATUS_COLOURS.get(status, "#444"), alpha=0.7, linewidth=1)
-        axes[0].annotate(
-            f"vendor: {status}",
-            (moment, 0.98),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            fontsize=7,
-            va="top",
-            ha="right",
+        _mark(
+            axes, 0, at, f"vendor: {status}", "right", color=STATUS_COLOURS.get(status, "#444"), alpha=0.7, linewidth=1
         )
         last = status
     if chart["resolved"] is not None:
         at, by = chart["resolved"]
-        for axis in axes:
-            axis.axvline(_time(at), color="#17becf", linewidth=2, alpha=0.8)
-        axes[1].annotate(
-            f"resolved ({by})",
-            (_time(at), 0.95),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            fontsize=7,
-            va="top",
-            ha="right",
-        )
+        _mark(axes, 1, at, f"resolved ({by})", "right", color="#17becf", linewidth=2, alpha=0.8)
     for at, kind, actor in chart["people"]:
         colour = "#2ca02c" if kind == "ack" else "#17becf"
-        for axis in axes:
-            axis.axvline(_time(at), color=colour, linestyle=":", linewidth=1.5)
-        axes[1].annotate(
-            f"{kind}: {actor}",
-            (_time(at), 0.95),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            fontsize=7,
-            va="top",
-            ha="left",
-        )
+        _mark(axes, 1, at, f"{kind}: {actor}", "left", color=colour, linestyle=":", linewidth=1.5)
+
+
+def _mark(axes: tuple[Any, Any], on: int, at: str, label: str, side: str, **line: Any) -> None:
+    """A vertical line at `at` across both axes, labelled on axis `on` (`side`: which side of the line)."""
+    for axis in axes:
+        axis.axvline(_time(at), **line)
+    top = 0.98 if on == 0 else 0.95
+    axes[on].annotate(
+        label, (_time(at), top), xycoords=("data", "axes fraction"), rotation=90, fontsize=7, va="top", ha=side
+    )
 
 
 def _time(text: str) -> datetime:

@@ -23,7 +23,7 @@ from bot.sources.source import Health, Tracker
 from bot.sources.statuspage.client import FetchError, StatuspageClient
 from bot.sources.statuspage.feed import parse_atom
 from bot.sources.statuspage.parse import SOURCE, ParseError
-from bot.sources.statuspage.poller import StatuspagePoller
+from bot.sources.statuspage.poller import StatuspagePoller, log_changes
 
 log = logging.getLogger(__name__)
 FALLBACK_AFTER = 3  # JSON polls failed in a row before the feed is read
@@ -104,13 +104,5 @@ class FeedFallback:
             # Resolved while the JSON API still answered: history its list had no room for, not news.
             history = event.is_resolved and last_ok is not None and (event.resolved_at or event.started_at) < last_ok
             changes.merge(self.engine.apply_incident(event, baseline=baseline, history=history))
-        if changes.opened or changes.updated:
-            log.info(
-                "%s: from the feed, %d opened, %d updated, %d new updates",
-                self.service,
-                len(changes.opened),
-                len(changes.updated),
-                changes.entries,
-                extra={"source": SOURCE, "service": self.service},
-            )
+        log_changes(self.service, changes, via="from the feed, ")
         return changes

@@ -26,6 +26,20 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 
 
+def log_changes(service: str, changes: Changes, via: str = "") -> None:
+    """One line for what a read of the page changed (none when it changed nothing); `via`: `from the feed, `."""
+    if changes.opened or changes.updated:
+        log.info(
+            "%s: %s%d opened, %d updated, %d new updates",
+            service,
+            via,
+            len(changes.opened),
+            len(changes.updated),
+            changes.entries,
+            extra={"source": SOURCE, "service": service},
+        )
+
+
 class StandIn(Protocol):
     """A reader that stands in while the JSON API fails (the Atom feed, fallback.py)."""
 
@@ -145,15 +159,7 @@ class StatuspagePoller:
                 changes.history,
                 extra={"source": SOURCE, "service": self.service},
             )
-        if changes.opened or changes.updated:
-            log.info(
-                "%s: %d opened, %d updated, %d new updates",
-                self.service,
-                len(changes.opened),
-                len(changes.updated),
-                changes.entries,
-                extra={"source": SOURCE, "service": self.service},
-            )
+        log_changes(self.service, changes)
         return changes
 
     def _report(self, rejected: tuple[str, ...]) -> None:
