@@ -189,11 +189,17 @@ class ChaosWorld:
         await asyncio.sleep(2.0)
 
     def _undelivered(self) -> int:
+        pending = self.undelivered()
+        return -1 if pending is None else len(pending)
+
+    def undelivered(self, sink: str | None = None) -> set[int] | None:
+        """The outbox rows not delivered yet (of one sink); None before the database is there."""
+        query = "SELECT id FROM outbox WHERE delivered_at IS NULL" + (" AND sink = ?" if sink else "")
         try:
             with sqlite3.connect(self.database) as conn:
-                return int(conn.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0])
+                return {int(row[0]) for row in conn.execute(query, (sink,) if sink else ())}
         except sqlite3.Error:  # not created yet, or mid-migration
-            return -1
+            return None
 
     def count(self, stretch: Stretch) -> dict[str, Tally]:
         book = Book.read(self.database)
@@ -364,12 +370,13 @@ async def chaos(world: ChaosWorld, stretch: Stretch, kill_count: int, seed: int,
 
 
 @asynccontextmanager
-async def chaos_world(folder: Path) -> AsyncIterator[ChaosWorld]:
-    """Slack (and Discord where its spec is at hand, so the fake is strict) without pacing limits of
-    their own beyond the injected ones: the run takes minutes, not the hour Slack's 1 post/s would."""
+async def chaos_world(folder: Path, slack_rate: float | None = None, **extra: str) -> AsyncIterator[ChaosWorld]:
+    """Slack (and Discord where its spec is at hand, so the fake is strict), by default without
+    pacing limits beyond the injected ones: the chaos run takes minutes, not the hour Slack's 1 post/s
+    would. `slack_rate` (posts per second per channel) and `extra` settings put them back."""
     granted = manifest.load()["oauth_config"]["scopes"]["bot"]
     async with AsyncExitStack() as stack:
-        slack = await stack.enter_async_context(FakeSlack(scopes=granted, post_rate_per_sec=None))
+        slack = await stack.enter_async_context(FakeSlack(scopes=granted, post_rate_per_sec=slack_rate))
         dc = await stack.enter_async_context(fake_discord()) if DISCORD_SPEC else None
         page = await stack.enter_async_context(FakeStatuspage())
         database = folder / "bot.db"
@@ -384,6 +391,7 @@ async def chaos_world(folder: Path) -> AsyncIterator[ChaosWorld]:
             "STATUSBOT_CONSOLE": "false",
             "STATUSBOT_POSTMORTEM_DIR": str(folder / "postmortems"),
             **chat_env(slack, dc),
+            **extra,
         }
         world = ChaosWorld(slack, dc, page, env, folder, database)
         try:

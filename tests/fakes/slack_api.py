@@ -376,6 +376,7 @@ class _Bucket:
 @dataclass(frozen=True)
 class _Fault:
     kind: str  # "fail" | "ratelimit" | "drop"
+    method: str | None = None  # only calls of this method spend it
     status: int = 500
     retry_after: int = 1
     perform: bool = False
@@ -484,6 +485,7 @@ class FakeSlack:
         self._holds: dict[str, deque[Held]] = {}
         self._revoked: dict[str, str] = {}
         self._outage = False
+        self._outage_status = 503
         self._last_micros = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -558,9 +560,11 @@ class FakeSlack:
         With ``perform=True`` the call takes effect first (Slack sometimes posts, then answers 5xx)."""
         self._faults.extend(_Fault("fail", status=status, perform=perform, body=body) for _ in range(n))
 
-    def ratelimit_next(self, n: int = 1, retry_after: int = 1) -> None:
-        """Answer the next n calls with 429 ``ratelimited`` and ``Retry-After: retry_after``."""
-        self._faults.extend(_Fault("ratelimit", status=429, retry_after=retry_after) for _ in range(n))
+    def ratelimit_next(self, n: int = 1, retry_after: int = 1, method: str | None = None) -> None:
+        """Answer the next n calls (of `method` only, if given) with 429 ``ratelimited`` and
+        ``Retry-After: retry_after``."""
+        fault = _Fault("ratelimit", status=429, retry_after=retry_after, method=method)
+        self._faults.extend(fault for _ in range(n))
 
     def drop_response_next(self, n: int = 1) -> None:
         """Perform the next n calls, then abort the connection without answering (the lost answer)."""
@@ -578,9 +582,9 @@ class FakeSlack:
         self._holds.setdefault(method, deque()).append(held)
         return held
 
-    def outage(self, on: bool = True) -> None:
-        """While on, every call answers 503 and does nothing."""
-        self._outage = on
+    def outage(self, on: bool = True, status: int = 503) -> None:
+        """While on, every call answers `status` (an HTML error page) and does nothing."""
+        self._outage, self._outage_status = on, status
 
     def revoke_token(self, error: str = "invalid_auth", *, app: bool = False) -> None:
         """Make the current bot token (or, with ``app=True``, the app-level token) fail with `error`
@@ -837,8 +841,10 @@ class FakeSlack:
         method = request.match_info["method"]
         req, read_error = await self._read(request, self.methods.get(method))
         if self._outage:
-            return self._fault_reply(method, req.args, _Fault("fail", status=503))
-        fault = self._faults.popleft() if self._faults else None
+            return self._fault_reply(method, req.args, _Fault("fail", status=self._outage_status))
+        fault = next((f for f in self._faults if f.method in (None, method)), None)
+        if fault is not None:
+            self._faults.remove(fault)
         if fault and fault.kind == "fail" and not fault.perform:
             return self._fault_reply(method, req.args, fault)
         status, body, headers = self._answer(method, req, read_error, fault)
