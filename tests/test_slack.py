@@ -258,6 +258,23 @@ async def test_a_post_whose_answer_was_lost_is_not_posted_twice(tmp_path: Path) 
         assert len(world.replies(world.parents()[0])) == 2
 
 
+async def test_a_lost_answer_in_a_long_thread_is_not_posted_twice(tmp_path: Path) -> None:
+    """conversations.replies lists a thread oldest first, a page at a time: the lookup of a reply
+    whose answer was lost reads past the first page of a busy thread (people talk in it)."""
+    async with slack_world(tmp_path) as world:
+        await replay(world, [0, 3])
+        [parent] = world.parents()
+        for n in range(450):
+            world.slack.add_message(CHANNEL, f"on it {n}", thread_ts=parent["ts"])
+        world.slack.drop_response_next(1)  # the reply lands at the end of the thread; its answer is lost
+        await replay(world, [5.5])
+        for _ in range(3):
+            world.clock.advance(60)
+            await world.drain()
+        ours = [m for m in world.replies(parent) if m["bot_id"]]
+        assert len(ours) == 2, [m["text"][:60] for m in ours]
+
+
 async def test_configuration_errors_are_reported_once_and_not_retried_forever(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -51,6 +51,7 @@ NEVER_ACCEPTED = {
     "metadata_too_large",
 }
 LOOKBACK = 200
+LOOKUP_PAGES = 10  # 2,000 messages: a parent is near the top of the channel, a reply may end a long thread
 
 
 class SlackSink:
@@ -155,24 +156,22 @@ class SlackSink:
             await session.close()
 
     async def _find(self, key: str, channel: str, parent: str | None) -> str | None:
-        """The ts of the message that carries this outbox key, if an earlier attempt posted it."""
-        if parent is None:
-            answer = await self._call(
-                "conversations_history", paced=False, channel=channel, include_all_metadata=True, limit=LOOKBACK
-            )
-        else:
-            answer = await self._call(
-                "conversations_replies",
-                paced=False,
-                channel=channel,
-                ts=parent,
-                include_all_metadata=True,
-                limit=LOOKBACK,
-            )
-        for message in answer.get("messages", []):
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == render.EVENT_TYPE and meta.get("event_payload", {}).get("key") == key:
-                return str(message["ts"])
+        """The ts of the message that carries this outbox key, if an earlier attempt posted it. The
+        channel is read newest first, a thread oldest first (so a busy thread is read page by page,
+        up to LOOKUP_PAGES pages)."""
+        method = "conversations_history" if parent is None else "conversations_replies"
+        args: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": LOOKBACK}
+        if parent is not None:
+            args["ts"] = parent
+        for _ in range(LOOKUP_PAGES):
+            answer = await self._call(method, paced=False, **args)
+            for message in answer.get("messages", []):
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == render.EVENT_TYPE and meta.get("event_payload", {}).get("key") == key:
+                    return str(message["ts"])
+            args["cursor"] = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not (answer.get("has_more") and args["cursor"]):
+                return None
         return None
 
     async def check(self) -> None:
