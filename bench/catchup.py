@@ -78,7 +78,7 @@ async def measure(world: ChaosWorld, docs: Stretch, outage: float, retry_after: 
     world.slack.ratelimit_next(1, retry_after=retry_after, method="chat.postMessage")
     world.slack.outage(False)
     back = time.monotonic()
-    await wait_for(lambda: not (queued & (world.undelivered("slack") or set())), "the queue", 900)
+    await wait_for(lambda: (left := world.undelivered("slack")) is not None and not queued & left, "the queue", 900)
     last = time.monotonic() - back
     watcher.cancel()
     limited = calls.after(back, "chat.postMessage", 429)
