@@ -84,8 +84,9 @@ class Faults:
 
     def describe(self) -> str:
         bursts = sum(n for kind, n in self.counts.items() if kind.endswith(("429", "500")))
+        drops = sum(n for kind, n in self.counts.items() if kind.endswith("drop"))
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
-        return f"{bursts} bursts and drops ({parts})" if parts else "no bursts"
+        return f"{bursts} 429/500 bursts and {drops} dropped answers ({parts})"
 
 
 @dataclass
