@@ -112,9 +112,13 @@ async def test_a_second_process_on_one_sqlite_file_waits_as_a_follower(tmp_path:
         assert "statusbot_leader 0.0" in await world.metrics(second)
         await step_through(world, 2)
         await wait_for(world.delivered, "the first updates")
+        assert gateways(world) in (None, 1)  # the follower holds no Discord gateway
         first.kill()
         await world.wait_role(second, "leader", limit=15)
         assert "statusbot_leadership_changes_total 1.0" in await world.metrics(second)
+        if world.dc is not None:  # the new leader connects the gateway; the dead one's is gone
+            await wait_for(lambda: world.dc is not None and world.dc.identify_count == 2, "the second IDENTIFY")
+            assert gateways(world) == 1
         await step_through(world, storm.steps)
         await wait_for(world.delivered, "the rest, from the second process")
         code, err = second.stop()
@@ -215,3 +219,8 @@ async def test_a_leader_that_loses_the_database_steps_down_and_a_follower_carrie
     assert logs.count("bot.store.db: database unreachable") == 1, logs  # however many units of work fail
     assert logs.count("database reachable again") <= 1, logs  # and only once it really answers
     assert "leadership: the database answers again" in logs, logs
+
+
+def gateways(world: ReplicaWorld) -> int | None:
+    """Discord gateway connections open now (None: a world without Discord)."""
+    return None if world.dc is None else world.dc.gateway_connections

@@ -1074,6 +1074,11 @@ class FakeDiscord:
         return list(self.guild_commands.get(int(guild_id), []))
 
     @property
+    def gateway_connections(self) -> int:
+        """Gateway websockets open now, from any client (Discord allows one per bot and shard)."""
+        return sum(not c.closed for c in self._conns)
+
+    @property
     def connected(self) -> bool:
         return self._attached_conn(self._current_session) is not None
 
