@@ -6,13 +6,16 @@ where a SIGSTOP would land at a random moment."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import select
 
 from bot.chat.base import Sink
@@ -232,3 +235,27 @@ async def test_a_leader_that_lost_the_lease_during_its_lookup_does_not_post(
     sending = await pause_mid_request(a, b, db, held)
     assert await b.worker.drain() == 1
     await wake_to_the_answer(slack, db, held, sending)
+
+
+def test_a_leader_paused_inside_its_claim_does_not_hold_the_takeover_up(pg_url: str) -> None:
+    """SIGSTOP lands between a claim's `FOR SHARE` read of the lease row and its commit: the stopped
+    process's transaction keeps the row locked, and the follower's takeover waits for it. The server
+    ends such an idle transaction well within the failover bound (it used to take 60 s)."""
+    database = Database(pg_url)
+    database.upgrade()
+    a, b = Lease(database, "host/1/a", ttl=10), Lease(database, "host/2/b", ttl=10)
+    epoch = a.acquire()
+    assert epoch is not None
+    expire(database)  # A's lease has run out by the database's clock; A does not know yet
+    paused = database.engine.connect()
+    paused.begin()
+    a.confirm(paused, epoch)  # A's claim locks the row FOR SHARE; then A is stopped
+    deadline = time.monotonic() + 15  # the issue's failover bound
+    taken = None
+    while taken is None and time.monotonic() < deadline:
+        with contextlib.suppress(OperationalError):  # a lock wait may end in lock_timeout: try again
+            taken = b.acquire()
+    assert taken == epoch + 1
+    with contextlib.suppress(SQLAlchemyError):
+        paused.close()
+    database.dispose()

@@ -35,8 +35,11 @@ POSTGRES_CONNECT = {
     "keepalives_idle": 10,
     "keepalives_interval": 5,
     "keepalives_count": 3,
-    # nothing the bot does takes seconds: a statement or lock wait that long is a stuck server
-    "options": "-c statement_timeout=15000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=60000",
+    # Nothing the bot does takes seconds: a statement or lock wait that long is a stuck server. A
+    # transaction left open by a stopped replica (SIGSTOP, a stalled host) may hold the lease row
+    # FOR SHARE (a claim's fence) and so hold up a follower's takeover: the server ends it after 5 s
+    # idle, half the default lease, where 60 s made a paused leader's failover take a minute.
+    "options": "-c statement_timeout=15000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=5000",
 }
 
 
