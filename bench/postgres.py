@@ -35,6 +35,8 @@ async def main() -> None:
     else:
         print("no snapshots in ../shared: the replay figure needs them")
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        for name in ("sqlite", "pg"):  # SQLite creates its file, never the folder
+            (Path(tmp) / name).mkdir()
         sqlite_burst = await burst_figures(Path(tmp) / "sqlite")
         with postgres.fresh_database() as url:
             pg_burst = await burst_figures(Path(tmp) / "pg", database_url=url)
