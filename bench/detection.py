@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.sources.probes import detector, lanes
 from bot.sources.probes.schedule import Schedule
 from bot.sources.probes.streams import lanes_of, policy_from
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite://")

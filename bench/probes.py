@@ -19,7 +19,7 @@ from bot.sources.probes import detector
 from bot.sources.probes.retention import prune
 from bot.sources.probes.runner import policy_from
 from bot.store.db import Database
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = policy_from(Settings(database_url="sqlite://"))  # the defaults

@@ -45,7 +45,8 @@ from bot.sources.source import Context, build_sources
 from bot.sources.statuspage.fallback import FeedFallback
 from bot.sources.statuspage.poller import StatuspagePoller
 from bot.store import queries, urls, wakeups
-from bot.store.db import Database, describe
+from bot.store.db import Database
+from bot.store.errors import describe
 from bot.store.lease import Lease
 from bot.store.outbox import depth
 from bot.store.retention import forget_resolved

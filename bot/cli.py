@@ -28,6 +28,7 @@ from bot.problems import USAGE, Problem
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.store.db import Database
+    from bot.store.reader import Reader
 
 app = typer.Typer(
     cls=OneLineGroup,
@@ -81,6 +82,22 @@ def _settings(db: str | None = None) -> Settings:
 def _reading(action: Callable[[Settings, Database], T], db: str | None) -> T:
     """Commands that only read: the database must exist, and is neither created nor migrated."""
     return _with_database(action, db, create=False)
+
+
+def _looking(action: Callable[[Settings, Reader], T], db: str | None) -> T:
+    """`status`, `incidents` and `show` read as `_reading` does, but without the ORM, whose import
+    alone would take most of their 0.4 s (bot/store/reader.py)."""
+    settings = _settings(db)
+    from bot import logs
+    from bot.store.errors import database_errors, require_existing
+    from bot.store.reader import Reader
+
+    logs.setup("WARNING")
+    url = settings.database_url
+    with database_errors(url):
+        require_existing(url)
+        with Reader.open(url) as reader:
+            return action(settings, reader)
 
 
 def _changing(action: Callable[[Settings, Database], T], db: str | None, *, create: bool = False) -> T:
@@ -287,7 +304,8 @@ def db_copy(
     from bot import logs
     from bot.store import urls
     from bot.store.copy import CopyError, copy
-    from bot.store.db import Database, describe
+    from bot.store.db import Database
+    from bot.store.errors import describe
 
     settings = _settings(db)
     logs.setup("WARNING")
@@ -315,17 +333,14 @@ def db_copy(
 def status(as_json: JsonFlag = False, db: Db = None) -> None:
     """Components and open incidents, from the database."""
 
-    def show(settings: Settings, database: Database) -> None:
+    def show(settings: Settings, reader: Reader) -> None:
         from bot.engine.probe_lines import stream_line
-        from bot.engine.views import card_in
         from bot.serialize import component_json, incident_json
-        from bot.store import probe_status, queries
 
-        with database.session() as session:
-            comps = queries.components(session)
-            open_ = queries.incidents(session)
-            views = [card_in(session, i) for i in open_]
-            streams = probe_status.statuses(session, settings.probe_streams())
+        comps = reader.components()
+        open_ = reader.incidents()
+        views = [reader.card(i) for i in open_]
+        streams = reader.probe_statuses(settings.probe_streams())
         now = _now()
         if as_json:
             _emit(
@@ -348,7 +363,7 @@ def status(as_json: JsonFlag = False, db: Db = None) -> None:
         for stream in streams:
             typer.echo(stream_line(stream, now))
 
-    _reading(show, db)
+    _looking(show, db)
 
 
 ROW = "  {id:<6} {status:<13} {impact:<8} {started:<16}  {lasted:>8}  {acked:<22} {title}"
@@ -385,22 +400,18 @@ def incidents(
 ) -> None:
     """Open incidents (or all, newest first)."""
 
-    def show(settings: Settings, database: Database) -> None:
-        from bot.engine.views import card_in
+    def show(settings: Settings, reader: Reader) -> None:
         from bot.serialize import incident_json
-        from bot.store import queries
 
-        with database.session() as session:
-            rows = queries.incidents(session, include_resolved=all_, limit=limit)
-            views = [card_in(session, i) for i in rows]
+        rows = reader.incidents(include_resolved=all_, limit=limit)
         if as_json:
-            _emit([incident_json(i, _now(), v) for i, v in zip(rows, views, strict=True)])
+            _emit([incident_json(i, _now(), reader.card(i)) for i in rows])
             return
         _print_table(rows, _now())
         if not rows:
             typer.echo("no incidents" if all_ else "no open incidents")
 
-    _reading(show, db)
+    _looking(show, db)
 
 
 @app.command()
@@ -408,22 +419,21 @@ def show(incident_id: IncidentArg, as_json: JsonFlag = False, db: Db = None) -> 
     """One incident and its whole timeline."""
     number = _incident_number(incident_id)
 
-    def show_one(settings: Settings, database: Database) -> None:
-        from bot.engine.views import card_in
+    def show_one(settings: Settings, reader: Reader) -> None:
         from bot.serialize import entry_json, incident_json
-        from bot.store import queries
 
-        with database.session() as session:
-            incident = _get(session, number)
-            entries = queries.timeline(session, number)
-            view = card_in(session, incident)
+        incident = reader.incident(number)
+        if incident is None:
+            raise Problem(f"there is no incident #{number} (`statusbot incidents --all` lists them)")
+        entries = reader.timeline(number)
+        view = reader.card(incident)
         if as_json:
             _emit({**incident_json(incident, _now(), view), "timeline": [entry_json(e) for e in entries]})
             return
         for line in _describe(incident, entries):
             typer.echo(line)
 
-    _reading(show_one, db)
+    _looking(show_one, db)
 
 
 def _describe(incident: Any, entries: Sequence[Any]) -> list[str]:
@@ -453,15 +463,6 @@ def _describe(incident: Any, entries: Sequence[Any]) -> list[str]:
         who = f" ({entry.actor})" if entry.actor and entry.actor not in entry.body else ""
         lines.append(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind:<14} {entry.status or '':<13} {entry.body}{who}")
     return lines
-
-
-def _get(session: Any, incident_id: int) -> Any:
-    from bot.store.models import Incident
-
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise Problem(f"there is no incident #{incident_id} (`statusbot incidents --all` lists them)")
-    return incident
 
 
 @app.command()

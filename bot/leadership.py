@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.metrics import Metrics
-from bot.store.db import describe
+from bot.store.errors import describe
 from bot.store.lease import LeadershipLost, Lease
 
 log = logging.getLogger(__name__)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.views import IncidentCard, card
-from bot.store.models import ComponentState, Incident, TimelineEntry
+
+if TYPE_CHECKING:
+    from bot.store.records import AnyComponent, AnyEntry, AnyIncident
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -17,8 +19,11 @@ def _seconds(delta: timedelta | None) -> float | None:
     return round(delta.total_seconds(), 3) if delta is not None else None
 
 
-def incident_json(incident: Incident, now: datetime | None = None, view: IncidentCard | None = None) -> dict[str, Any]:
-    """`view`: the card with the streams that saw it (`views.card_in`); without it, `streams` is empty."""
+def incident_json(
+    incident: AnyIncident, now: datetime | None = None, view: IncidentCard | None = None
+) -> dict[str, Any]:
+    """`view`: the card with the streams that saw it (`live_cards.card_in`, `Reader.card`); without it,
+    `streams` is empty."""
     view = view or card(incident)
     figures = view.durations(now or datetime.now(UTC))
     return {
@@ -61,7 +66,7 @@ def incident_json(incident: Incident, now: datetime | None = None, view: Inciden
     }
 
 
-def entry_json(entry: TimelineEntry) -> dict[str, Any]:
+def entry_json(entry: AnyEntry) -> dict[str, Any]:
     return {
         "at": _time(entry.at),
         "kind": entry.kind,
@@ -77,7 +82,7 @@ def entry_json(entry: TimelineEntry) -> dict[str, Any]:
     }
 
 
-def component_json(component: ComponentState) -> dict[str, Any]:
+def component_json(component: AnyComponent) -> dict[str, Any]:
     return {
         "service": component.service,
         "id": component.component_id,

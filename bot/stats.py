@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from bot.engine.views import card, human_duration
 from bot.store.db import Database
-from bot.store.models import ComponentState, Incident, Kind, ProbeResult, ProbeRollup, TimelineEntry
+from bot.store.enums import Kind
+from bot.store.models import ComponentState, Incident, ProbeResult, ProbeRollup, TimelineEntry
 
 FAILING = ("failure", "degraded")
 COUNTED = ("ok", "failure", "degraded")  # throttled, config and local results say nothing of the vendor

@@ -19,7 +19,8 @@ from bot.chat.console.sink import ConsoleSink
 from bot.clock import ManualClock
 from bot.config import ProbeSpec, Settings
 from bot.demo.scenario import Scenario
-from bot.store.models import Incident, ProbeOutcome
+from bot.store.enums import ProbeOutcome
+from bot.store.models import Incident
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.statuspage import FakeStatuspage
 

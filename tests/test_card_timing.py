@@ -16,9 +16,10 @@ from bot.clock import ManualClock
 from bot.engine import durations
 from bot.engine.events import IncidentObserved, UpdateObserved
 from bot.engine.incidents import IncidentEngine
+from bot.engine.live_cards import card_in
 from bot.engine.reminders import ReminderPolicy
 from bot.engine.streams import Stream
-from bot.engine.views import IncidentCard, card_in
+from bot.engine.views import IncidentCard
 from bot.store.db import Database
 from bot.store.models import Incident, Reminder
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.sources.probes import detector
 from bot.sources.probes.detector import Action, Policy, State
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
 POLICY = Policy()

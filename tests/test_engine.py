@@ -18,7 +18,8 @@ from bot.engine.events import IncidentObserved, PageSnapshot, UpdateObserved
 from bot.engine.incidents import IncidentEngine
 from bot.engine.views import ENTRY_LABEL, card, entry_view
 from bot.store.db import Database
-from bot.store.models import EntryKind, Incident, Kind, TimelineEntry
+from bot.store.enums import EntryKind, Kind
+from bot.store.models import Incident, TimelineEntry
 
 T0 = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
 

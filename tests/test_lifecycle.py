@@ -21,7 +21,8 @@ from bot.engine.reminders import ReminderPolicy
 from bot.postmortem.data import gather
 from bot.postmortem.draft import TemplateProblem, build, render
 from bot.store.db import Database
-from bot.store.models import EntryKind, OutboxMessage, ProbeResult, TimelineEntry
+from bot.store.enums import EntryKind
+from bot.store.models import OutboxMessage, ProbeResult, TimelineEntry
 from tests import probe_world as pw
 from tests.conftest import load_json, shared_path
 from tests.probe_world import outage_windows, probe_world

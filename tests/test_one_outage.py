@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import ProbeSpec
 from bot.engine import seen_by
-from bot.engine.views import card_in
+from bot.engine.live_cards import card_in
 from bot.store.models import Incident, Reminder
 from tests import probe_world as pw
 from tests.probe_world import probe_world

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.sources.probes import detector, lanes
 from bot.sources.probes.schedule import Schedule
 from bot.sources.probes.streams import lanes_of
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 START = datetime(2026, 4, 1, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite://")

@@ -15,7 +15,8 @@ from sqlmodel import func, select
 from bot.demo.scenario import Scenario
 from bot.sources.probes import detector
 from bot.sources.probes.retention import prune
-from bot.store.models import ProbeOutcome, ProbeResult, ProbeRollup, TimelineEntry
+from bot.store.enums import ProbeOutcome
+from bot.store.models import ProbeResult, ProbeRollup, TimelineEntry
 from tests import probe_world as pw
 from tests.probe_world import CLOSED_PORT_URL, outage_windows, probe_world
 

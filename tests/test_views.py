@@ -13,7 +13,8 @@ from bot.chat.console.sink import ConsoleSink
 from bot.chat.discord.render import card_embed, entry_embed
 from bot.chat.slack.render import entry_blocks, entry_text, parent_blocks
 from bot.engine.views import ENTRY_LABEL, STATUS_ICON, card, entry_view
-from bot.store.models import EntryKind, Incident, Status, TimelineEntry
+from bot.store.enums import EntryKind, Status
+from bot.store.models import Incident, TimelineEntry
 
 AT = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ with a clear message instead of failing inside `int()` or the database driver.
 
 from __future__ import annotations
 
-from bot.engine.timeline import ActionError
+from bot.engine.events import ActionError
 from bot.inputs import printable
 from bot.store.limits import INT4_MAX
 

@@ -10,8 +10,9 @@ from bot.commands.arguments import bounded_int, incident_number
 from bot.commands.context import Answer, CommandContext, Services
 from bot.commands.registry import COMMANDS
 from bot.engine.incidents import ActionError
+from bot.engine.live_cards import card_in, live_card, traffic_line
 from bot.engine.probe_lines import stream_line
-from bot.engine.views import IncidentCard, card, card_in, human_duration, live_card, traffic_line
+from bot.engine.views import IncidentCard, card, human_duration
 from bot.inputs import printable
 from bot.store import probe_status, queries, traffic
 from bot.store.models import Incident

@@ -22,12 +22,14 @@ from bot.chat.base import Delivery, RetryLater, Sink, SinkMisconfigured, ThreadR
 from bot.clock import Clock
 from bot.delivery.fence import Fence, Unfenced
 from bot.delivery.health import LONGEST_WAIT, SinkHealth
-from bot.engine.views import entry_view, live_card
+from bot.engine.live_cards import live_card
+from bot.engine.views import entry_view
 from bot.metrics import Metrics
 from bot.postmortem.draft import Draft, TemplateProblem
 from bot.store.db import Database
+from bot.store.enums import OutboxAction
 from bot.store.lease import LeadershipLost
-from bot.store.models import ChatThread, Incident, OutboxAction, OutboxMessage, TimelineEntry
+from bot.store.models import ChatThread, Incident, OutboxMessage, TimelineEntry
 from bot.store.outbox import pending
 
 log = logging.getLogger(__name__)

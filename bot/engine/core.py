@@ -19,7 +19,8 @@ from bot.engine.quiet import quiet
 from bot.engine.reminders import ReminderPolicy
 from bot.engine.timeline import incident_id
 from bot.store.db import Database
-from bot.store.models import Incident, Kind, OutboxAction, TimelineEntry
+from bot.store.enums import Kind, OutboxAction
+from bot.store.models import Incident, TimelineEntry
 from bot.store.outbox import enqueue
 from bot.store.queries import timeline
 

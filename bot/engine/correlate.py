@@ -25,7 +25,8 @@ from bot.engine import seen_by
 from bot.engine.model_names import matches_any
 from bot.engine.probes import ProbeMap
 from bot.engine.streams import Stream
-from bot.store.models import Incident, Kind, Status
+from bot.store.enums import Kind, Status
+from bot.store.models import Incident
 
 
 def stream_target(session: Session, service: str, stream: Stream, probes: ProbeMap) -> Incident | None:

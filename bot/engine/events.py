@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
+class ActionError(Exception):
+    """A person asked for something the incident's state does not allow; the text says why."""
+
+
 @dataclass(frozen=True)
 class ComponentChange:
     component_id: str

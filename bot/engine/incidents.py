@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 
 from bot.clock import Clock
 from bot.engine.core import Changes, EngineCore
+from bot.engine.events import ActionError
 from bot.engine.in_use import ModelsInUse
 from bot.engine.lifecycle import Lifecycle
 from bot.engine.probes import ProbeMap
 from bot.engine.reminders import ReminderPolicy
 from bot.engine.resolution import AutoResolve
 from bot.engine.stream_events import StreamEvents
-from bot.engine.timeline import ActionError
 from bot.engine.vendor_events import VendorEvents, vendor_status
 from bot.store.db import Database
 

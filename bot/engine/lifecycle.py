@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from bot.engine import reminders
 from bot.engine.core import EngineCore
-from bot.engine.events import Actor
-from bot.engine.timeline import ActionError, add_entry, get_open, last_entry, resolve_incident
-from bot.store.models import EntryKind, Incident, OutboxAction, Status
+from bot.engine.events import ActionError, Actor
+from bot.engine.timeline import add_entry, get_open, last_entry, resolve_incident
+from bot.store.enums import EntryKind, OutboxAction, Status
+from bot.store.models import Incident
 
 
 class Lifecycle:

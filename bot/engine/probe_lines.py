@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.engine.durations import human_duration
-from bot.store.models import ProbeResult
-from bot.store.probe_status import StreamStatus
+
+if TYPE_CHECKING:
+    from bot.store.records import AnyResult
+    from bot.store.stream_status import StreamStatus
 
 
 def stream_name(status: StreamStatus) -> str:
@@ -27,7 +30,7 @@ def stream_line(status: StreamStatus, now: datetime, last: bool = True) -> str:
     return f"Probe {stream_name(status)}: {status.health}{rate} (last: {result_words(status.last, now)})"
 
 
-def result_words(result: ProbeResult, now: datetime) -> str:
+def result_words(result: AnyResult, now: datetime) -> str:
     """`failure api_error, HTTP 500, 45 ms, 3s ago`."""
     why = f" {result.error_type}" if result.error_type else ""
     code = f", HTTP {result.status_code}" if result.status_code else ""

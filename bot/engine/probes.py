@@ -18,7 +18,8 @@ from bot.engine import seen_by
 from bot.engine.resolution import AutoResolve
 from bot.engine.streams import Stream
 from bot.engine.timeline import add_entry, resolve_incident
-from bot.store.models import EntryKind, Incident, Kind, Status, TimelineEntry
+from bot.store.enums import EntryKind, Kind, Status
+from bot.store.models import Incident, TimelineEntry
 
 
 class ProbeMap:

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from bot.engine.quiet import quiet
 from bot.engine.timeline import STATUSBOT, add_entry, incident_id
 from bot.engine.views import human_duration
-from bot.store.models import EntryKind, Incident, Kind, Reminder
+from bot.store.enums import EntryKind, Kind
+from bot.store.models import Incident, Reminder
 
 
 @dataclass(frozen=True)

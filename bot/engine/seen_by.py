@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from bot.engine.streams import Stream
 from bot.engine.timeline import incident_id
-from bot.store.models import Incident, IncidentStream, Status, StreamState
+from bot.store.enums import Status, StreamState
+from bot.store.models import Incident, IncidentStream
 
 
 def record_failing(session: Session, incident: Incident, stream: Stream, since: datetime, now: datetime) -> None:

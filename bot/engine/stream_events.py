@@ -19,7 +19,8 @@ from bot.engine.probes import ProbeMap
 from bot.engine.resolution import AutoResolve
 from bot.engine.streams import Stream
 from bot.engine.timeline import last_entry
-from bot.store.models import Incident, Kind, Status
+from bot.store.enums import Kind, Status
+from bot.store.models import Incident
 
 
 class StreamEvents:

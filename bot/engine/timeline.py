@@ -6,15 +6,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.engine.events import Actor
-from bot.store.models import EntryKind, Incident, Status, TimelineEntry
+from bot.engine.events import ActionError, Actor
+from bot.store.enums import EntryKind, Status
+from bot.store.models import Incident, TimelineEntry
 
 STATUSBOT = "statusbot"  # the bot itself, as the source or actor of an entry
 VENDOR = "vendor"  # the actor of a resolution the vendor's page announced
-
-
-class ActionError(Exception):
-    """A person asked for something the incident's state does not allow; the text says why."""
 
 
 def incident_id(incident: Incident) -> int:

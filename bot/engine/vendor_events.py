@@ -22,7 +22,8 @@ from bot.engine.probes import ProbeMap
 from bot.engine.quiet import quiet
 from bot.engine.resolution import AutoResolve
 from bot.engine.timeline import STATUSBOT, VENDOR, add_entry, incident_id, resolve_incident
-from bot.store.models import ComponentState, EntryKind, Incident, Kind, OutboxAction, Status, TimelineEntry
+from bot.store.enums import EntryKind, Kind, OutboxAction, Status
+from bot.store.models import ComponentState, Incident, TimelineEntry
 
 log = logging.getLogger(__name__)
 

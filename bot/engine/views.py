@@ -1,21 +1,22 @@
-"""Read-only, chat-agnostic views of incidents: what sinks and commands render."""
+"""Read-only, chat-agnostic views of incidents: what sinks and commands render. Pure: a card is made
+from an incident read by the ORM or by `bot.store.reader` alike; `bot.engine.live_cards` reads what
+else a card shows (its streams, the team's traffic now) through a session."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from bot.engine import durations, model_names, seen_by
+from bot.engine import durations, model_names
 from bot.engine.durations import Durations
 from bot.engine.durations import human_duration as human_duration  # re-exported: renderers import it from here
-from bot.engine.probe_lines import stream_line
 from bot.engine.quiet import quiet
-from bot.engine.streams import PROBE
-from bot.store import probe_status
-from bot.store.models import EntryKind, Incident, IncidentStream, Kind, Status, StreamState, TimelineEntry
-from bot.store.traffic import RECENT, TrafficTotal, totals
+from bot.engine.streams import Stream
+from bot.store.enums import EntryKind, Kind, Status, StreamState
+
+if TYPE_CHECKING:
+    from bot.store.records import AnyEntry, AnyIncident, AnyStream
 
 STATUS_ICON: dict[str, str] = {
     Status.INVESTIGATING: "🔴",
@@ -38,7 +39,6 @@ ENTRY_LABEL: dict[str, str] = {  # a vendor update is labelled by its status ins
     EntryKind.ESCALATION: "Escalation",
     EntryKind.SNOOZE: "Snoozed",
 }
-TRAFFIC_LINES = 3
 SIGNED_BY_PERSON = frozenset({EntryKind.ACK, EntryKind.RESOLVE})  # shown as "by @someone"
 
 
@@ -209,13 +209,13 @@ def resolved_after(card: IncidentCard, at: datetime) -> str:
     return f"after {human_duration(figures.lasted)}{ttr}"
 
 
-def stream_view(row: IncidentStream) -> StreamView:
-    label = seen_by.stream_of(row).label
+def stream_view(row: AnyStream) -> StreamView:
+    label = Stream(row.stream, row.source, row.model, row.probe).label
     return StreamView(row.stream, row.source, label, row.model, row.state == StreamState.FAILING, row.first_seen)
 
 
 def card(
-    incident: Incident,
+    incident: AnyIncident,
     traffic: tuple[str, ...] = (),
     streams: tuple[StreamView, ...] = (),
     probes: tuple[str, ...] = (),
@@ -255,36 +255,7 @@ def card(
     )
 
 
-def card_in(session: Session, incident: Incident) -> IncidentCard:
-    """The card with the streams that saw the incident."""
-    return card(incident, streams=tuple(stream_view(row) for row in seen_by.of_incident(session, incident)))
-
-
-def live_card(session: Session, incident: Incident, now: datetime) -> IncidentCard:
-    """The card with what the team's own traffic says now, on the incident's models (when its streams
-    name any), else on the models whose calls fail most."""
-    streams = tuple(stream_view(row) for row in seen_by.of_incident(session, incident))
-    models = sorted({s.model for s in streams if s.model})
-    recent = totals(session, incident.service, now - RECENT, models or None)
-    probes = probe_status.statuses(session, [(s.key, s.model) for s in streams if s.source == PROBE])
-    lines = tuple(stream_line(status, now, last=False) for status in probes)
-    return card(incident, tuple(traffic_line(total) for total in recent[:TRAFFIC_LINES]), streams, lines)
-
-
-def incident_models(session: Session, incident: Incident) -> list[str]:
-    """The models the streams that saw the incident call."""
-    return sorted({row.model for row in seen_by.of_incident(session, incident) if row.model})
-
-
-def traffic_line(total: TrafficTotal, span: timedelta = RECENT) -> str:
-    """`your traffic: 23% errors on claude-opus-4-5 (1,204 calls in the last 5 min)`."""
-    rate = 100 * total.error_rate
-    shown = f"{rate:.0f}" if rate >= 10 or rate == 0 else f"{rate:.1f}"
-    minutes = int(span.total_seconds() // 60)
-    return f"your traffic: {shown}% errors on {total.model} ({total.calls:,} calls in the last {minutes} min)"
-
-
-def entry_view(entry: TimelineEntry) -> EntryView:
+def entry_view(entry: AnyEntry) -> EntryView:
     assert entry.id is not None
     return EntryView(
         id=entry.id,

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.engine.durations import Durations, human_duration
+from bot.engine.live_cards import card_in, incident_models
 from bot.engine.streams import PROBE
-from bot.engine.views import EntryView, IncidentCard, card_in, entry_view, incident_models
+from bot.engine.views import EntryView, IncidentCard, entry_view
 from bot.store import queries, traffic
 from bot.store.db import Database
 from bot.store.models import Incident, ProbeResult

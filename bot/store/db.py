@@ -18,29 +18,16 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from bot.store import urls
+from bot.store.connection import BUSY_TIMEOUT_MS, POSTGRES_CONNECT
+from bot.store.errors import describe
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger(__name__)
-BUSY_TIMEOUT_MS = 5000
 # The bot is one event loop: units of work run one at a time, plus a few in threads (the lease,
 # postmortem drafts, doctor checks). 5 connections, 5 more at a peak, per replica.
 POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT, POOL_RECYCLE = 5, 5, 10.0, 1800
-POSTGRES_CONNECT = {
-    "connect_timeout": 5,
-    "application_name": "statusbot",
-    # a silent network failure is noticed in ~25 s instead of the kernel's two hours
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    # Nothing the bot does takes seconds: a statement or lock wait that long is a stuck server. A
-    # transaction left open by a stopped replica (SIGSTOP, a stalled host) may hold the lease row
-    # FOR SHARE (a claim's fence) and so hold up a follower's takeover: the server ends it after 5 s
-    # idle, half the default lease, where 60 s made a paused leader's failover take a minute.
-    "options": "-c statement_timeout=15000 -c lock_timeout=10000 -c idle_in_transaction_session_timeout=5000",
-}
 
 
 def make_engine(url: str, foreign_keys: bool = True) -> Engine:
@@ -124,11 +111,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def describe(exc: Exception) -> str:
-    """A database error in one line, without SQLAlchemy's background link or the statement."""
-    return (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
 
 
 class Outage:

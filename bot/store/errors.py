@@ -25,12 +25,21 @@ def sqlite_file(url: str) -> Path | None:
 
 def shown_url(url: str) -> str:
     """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
+    from urllib.parse import urlsplit
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL: say only its scheme
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # an unparsable URL: say only its scheme
         return url.split("://", 1)[0] + "://…"
+    user, host = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0], parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def describe(exc: Exception) -> str:
+    """A database error in one line, without SQLAlchemy's background link or the statement."""
+    return (str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__).splitlines()[0][:200]
 
 
 def require_existing(url: str) -> None:
@@ -44,9 +53,7 @@ def require_existing(url: str) -> None:
 
 
 def explain(exc: BaseException, url: str) -> Problem:
-    """One line for a database error (sqlalchemy's DBAPIError or sqlite3's own)."""
-    from bot.store.db import describe
-
+    """One line for a database error (SQLAlchemy's DBAPIError, or sqlite3's or psycopg's own)."""
     text = describe(exc) if isinstance(exc, Exception) else type(exc).__name__
     file = sqlite_file(url)
     if file is not None:
@@ -88,8 +95,10 @@ def is_database_error(exc: BaseException) -> bool:
 
     if isinstance(exc, sqlite3.Error):
         return True
-    dbapi = sys.modules.get("sqlalchemy.exc")
-    return dbapi is not None and isinstance(exc, dbapi.DBAPIError)
+    psycopg, dbapi = sys.modules.get("psycopg"), sys.modules.get("sqlalchemy.exc")
+    return (psycopg is not None and isinstance(exc, psycopg.Error)) or (
+        dbapi is not None and isinstance(exc, dbapi.DBAPIError)
+    )
 
 
 @contextmanager

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.store.enums import Kind, Status, StreamState
 from bot.store.types import UTCDateTime
 
 
 def _time(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-class Status(StrEnum):
-    INVESTIGATING = "investigating"
-    IDENTIFIED = "identified"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
-    # scheduled maintenance runs through its own states; `completed` maps to RESOLVED
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    VERIFYING = "verifying"
-
-
-class Kind(StrEnum):
-    INCIDENT = "incident"
-    MAINTENANCE = "maintenance"
-
-
-class EntryKind(StrEnum):
-    VENDOR_UPDATE = "vendor_update"
-    ACK = "ack"
-    RESOLVE = "resolve"
-    CLOSED_MISSING = "closed_missing"
-    NOTE = "note"
-    PROBE = "probe"
-    REOPEN = "reopen"
-    REMINDER = "reminder"
-    ESCALATION = "escalation"
-    SNOOZE = "snooze"
 
 
 class Incident(SQLModel, table=True):
@@ -83,11 +54,6 @@ class Incident(SQLModel, table=True):
     @property
     def is_open(self) -> bool:
         return self.status != Status.RESOLVED
-
-
-class StreamState(StrEnum):
-    FAILING = "failing"
-    RECOVERED = "recovered"
 
 
 class IncidentStream(SQLModel, table=True):
@@ -153,13 +119,6 @@ class ChatThread(SQLModel, table=True):
     created_at: datetime = _time(nullable=False)
 
 
-class OutboxAction(StrEnum):
-    OPEN = "open"
-    UPDATE = "update"
-    REFRESH = "refresh"
-    POSTMORTEM = "postmortem"
-
-
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "sink", "delivered_at", "next_attempt_at"),)
@@ -189,15 +148,6 @@ class SourceState(SQLModel, table=True):
     last_failure_at: datetime | None = _time()
     failures: int = 0
     last_error: str | None = None
-
-
-class ProbeOutcome(StrEnum):
-    OK = "ok"
-    DEGRADED = "degraded"  # answered, but slower than the threshold
-    FAILURE = "failure"  # 5xx, 529, timeout, connection failure
-    THROTTLED = "throttled"  # 429: shown, never an outage
-    CONFIG = "config"  # 400/401/403/404: our configuration is wrong
-    LOCAL = "local"  # failed while our own connectivity check failed too: not the vendor
 
 
 class ProbeResult(SQLModel, table=True):

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.store.models import OutboxAction, OutboxMessage
+from bot.store.enums import OutboxAction
+from bot.store.models import OutboxMessage
 
 
 def enqueue(

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.store.models import ComponentState, Incident, OutboxMessage, Status, TimelineEntry
+from bot.store.enums import Status
+from bot.store.models import ComponentState, Incident, OutboxMessage, TimelineEntry
 
 
 def incidents(session: Session, *, include_resolved: bool = False, limit: int = 20) -> list[Incident]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.outcomes import CONFIG_TYPES, FAILURE_TYPES
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 
 @dataclass(frozen=True)

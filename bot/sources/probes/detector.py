@@ -55,7 +55,7 @@ from typing import Any
 
 from bot.clock import parse_time
 from bot.sources.probes.evidence import Lane, Rates, evolve
-from bot.store.models import ProbeOutcome
+from bot.store.enums import ProbeOutcome
 
 FAILING = (ProbeOutcome.FAILURE, ProbeOutcome.DEGRADED)
 NEUTRAL = (ProbeOutcome.THROTTLED, ProbeOutcome.LOCAL)

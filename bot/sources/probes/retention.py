@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, delete, select
 
 from bot.store.db import Database
-from bot.store.models import ProbeOutcome, ProbeResult, ProbeRollup
+from bot.store.enums import ProbeOutcome
+from bot.store.models import ProbeResult, ProbeRollup
 
 log = logging.getLogger(__name__)
 MINUTE, HOUR = 60, 3600

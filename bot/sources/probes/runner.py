@@ -31,7 +31,8 @@ from bot.sources.probes.schedule import Schedule
 from bot.sources.probes.streams import ProbeStream, config_line, policy_from, streams_of
 from bot.sources.source import Health, Tracker
 from bot.store.db import Database
-from bot.store.models import ProbeOutcome, ProbeResult, ProbeState
+from bot.store.enums import ProbeOutcome
+from bot.store.models import ProbeResult, ProbeState
 
 __all__ = ["SOURCE", "ProbeRunner", "policy_from"]
 
