@@ -44,7 +44,7 @@ from tests.fakes.statuspage import FakeStatuspage
 RESOLUTIONS, BATCH = 100, 10
 CHART_IDLE = 20.0  # bot/postmortem/chart_worker.py: IDLE
 UNPACED = (  # `statusbot run`, with Slack's pacing lifted (the Pacer's interval: 0 s)
-    "import bot.chat.slack.sink as s, bot.delivery.pacing as p, bot.cli as c\n"
+    "import bot.chat.slack.sink as s, bot.delivery.pacing as p, bot.launch as c\n"
     "init = s.SlackSink.__init__\n"
     "def unpaced(self, *a, **k):\n    k['pacer'] = p.Pacer(0.0)\n    init(self, *a, **k)\n"
     "s.SlackSink.__init__ = unpaced\nimport sys\nsys.argv = ['statusbot', 'run']\nc.main()\n"

@@ -8,7 +8,6 @@ line or a setting is wrong) or 1 (it could not be done): see bot/problems.py and
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -70,13 +69,10 @@ def _main(
 
 # -- plumbing ----------------------------------------------------------------------------------
 def _settings(db: str | None = None) -> Settings:
-    from bot.config import ConfigError, load_settings
+    from bot.config import settings_or_problem
 
     overrides = {} if db is None else {"database_url": db if "://" in db else f"sqlite:///{Path(db).absolute()}"}
-    try:
-        return load_settings(**overrides)
-    except ConfigError as exc:
-        raise Problem(f"configuration error: {exc}", USAGE) from None
+    return settings_or_problem(**overrides)
 
 
 def _reading(action: Callable[[Settings, Database], T], db: str | None) -> T:
@@ -158,36 +154,9 @@ def run() -> None:
     Polls the status page (and the probes), serves /healthz, /metrics and the webhooks, and delivers
     incident threads to the configured chats. Upgrades the database first. Stops on SIGTERM.
     """
-    settings = _settings()
-    from bot import logs
-    from bot.app import StatusBot
-    from bot.store.errors import database_errors
+    from bot.serve import serve  # `statusbot run` itself comes there without this parser: bot/launch.py
 
-    logs.setup(settings.log_level, settings.log_format)
-    with database_errors(settings.database_url):
-        _migrate_apart(settings.database_url)
-        _run(StatusBot(settings).run_until_signalled())
-
-
-def _migrate_apart(url: str) -> None:
-    """A schema that is not current (a first start without the release phase) is migrated by a
-    short-lived `statusbot db upgrade`, so Alembic (~11 MiB) never stays in the long-running bot."""
-    import subprocess
-
-    from bot.store.db import Database, head_revision
-
-    database = Database(url)
-    try:
-        current = database.revisions()
-    finally:
-        database.dispose()
-    if current == {head_revision()}:
-        return
-    env = {**os.environ, "DATABASE_URL": url}
-    done = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        said = (done.stderr.strip().splitlines() or ["the schema upgrade failed"])[-1]
-        raise Problem(said.removeprefix("statusbot: "), done.returncode)
+    serve()
 
 
 @app.command()
@@ -614,9 +583,4 @@ _platform_commands()
 
 
 def main() -> None:
-    try:
-        app()
-    finally:
-        # The interpreter's last garbage collection walks every object left: 0.3 s after the demo, for
-        # nothing, as the process is ending. Frozen objects are left out of it.
-        gc.freeze()
+    app()

@@ -1,7 +1,7 @@
 """Every CLI mistake as one line on stderr with its exit status, never a traceback.
 
 The top-level command group runs in click's non-standalone mode and turns what comes out into one
-line: usage errors (a bad option or argument: status 2), a `Problem` (bot/problems.py), and file
+line: usage errors (a bad option or argument: status 2), and (bot/problems.py) a `Problem` and file
 errors the commands did not foresee. Bugs still raise: a traceback there is for us to fix.
 """
 
@@ -15,18 +15,13 @@ import typer
 from typer._click import exceptions as click_errors  # typer carries its own copy of click
 from typer.core import TyperGroup
 
-from bot.problems import RUNTIME, USAGE, Problem
-
-
-def say(message: str, code: int) -> int:
-    typer.echo(f"statusbot: {' '.join(message.split())}", err=True)
-    return code
+from bot.problems import RUNTIME, USAGE, reported, say
 
 
 def report(call: Callable[[], Any]) -> int:
     """Run the command line; the exit status it ends with."""
     try:
-        result = call()
+        return reported(call)
     except click_errors.NoArgsIsHelpError as exc:  # `statusbot` alone, `statusbot db`: the help
         typer.echo(exc.ctx.get_help())
         return 0
@@ -39,14 +34,6 @@ def report(call: Callable[[], Any]) -> int:
         return say(exc.format_message(), exc.exit_code)
     except typer.Abort:
         return say("aborted", RUNTIME)
-    except Problem as exc:
-        return say(str(exc), exc.code)
-    except KeyboardInterrupt:
-        return 130
-    except OSError as exc:  # a file the command could not read or write
-        where = f"{exc.filename}: " if exc.filename else ""
-        return say(f"{where}{exc.strerror or exc}", RUNTIME)
-    return result if isinstance(result, int) else 0
 
 
 class OneLineGroup(TyperGroup):

@@ -40,6 +40,7 @@ from pydantic_settings import (
 
 from bot.chat import registry
 from bot.engine.resolution import AutoResolve
+from bot.problems import USAGE, Problem
 from bot.sources import registry as sources
 from bot.store import urls
 
@@ -583,6 +584,14 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(_first_problem(exc)) from None
     except ValueError as exc:  # a TOML syntax error
         raise ConfigError(f"{config_path()}: {exc}") from None
+
+
+def settings_or_problem(**overrides: Any) -> Settings:
+    """The settings, or a Problem (exit status 2) naming the wrong one: how every command starts."""
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise Problem(f"configuration error: {exc}", USAGE) from None
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -8,6 +8,10 @@ Nothing here imports more than the standard library: the CLI loads it before any
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 USAGE = 2
 RUNTIME = 1
 
@@ -18,3 +22,22 @@ class Problem(Exception):
     def __init__(self, message: str, code: int = RUNTIME) -> None:
         super().__init__(" ".join(message.split()))
         self.code = code
+
+
+def say(message: str, code: int) -> int:
+    print(f"statusbot: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def reported(call: Callable[[], Any]) -> int:
+    """Run a command; the exit status it ends with, a Problem or a file error said in one line."""
+    try:
+        result = call()
+    except Problem as exc:
+        return say(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:  # a file the command could not read or write
+        where = f"{exc.filename}: " if exc.filename else ""
+        return say(f"{where}{exc.strerror or exc}", RUNTIME)
+    return result if isinstance(result, int) else 0

@@ -542,6 +542,27 @@ def test_a_bot_whose_schema_is_current_never_loads_alembic(seeded: str) -> None:
     assert done.stdout.strip() == "False", done.stderr
 
 
+async def test_the_long_running_bot_never_loads_the_command_line_parser(seeded: str) -> None:
+    """`statusbot run` starts without typer (bot/launch.py): its parser and the pydantic adapters it
+    builds for every option would stay in the bot's memory (2.1 MiB) for nothing."""
+    from tests.processes import wait_for
+
+    probe = (
+        "import runpy, sys\nsys.argv = ['statusbot', 'run']\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit as stop:\n    print('exit', stop.code)\n"
+        "print(sorted(m for m in ('typer', 'click', 'bot.cli') if m in sys.modules))"
+    )
+    async with FakeStatuspage() as page:
+        env = {**os.environ, "DATABASE_URL": seeded, "STATUSPAGE_URL": page.base_url, "PORT": "0"}
+        env |= {"STATUSBOT_HOST": "127.0.0.1", "STATUSBOT_CONSOLE": "true", "STATUSBOT_POLL_INTERVAL": "0.2"}
+        bot = subprocess.Popen([sys.executable, "-c", probe], env=env, stdout=subprocess.PIPE, text=True)
+        await wait_for(lambda: page.requests, "the first poll")
+        bot.terminate()
+        out, _ = bot.communicate(timeout=30)
+    assert out.splitlines()[-2:] == ["exit 0", "[]"], out
+
+
 def test_the_incidents_table_has_a_header_and_an_open_draft_says_how_long_so_far(seeded: str, tmp_path: Path) -> None:
     table = runner.invoke(app, ["incidents"], env={"DATABASE_URL": seeded}).stdout.splitlines()
     assert table[0].split() == ["ID", "STATUS", "IMPACT", "STARTED", "(UTC)", "DURATION", "ACKNOWLEDGED", "TITLE"]
