@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot import tls
 from bot.chat.room import rooms
 from bot.config import Settings
 from bot.sources.kind import source_kinds
@@ -81,7 +82,9 @@ class Doctor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.http = httpx.AsyncClient(timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT})
+        self.http = httpx.AsyncClient(
+            timeout=settings.http_timeout, headers={"User-Agent": USER_AGENT}, verify=tls.context()
+        )
         self._shared: dict[str, asyncio.Task[Any]] = {}
 
     async def once(self, key: str, make: Callable[[], Awaitable[T]]) -> T:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -561,6 +562,31 @@ async def test_the_long_running_bot_never_loads_the_command_line_parser(seeded: 
         bot.terminate()
         out, _ = bot.communicate(timeout=30)
     assert out.splitlines()[-2:] == ["exit 0", "[]"], out
+
+
+async def test_the_bot_loads_the_ca_bundle_once_for_all_its_http_clients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx builds a TLS context per client unless given one: ~1.5 MiB and ~30 ms each (bot/tls.py)."""
+    import ssl
+
+    from bot import tls
+    from bot.app import StatusBot
+    from bot.config import ProbeSpec
+    from bot.doctor import run_checks
+    from tests.conftest import make_settings
+
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    tls.context.cache_clear()
+    probes = [ProbeSpec(name="api", kind="anthropic_messages")]
+    settings = make_settings(f"sqlite:///{tmp_path / 'bot.db'}", "http://127.0.0.1:9", probes=probes)
+    settings.anthropic_api_key = SecretStr("sk-test")
+    bot = StatusBot(settings)
+    await run_checks(settings)
+    await bot.stop()
+    assert len(made) == 1, made  # the status page's client, the probes', the doctor's: one context
 
 
 def test_the_incidents_table_has_a_header_and_an_open_draft_says_how_long_so_far(seeded: str, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
 
+from bot import tls
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.incidents import IncidentEngine
@@ -57,7 +58,7 @@ class ProbeRunner:
         self.schedule = Schedule.starting({key: s.lanes for key, s in self.streams.items()}, clock.now())
         self.policy = policy_from(settings)
         self.engine, self.db, self.clock = engine, db, clock
-        self.http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self.http = httpx.AsyncClient(transport=transport, follow_redirects=False, verify=tls.context())
         self.base_url = str(settings.anthropic_base_url).rstrip("/")
         key = settings.anthropic_api_key
         self.api_key = key.get_secret_value() if key else None

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from bot import tls
 from bot.inputs import BadInput, read_json
 
 USER_AGENT = "statusbot/0.1 (+https://github.com/statusbot/statusbot)"
@@ -33,6 +34,7 @@ class StatuspageClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=True,
+            verify=tls.context(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
         self._cache: dict[str, Document] = {}
