@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +26,7 @@ from bot.engine.incidents import IncidentEngine
 from bot.engine.streams import PROBE
 from bot.jobs import stops_quietly
 from bot.metrics import Metrics
+from bot.sources import decisions
 from bot.sources.probes import detector, kinds
 from bot.sources.probes.classify import Attempt, classify
 from bot.sources.probes.lanes import LaneSpec
@@ -138,35 +140,14 @@ class ProbeRunner:
         return True
 
     def _act(self, stream: ProbeStream, decision: detector.Decision, attempt: Attempt) -> None:
-        service, Action, name = self.settings.service_of(stream.spec), detector.Action, stream.key
         match decision.action:
-            case Action.OPEN | Action.REOPEN:
-                assert decision.since is not None
-                incident = self.engine.stream_failing(
-                    service,
-                    stream.stream,
-                    decision.since,
-                    decision.outcomes,
-                    reopen=decision.action == Action.REOPEN,
-                    errors=self._errors_since(name, decision.since),
-                )
-                log.info(
-                    "probe %s: %s incident #%s",
-                    name,
-                    decision.action,
-                    incident.id,
-                    extra={"incident": incident.id, "source": SOURCE, "probe": name},
-                )
-            case Action.FLAPPING:
-                self.engine.stream_flapping(service, stream.stream)
-            case Action.RESOLVE:
-                self.engine.stream_recovered(service, stream.stream)
-            case Action.SUPPRESSED:
-                log.info("probe %s failing during the vendor's maintenance window: recorded, not alerted", name)
-            case Action.CONFIG:
+            case detector.Action.CONFIG:
                 log.error("%s", config_line(stream, attempt))
-            case Action.CONFIG_OK:
-                log.info("probe %s: configuration works again", name)
+            case detector.Action.CONFIG_OK:
+                log.info("probe %s: configuration works again", stream.key)
+            case _:
+                errors = partial(self._errors_since, stream.key)
+                decisions.act(self.engine, self.settings.service_of(stream.spec), stream.stream, decision, errors)
 
     def _errors_since(self, name: str, since: datetime) -> list[str]:
         with self.db.session() as session:

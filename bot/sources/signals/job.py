@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +20,7 @@ from bot.engine.incidents import IncidentEngine
 from bot.engine.streams import TRAFFIC, Stream
 from bot.jobs import every
 from bot.outcomes import Verdict, verdict
+from bot.sources import decisions
 from bot.sources.probes import detector
 from bot.sources.signals import detection
 from bot.sources.signals.detection import Due
@@ -87,33 +89,8 @@ class TrafficDetector:
         return due
 
     def _act(self, due: Due) -> None:
-        decision, Action = due.decision, detector.Action
-        match decision.action:
-            case Action.OPEN | Action.REOPEN:
-                assert decision.since is not None
-                incident = self.engine.stream_failing(
-                    due.service,
-                    Stream.traffic(due.source, due.model),
-                    decision.since,
-                    decision.outcomes,
-                    reopen=decision.action == Action.REOPEN,
-                    errors=self._errors_since(due, decision.since),
-                )
-                log.info(
-                    "traffic %s: %s incident #%s",
-                    due.stream,
-                    decision.action,
-                    incident.id,
-                    extra={"incident": incident.id, "source": SOURCE, "probe": due.stream},
-                )
-            case Action.FLAPPING:
-                self.engine.stream_flapping(due.service, Stream.traffic(due.source, due.model))
-            case Action.RESOLVE:
-                self.engine.stream_recovered(due.service, Stream.traffic(due.source, due.model))
-            case Action.SUPPRESSED:
-                log.info("traffic %s failing during the vendor's maintenance window: recorded, not alerted", due.stream)
-            case Action.CONFIG | Action.CONFIG_OK:  # pragma: no cover - the caller's own 4xx are never fed
-                pass
+        stream = Stream.traffic(due.source, due.model)
+        decisions.act(self.engine, due.service, stream, due.decision, partial(self._errors_since, due))
 
     def _errors_since(self, due: Due, since: datetime) -> list[str]:
         """The failures' kinds in the stream's rollups since the streak began (from its minute on)."""
