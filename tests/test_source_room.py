@@ -66,6 +66,7 @@ async def test_a_source_from_its_own_folder_is_configured_doctored_documented_an
         with bot.db.session() as session:
             [incident] = session.exec(select(Incident))
         assert incident.is_open and incident.source == "newsource"
+        assert incident.title == "claude: newsource health sees errors", incident.title  # not "alert newsource:…"
         assert bot.health()["newsource"] == {"claude": poller.health().json()}
         state["ok"] = True
         clock.advance(60)

@@ -43,13 +43,17 @@ class Stream:
     @property
     def label(self) -> str:
         """How entries and titles name it: `Probe api`, `Probe api on claude-opus-4-5`,
-        `Traffic from checkout on claude-opus-4-5`, `Alert HighErrorRate on claude-opus-4-5`."""
+        `Traffic from checkout on claude-opus-4-5`, `Alert HighErrorRate on claude-opus-4-5`; a stream of
+        another source by that source and its key: `Newsource health` for `newsource:health`."""
         if self.source == PROBE:
             name = self.probe or self.key
             return f"Probe {name}" + (f" on {self.model}" if self.key != name and self.model else "")
+        on = f" on {self.model}" if self.model else ""
         if self.source == TRAFFIC:
-            return f"Traffic from {self._name(TRAFFIC)}" + (f" on {self.model}" if self.model else "")
-        return f"Alert {self._name('alert')}" + (f" on {self.model}" if self.model else "")
+            return f"Traffic from {self._name(TRAFFIC)}{on}"
+        if self.source == ALERTMANAGER:
+            return f"Alert {self._name('alert')}{on}"
+        return f"{self.source.capitalize()} {self._name(self.source)}{on}"  # a source of its own: `Newsource health`
 
     def _name(self, prefix: str) -> str:
         """The key without its `prefix:` and its `:<model>`: the traffic's sender, the alert's name."""
