@@ -56,3 +56,27 @@ async def test_a_retry_after_is_still_honoured_exactly(tmp_path: Path) -> None:
         world.clock.advance(2)
         await world.drain()
         assert undelivered(world) == 0
+
+
+async def test_a_rate_limited_check_is_asked_again_after_its_retry_after_not_the_backoff(tmp_path: Path) -> None:
+    """Slack back, but its first `auth.test` answers 429 Retry-After: 2. Slack is reachable: the check
+    is asked again 2 s later (not after the outage's 15 s backoff), and the queue drains then."""
+    async with slack_world(tmp_path) as world:
+        await replay(world, [0, 3])
+        world.slack.outage(True)
+        await replay(world, [5.5])
+        for _ in range(12):  # a minute down: the checks are LONGEST_WAIT apart by now
+            world.clock.advance(5)
+            await world.drain()
+        world.slack.outage(False)
+        world.slack.ratelimit_next(1, retry_after=2, method="auth.test")
+        limited = None
+        for second in range(int(LONGEST_WAIT) * 2):
+            world.clock.advance(1)
+            await world.drain()
+            if limited is None and any(c.method == "auth.test" and c.status == 429 for c in world.slack.calls):
+                limited = second
+            if undelivered(world) == 0:
+                break
+        assert limited is not None and undelivered(world) == 0
+        assert second - limited <= 3, (limited, second)  # was: the next check 15 s later

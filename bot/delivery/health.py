@@ -5,7 +5,8 @@ their own — after a five-minute chat outage that left the last of them minutes
 the sink is marked down and one cheap call (`Sink.check`: the platform's cheapest authenticated
 call, a token test) asks, at 1, 2, 4, 8 and then every 15 seconds, whether it is back; the moment it
 answers, its queue drains in order, paced as usual. A 429's Retry-After is not a sink failure: it
-is honoured exactly by the row (and the sink's pacer), as before.
+is honoured exactly by the row (and the sink's pacer), as before; a check answered 429 is asked
+again once its Retry-After has passed.
 
 A sink that has no cheap check (the console, a webhook-only sink) keeps per-row retries, with the
 backoff capped at the same 15 s so it, too, catches up within one interval of coming back.
@@ -17,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from bot.chat.base import RetryLater
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,10 @@ class SinkHealth:
         try:
             await self.check()
         except Exception as exc:  # whatever the platform answers, it is not an answer we can deliver to
-            self.failed(f"{error}; check: {type(exc).__name__}: {exc}")
+            if isinstance(exc, RetryLater) and exc.retry_after is not None:
+                self.rate_limited(exc.retry_after)  # a 429: back, but asking us to wait
+            else:
+                self.failed(f"{error}; check: {type(exc).__name__}: {exc}")
             return False
         self.recovered()
         return True
@@ -80,6 +85,13 @@ class SinkHealth:
         self._checks += 1
         self.next_check = now + timedelta(seconds=delay)
         return delay
+
+    def rate_limited(self, retry_after: float) -> None:
+        """The check was answered 429: the platform is back but asks for `retry_after` seconds. It is
+        asked again then, not after the outage's backoff (up to LONGEST_WAIT)."""
+        if self.down_since is None:
+            self.down_since = self.clock.now()
+        self.next_check = self.clock.now() + timedelta(seconds=max(0.0, retry_after))
 
     def recovered(self) -> None:
         if self.down_since is not None:
