@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, TypeVar, get_args, get_type_hints
 from urllib.parse import quote
 
@@ -90,7 +89,7 @@ class Reader:
     def _rows(
         self, record: type[R], where: str = "", params: tuple[Any, ...] = (), order: str = "", limit: int | None = None
     ) -> list[R]:
-        names, convert = _columns(record, self.sqlite)  # type: ignore[arg-type]  # a record class is hashable
+        names, convert = _columns(record, self.sqlite)
         sql = f"SELECT {', '.join(names)} FROM {TABLES[record]}"
         sql += f" WHERE {where}" if where else ""
         sql += f" ORDER BY {order}" if order else ""
@@ -119,11 +118,16 @@ def _connect(url: str) -> Any:
     raise ValueError(f"not a sqlite:/// or postgresql:// URL: {url.partition('://')[0]}://…")
 
 
-@cache
+_COLUMNS: dict[tuple[type, bool], tuple[tuple[str, ...], tuple[Any, ...]]] = {}
+
+
 def _columns(record: type, sqlite: bool) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """A record's columns (its fields) and how each value comes from the driver."""
-    hints = get_type_hints(record)
-    return tuple(f.name for f in fields(record)), tuple(_converter(hints[f.name], sqlite) for f in fields(record))
+    """A record's columns (its fields) and how each value comes from the driver (worked out once)."""
+    if (record, sqlite) not in _COLUMNS:
+        hints = get_type_hints(record)
+        converters = tuple(_converter(hints[f.name], sqlite) for f in fields(record))
+        _COLUMNS[record, sqlite] = tuple(f.name for f in fields(record)), converters
+    return _COLUMNS[record, sqlite]
 
 
 def _converter(hint: Any, sqlite: bool) -> Any:
