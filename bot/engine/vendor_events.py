@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
@@ -70,8 +70,10 @@ class VendorEvents:
         changes = Changes()
         incidents, maintenances = snap.incidents, snap.maintenances
         events = sorted((*(incidents or ()), *(maintenances or ())), key=lambda e: (e.started_at, e.upstream_id))
+        with self.core.db.session() as session:  # read once a poll, not once per listed incident
+            index = component_index(session, snap.service)
         for event in events:  # oldest first, so threads open in the order the incidents began
-            changes.merge(self.apply_incident(event, baseline=baseline))
+            changes.merge(self.apply_incident(event, baseline=baseline, components=index))
         changes.merge(self.close_absent(snap))
         return changes
 
@@ -92,20 +94,30 @@ class VendorEvents:
             changes.merge(self.close_missing(snap.service, Kind.MAINTENANCE, listed, source=snap.source))
         return changes
 
-    def apply_incident(self, event: IncidentObserved, *, baseline: bool = False, history: bool = False) -> Changes:
-        """`baseline`: resolved incidents are recorded silently; `history` (backfill): everything is."""
+    def apply_incident(
+        self,
+        event: IncidentObserved,
+        *,
+        baseline: bool = False,
+        history: bool = False,
+        components: ComponentIndex | None = None,
+    ) -> Changes:
+        """`baseline`: resolved incidents are recorded silently; `history` (backfill): everything is.
+        `components`: the service's components as this poll stored them (read here when not given)."""
         core, now = self.core, self.core.clock.now()
         silent = history or (baseline and event.is_resolved)
         changes = Changes()
         with core.db.session() as session:
-            incident = _find(session, event) or self._correlate(session, event, now)
+            index = components if components is not None else component_index(session, event.service)
+            named = _components(index, event)
+            incident = _find(session, event) or self._correlate(session, event, named, now)
             is_new = incident is None
             if incident is None:
                 incident = _new_incident(event, now, preexisting=baseline and not silent, history=silent)
                 session.add(incident)
                 session.flush()
             if is_new:
-                incident.informational = self.probes.informational(_components(session, event))
+                incident.informational = self.probes.informational(named)
             was_open = is_new or incident.is_open
             was_quiet = not is_new and quiet(incident)
             before = _card_fields(incident)
@@ -116,7 +128,7 @@ class VendorEvents:
             new_entries += _record_updates(session, incident, event, now)
             if not stale:
                 self._read_models(session, incident, event)
-                _apply_state(session, incident, event, now, hold=self._hold_for_probes(session, incident))
+                _apply_state(incident, event, named, now, hold=self._hold_for_probes(session, incident))
             if incident.is_open:
                 for entry in new_entries:
                     entry.resolves = False  # the vendor said resolved, but the policy waits for the probes
@@ -216,13 +228,15 @@ class VendorEvents:
         self.core.publish(session, incident, entry, now)
         self.core.followups(session, incident, True, now)
 
-    def _correlate(self, session: Session, event: IncidentObserved, now: datetime) -> Incident | None:
+    def _correlate(
+        self, session: Session, event: IncidentObserved, components: list[dict[str, str]], now: datetime
+    ) -> Incident | None:
         """A new vendor incident for an outage our streams already reported joins that incident (see
         bot/engine/correlate.py); one already resolved when first seen, or naming only models nobody
         here uses, joins none."""
         if event.is_maintenance or event.is_resolved:
             return None
-        components, models = _components(session, event), _models(event)
+        models = _models(event)
         if not self.in_use.affected(session, event.service, models):
             return None
         incident = correlate.vendor_target(session, event.service, components, models, self.probes)
@@ -352,12 +366,12 @@ def _fingerprint(at: datetime, body: str) -> str:
 
 
 def _apply_state(
-    session: Session, incident: Incident, event: IncidentObserved, now: datetime, hold: bool = False
+    incident: Incident, event: IncidentObserved, components: list[dict[str, str]], now: datetime, hold: bool = False
 ) -> None:
     incident.title = event.title
     if not event.partial:  # a feed knows no impact and no components: what is known stays
         incident.impact = event.impact
-        incident.components = _components(session, event)
+        incident.components = components
     if not event.partial or incident.vendor_started_at is None:
         incident.vendor_started_at = event.started_at
     incident.shortlink = event.shortlink or incident.shortlink
@@ -394,16 +408,25 @@ def _last_update_at(event: IncidentObserved) -> datetime | None:
     return max((u.at for u in event.updates), default=None)
 
 
-def _components(session: Session, event: IncidentObserved) -> list[dict[str, str]]:
-    """Affected components by id; the name is the page's current one (names change over time)."""
+ComponentIndex = Mapping[str, tuple[int, str]]  # a service's components: id → (position, current name)
+
+
+def component_index(session: Session, service: str) -> dict[str, tuple[int, str]]:
+    rows = session.exec(select(ComponentState).where(ComponentState.service == service))
+    return {row.component_id: (row.position, row.name) for row in rows}
+
+
+def _components(index: ComponentIndex, event: IncidentObserved) -> list[dict[str, str]]:
+    """Affected components by id, in the page's order; the name is the page's current one (names change
+    over time)."""
     pairs = dict(event.components)
     if not pairs:
         for update in event.updates:
             pairs.update({c.component_id: c.name for c in update.changes})
     named = []
     for comp_id, name in pairs.items():
-        state = session.get(ComponentState, (event.service, comp_id))
-        named.append((state.position if state else 1 << 30, comp_id, state.name if state else name))
+        position, current = index.get(comp_id, (1 << 30, name))
+        named.append((position, comp_id, current))
     return [{"id": comp_id, "name": name} for _, comp_id, name in sorted(named)]
 
 
