@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import import_module
 from importlib.util import find_spec
@@ -83,17 +84,10 @@ def _reading(action: Callable[[Settings, Database], T], db: str | None) -> T:
 def _looking(action: Callable[[Settings, Reader], T], db: str | None) -> T:
     """`status`, `incidents` and `show` read as `_reading` does, but without the ORM, whose import
     alone would take most of their 0.4 s (bot/store/reader.py)."""
-    settings = _settings(db)
-    from bot import logs
-    from bot.store.errors import database_errors, require_existing
     from bot.store.reader import Reader
 
-    logs.setup("WARNING")
-    url = settings.database_url
-    with database_errors(url):
-        require_existing(url)
-        with Reader.open(url) as reader:
-            return action(settings, reader)
+    with _database_settings(db, create=False) as settings, Reader.open(settings.database_url) as reader:
+        return action(settings, reader)
 
 
 def _changing(action: Callable[[Settings, Database], T], db: str | None, *, create: bool = False) -> T:
@@ -104,23 +98,30 @@ def _changing(action: Callable[[Settings, Database], T], db: str | None, *, crea
 def _with_database(
     action: Callable[[Settings, Database], T], db: str | None, *, create: bool, migrate: bool = False
 ) -> T:
-    settings = _settings(db)
-    from bot import logs
     from bot.store.db import Database
-    from bot.store.errors import database_errors, require_existing
 
-    logs.setup("WARNING")
-    url = settings.database_url
-    with database_errors(url):
-        if not create:
-            require_existing(url)
-        database = Database(url)
+    with _database_settings(db, create=create) as settings:
+        database = Database(settings.database_url)
         try:
             if migrate:
                 database.upgrade()
             return action(settings, database)
         finally:
             database.dispose()
+
+
+@contextmanager
+def _database_settings(db: str | None, *, create: bool) -> Iterator[Settings]:
+    """The settings, inside which a database failure is one line; the database must exist unless `create`."""
+    settings = _settings(db)
+    from bot import logs
+    from bot.store.errors import database_errors, require_existing
+
+    logs.setup("WARNING")
+    with database_errors(settings.database_url):
+        if not create:
+            require_existing(settings.database_url)
+        yield settings
 
 
 def _incident_number(text: str) -> int:

@@ -76,7 +76,7 @@ def retitle(session: Session, incident: Incident) -> None:
     rows = seen_by.of_incident(session, incident)
     if incident.upstream_id is not None or len(rows) < 2:
         return
-    names = [_lower(seen_by.stream_of(row).label) for row in rows]
+    names = [_lower(Stream.of(row).label) for row in rows]
     shown = names if len(names) <= 3 else [*names[:2], f"{len(names) - 2} more streams"]
     what = "slow responses" if incident.title.endswith(" slow responses") else "errors"
     incident.title = f"{incident.service}: {', '.join(shown[:-1])} and {shown[-1]} see {what}"
@@ -120,7 +120,7 @@ def recovered(session: Session, incident: Incident, stream: Stream, now: datetim
     """A stream recovering resolves an incident once every stream that saw it has recovered, and the
     vendor's incident (when there is one) is resolved too, unless the policy is `either`."""
     seen_by.record_recovered(session, incident, stream, now)
-    others = [seen_by.stream_of(row).label for row in seen_by.failing(session, incident)]
+    others = [Stream.of(row).label for row in seen_by.failing(session, incident)]
     vendor_open = incident.upstream_id is not None and incident.vendor_resolved_at is None
     wait_vendor = vendor_open and policy != AutoResolve.EITHER
     body = f"{stream.label} has recovered."

@@ -49,10 +49,6 @@ def failing(session: Session, incident: Incident) -> list[IncidentStream]:
     return [row for row in of_incident(session, incident) if row.state == StreamState.FAILING]
 
 
-def stream_of(row: IncidentStream) -> Stream:
-    return Stream(row.stream, row.source, row.model, row.probe)
-
-
 def last_incident(session: Session, service: str, key: str) -> Incident | None:
     """The incident this stream reported last."""
     query = (

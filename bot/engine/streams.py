@@ -13,6 +13,10 @@ keyed by it, and an incident records every stream that saw it. The key rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.store.records import AnyStream
 
 PROBE, TRAFFIC, ALERTMANAGER = "probe", "traffic", "alertmanager"  # the incidents' and entries' `source`
 
@@ -31,6 +35,11 @@ class Stream:
         """A probe's stream for one of its models; `several`: the probe calls more than one model."""
         key = f"{probe}:{model}" if several and model else probe
         return cls(key, PROBE, model, probe)
+
+    @classmethod
+    def of(cls, row: AnyStream) -> Stream:
+        """The stream an `incident_stream` row names."""
+        return cls(row.stream, row.source, row.model, row.probe)
 
     @classmethod
     def traffic(cls, source: str, model: str) -> Stream:

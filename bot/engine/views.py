@@ -210,7 +210,7 @@ def resolved_after(card: IncidentCard, at: datetime) -> str:
 
 
 def stream_view(row: AnyStream) -> StreamView:
-    label = Stream(row.stream, row.source, row.model, row.probe).label
+    label = Stream.of(row).label
     return StreamView(row.stream, row.source, label, row.model, row.state == StreamState.FAILING, row.first_seen)
 
 

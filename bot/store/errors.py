@@ -33,8 +33,8 @@ def shown_url(url: str) -> str:
             return url
     except ValueError:  # an unparsable URL: say only its scheme
         return url.split("://", 1)[0] + "://…"
-    user, host = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0], parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
 
 
 def describe(exc: Exception) -> str:

@@ -135,7 +135,7 @@ def _converter(hint: Any, sqlite: bool) -> Any:
     if datetime in kinds:
         return _utc
     if bool in kinds:
-        return _bool
+        return bool  # SQLite's 0/1
     if sqlite and getattr(hint, "__origin__", None) in (list, dict):
         return _json  # psycopg has parsed JSON already
     return _same
@@ -147,10 +147,6 @@ def _utc(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _bool(value: Any) -> bool:
-    return bool(value)
 
 
 def _json(value: Any) -> Any:

@@ -5,7 +5,7 @@ holds the two to the same columns and the same output)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -110,7 +110,7 @@ class ResultRecord:
 @dataclass(frozen=True, slots=True)
 class ProbeStateRecord:
     probe: str
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any]
 
 
 TABLES: dict[type, str] = {
